@@ -1,0 +1,1 @@
+"""HTTP adapter of the contacts service: one router per resource."""

@@ -1,0 +1,95 @@
+"""/v1/accounts: companies."""
+
+from __future__ import annotations
+
+import asyncio
+from uuid import UUID
+
+from crm_shared.catalog.contacts import AccountCreated
+from crm_shared.http.conditional import (
+    IdempotencyKey,
+    IfMatch,
+    etag,
+    expected_version,
+    idempotency,
+    outcome_response,
+)
+from crm_shared.http.deps import CurrentMetadata, CurrentPrincipal
+from crm_shared.http.problems import Problem
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from crm_contacts.api.deps import Contacts, department_for
+from crm_contacts.api.records import RESPONSES, add_record_routes
+from crm_contacts.api.schemas import CreateAccount, UpdateAccount
+from crm_contacts.domain.account import Account
+from crm_contacts.views import AccountView, account_view
+
+router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Create an account (a company)",
+    response_model=AccountView,
+    responses=RESPONSES,
+    operation_id="create_account",
+)
+async def create_account(
+    body: CreateAccount,
+    request: Request,
+    contacts: Contacts,
+    principal: CurrentPrincipal,
+    meta: CurrentMetadata,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    key, fp = await idempotency(request, principal, idempotency_key)
+    fields = {name: getattr(body, name) for name in type(body).model_fields}
+    fields["owner"] = body.owner or principal.subject
+    fields["department"] = department_for(principal, body.department)
+    outcome = await contacts.create_account(AccountCreated.model_construct(**fields), meta, key, fp)
+    return outcome_response(outcome, 201, location=f"/v1/accounts/{outcome.aggregate_id}")
+
+
+@router.get(
+    "/{account_id}",
+    summary="Read an account",
+    response_model=AccountView,
+    responses=RESPONSES,
+    operation_id="get_account",
+)
+async def get_account(account_id: UUID, contacts: Contacts, _: CurrentPrincipal) -> Response:
+    account = await asyncio.to_thread(contacts.get_account, account_id)
+    return Response(
+        account_view(account).model_dump_json(),
+        media_type="application/json",
+        headers={"ETag": etag(account.version)},
+    )
+
+
+@router.patch(
+    "/{account_id}",
+    summary="Change some of an account's fields",
+    response_model=AccountView,
+    responses=RESPONSES,
+    operation_id="update_account",
+)
+async def update_account(
+    account_id: UUID,
+    body: UpdateAccount,
+    contacts: Contacts,
+    meta: CurrentMetadata,
+    if_match: IfMatch = None,
+) -> Response:
+    changes = {name: getattr(body, name) for name in body.model_fields_set}
+    if "name" in changes and changes["name"] is None:
+        raise Problem(
+            422, "validation_error", "The request is not valid", "invalid: body.name",
+            [{"field": "body.name", "message": "an account needs a name", "type": "missing"}],
+        )
+    outcome = await contacts.update(Account, account_id, changes, meta, expected_version(if_match))
+    return outcome_response(outcome, 200)
+
+
+add_record_routes(router, Account, "account", AccountView)

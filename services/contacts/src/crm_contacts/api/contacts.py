@@ -1,0 +1,96 @@
+"""/v1/contacts: people."""
+
+from __future__ import annotations
+
+import asyncio
+from uuid import UUID
+
+from crm_shared.catalog.contacts import ContactRegistered
+from crm_shared.http.conditional import (
+    IdempotencyKey,
+    IfMatch,
+    etag,
+    expected_version,
+    idempotency,
+    outcome_response,
+)
+from crm_shared.http.deps import CurrentMetadata, CurrentPrincipal
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from crm_contacts.api.deps import Contacts, department_for
+from crm_contacts.api.records import RESPONSES, add_record_routes
+from crm_contacts.api.schemas import RegisterContact, UpdateContact
+from crm_contacts.domain.contact import Contact
+from crm_contacts.views import ContactView, contact_view
+
+router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
+LIST_FIELDS = {"emails": [], "phones": [], "addresses": [], "tags": [], "custom_fields": {}}
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Register a contact",
+    response_model=ContactView,
+    responses=RESPONSES,
+    operation_id="register_contact",
+)
+async def register_contact(
+    body: RegisterContact,
+    request: Request,
+    contacts: Contacts,
+    principal: CurrentPrincipal,
+    meta: CurrentMetadata,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    key, fp = await idempotency(request, principal, idempotency_key)
+    fields = {name: getattr(body, name) for name in type(body).model_fields}
+    fields["owner"] = body.owner or principal.subject
+    fields["department"] = department_for(principal, body.department)
+    details = ContactRegistered.model_construct(**fields)
+    outcome = await contacts.register_contact(details, meta, key, fp)
+    return outcome_response(outcome, 201, location=f"/v1/contacts/{outcome.aggregate_id}")
+
+
+@router.get(
+    "/{contact_id}",
+    summary="Read a contact",
+    response_model=ContactView,
+    responses=RESPONSES,
+    operation_id="get_contact",
+)
+async def get_contact(contact_id: UUID, contacts: Contacts, _: CurrentPrincipal) -> Response:
+    contact = await asyncio.to_thread(contacts.get_contact, contact_id)
+    return Response(
+        contact_view(contact).model_dump_json(),
+        media_type="application/json",
+        headers={"ETag": etag(contact.version)},
+    )
+
+
+@router.patch(
+    "/{contact_id}",
+    summary="Change some of a contact's fields",
+    response_model=ContactView,
+    responses=RESPONSES,
+    operation_id="update_contact",
+)
+async def update_contact(
+    contact_id: UUID,
+    body: UpdateContact,
+    contacts: Contacts,
+    meta: CurrentMetadata,
+    if_match: IfMatch = None,
+) -> Response:
+    changes = {name: getattr(body, name) for name in body.model_fields_set}
+    for name, empty in LIST_FIELDS.items():
+        if name in changes and changes[name] is None:
+            changes[name] = type(empty)()
+    outcome = await contacts.update(
+        Contact, contact_id, changes, meta, expected_version(if_match)
+    )
+    return outcome_response(outcome, 200)
+
+
+add_record_routes(router, Contact, "contact", ContactView)

@@ -1,0 +1,160 @@
+"""Routes that contacts and accounts share: archive, restore, reassign, interactions, consent."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+from uuid import UUID
+
+from crm_shared.auth.principal import Role
+from crm_shared.http.conditional import (
+    IdempotencyKey,
+    IfMatch,
+    expected_version,
+    idempotency,
+    outcome_response,
+)
+from crm_shared.http.deps import CurrentMetadata, CurrentPrincipal, require_roles
+from crm_shared.values import ConsentChannel
+from fastapi import APIRouter, Body, Depends, Request
+from starlette.responses import Response
+
+from crm_contacts.api.deps import Contacts
+from crm_contacts.api.schemas import Archive, LogInteraction, Reassign, SetConsent
+from crm_contacts.domain.record import CrmRecord
+
+RESPONSES: dict[int | str, dict[str, str]] = {
+    401: {"description": "Missing or invalid token"},
+    403: {"description": "The caller's role may not do this"},
+    404: {"description": "No such record"},
+    409: {"description": "The record is archived, or changed concurrently"},
+    412: {"description": "If-Match is not the current version"},
+    413: {"description": "The body is too large"},
+    422: {"description": "The body is not valid"},
+}
+
+
+def add_record_routes(
+    router: APIRouter, cls: type[CrmRecord], noun: str, view: type[object]
+) -> None:
+    """Adds the shared routes under ``/{id}/...`` for one kind of record."""
+
+    @router.post(
+        "/{record_id}/archive",
+        summary=f"Archive a {noun}",
+        response_model=view,
+        responses=RESPONSES,
+        operation_id=f"archive_{noun}",
+    )
+    async def archive(
+        record_id: UUID,
+        request: Request,
+        contacts: Contacts,
+        principal: CurrentPrincipal,
+        meta: CurrentMetadata,
+        if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
+        body: Annotated[Archive | None, Body()] = None,
+    ) -> Response:
+        key, fp = await idempotency(request, principal, idempotency_key)
+        outcome = await contacts.archive(
+            cls, record_id, body.reason if body else None, meta,
+            expected_version(if_match), key, fp,
+        )
+        return outcome_response(outcome, 200)
+
+    @router.post(
+        "/{record_id}/restore",
+        summary=f"Restore an archived {noun}",
+        response_model=view,
+        responses=RESPONSES,
+        operation_id=f"restore_{noun}",
+    )
+    async def restore(
+        record_id: UUID,
+        request: Request,
+        contacts: Contacts,
+        principal: CurrentPrincipal,
+        meta: CurrentMetadata,
+        if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response:
+        key, fp = await idempotency(request, principal, idempotency_key)
+        outcome = await contacts.restore(
+            cls, record_id, meta, expected_version(if_match), key, fp
+        )
+        return outcome_response(outcome, 200)
+
+    @router.put(
+        "/{record_id}/assignment",
+        summary=f"Move a {noun} to another owner or department (managers and admins)",
+        response_model=view,
+        responses=RESPONSES,
+        operation_id=f"reassign_{noun}",
+        dependencies=[Depends(require_roles(Role.ADMIN, Role.MANAGER))],
+    )
+    async def reassign(
+        record_id: UUID,
+        body: Reassign,
+        contacts: Contacts,
+        meta: CurrentMetadata,
+        if_match: IfMatch = None,
+    ) -> Response:
+        outcome = await contacts.reassign(
+            cls, record_id, body.owner, body.department, meta, expected_version(if_match)
+        )
+        return outcome_response(outcome, 200)
+
+    @router.post(
+        "/{record_id}/interactions",
+        status_code=201,
+        summary=f"Log an interaction with a {noun} (call, email, meeting, ...)",
+        response_model=view,
+        responses=RESPONSES,
+        operation_id=f"log_{noun}_interaction",
+    )
+    async def log_interaction(
+        record_id: UUID,
+        body: LogInteraction,
+        request: Request,
+        contacts: Contacts,
+        principal: CurrentPrincipal,
+        meta: CurrentMetadata,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response:
+        key, fp = await idempotency(request, principal, idempotency_key)
+        outcome = await contacts.log_interaction(
+            cls,
+            record_id,
+            channel=body.channel,
+            direction=body.direction,
+            subject=body.subject,
+            notes=body.notes,
+            occurred_at=body.occurred_at or datetime.now(UTC),
+            by=body.by or principal.subject,
+            meta=meta,
+            key=key,
+            fp=fp,
+        )
+        return outcome_response(outcome, 201)
+
+    @router.put(
+        "/{record_id}/consents/{channel}",
+        summary=f"Grant or withdraw a {noun}'s consent to be contacted on a channel",
+        response_model=view,
+        responses=RESPONSES,
+        operation_id=f"set_{noun}_consent",
+    )
+    async def set_consent(
+        record_id: UUID,
+        channel: ConsentChannel,
+        body: SetConsent,
+        contacts: Contacts,
+        meta: CurrentMetadata,
+        if_match: IfMatch = None,
+    ) -> Response:
+        outcome = await contacts.set_consent(
+            cls, record_id, channel, body.status, body.source, body.at or datetime.now(UTC),
+            meta, expected_version(if_match),
+        )
+        return outcome_response(outcome, 200)

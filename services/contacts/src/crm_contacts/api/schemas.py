@@ -1,0 +1,129 @@
+"""Request bodies: strict (unknown fields are errors), validated, normalised."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated
+from uuid import UUID
+
+from crm_shared.values import (
+    Channel,
+    CompanySize,
+    ConsentStatus,
+    CustomField,
+    Direction,
+    Email,
+    Key,
+    LongText,
+    Phone,
+    PostalAddress,
+    ShortText,
+    Strict,
+    Tag,
+)
+from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
+
+Tags = Annotated[list[Tag], Field(max_length=100), AfterValidator(lambda t: list(dict.fromkeys(t)))]
+CustomFields = Annotated[dict[Key, CustomField], Field(max_length=100)]
+Domain = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, to_lower=True, max_length=253,
+        pattern=r"^([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
+    ),
+]
+Department = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+UserId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+def _not_in_future(value: date | None) -> date | None:
+    if value is not None and value > datetime.now(UTC).date():
+        raise ValueError("birthday cannot be in the future")
+    return value
+
+
+Birthday = Annotated[date | None, AfterValidator(_not_in_future)]
+
+
+class ContactFields(Strict):
+    first_name: ShortText | None = None
+    last_name: ShortText | None = None
+    emails: Annotated[list[Email], Field(max_length=20)] = []
+    phones: Annotated[list[Phone], Field(max_length=20)] = []
+    addresses: Annotated[list[PostalAddress], Field(max_length=10)] = []
+    birthday: Birthday = None
+    job_title: ShortText | None = None
+    source: ShortText | None = None
+    tags: Tags = []
+    custom_fields: CustomFields = {}
+    account_id: UUID | None = None
+
+
+class RegisterContact(ContactFields):
+    owner: UserId | None = Field(None, description="Defaults to the caller")
+    department: Department | None = Field(None, description="Defaults to the caller's department")
+
+
+class UpdateContact(Strict):
+    """Only the fields present change; null clears a field."""
+
+    first_name: ShortText | None = None
+    last_name: ShortText | None = None
+    emails: Annotated[list[Email], Field(max_length=20)] | None = None
+    phones: Annotated[list[Phone], Field(max_length=20)] | None = None
+    addresses: Annotated[list[PostalAddress], Field(max_length=10)] | None = None
+    birthday: Birthday = None
+    job_title: ShortText | None = None
+    source: ShortText | None = None
+    tags: Tags | None = None
+    custom_fields: CustomFields | None = None
+    account_id: UUID | None = None
+
+
+class AccountFields(Strict):
+    name: ShortText
+    domain: Domain | None = None
+    industry: ShortText | None = None
+    size: CompanySize | None = None
+    address: PostalAddress | None = None
+    parent_account_id: UUID | None = None
+
+
+class CreateAccount(AccountFields):
+    owner: UserId | None = Field(None, description="Defaults to the caller")
+    department: Department | None = Field(None, description="Defaults to the caller's department")
+
+
+class UpdateAccount(Strict):
+    name: ShortText | None = None
+    domain: Domain | None = None
+    industry: ShortText | None = None
+    size: CompanySize | None = None
+    address: PostalAddress | None = None
+    parent_account_id: UUID | None = None
+
+
+class Archive(Strict):
+    reason: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class Reassign(Strict):
+    owner: UserId | None
+    department: Department
+
+
+class LogInteraction(Strict):
+    channel: Channel
+    direction: Direction
+    subject: Annotated[str, StringConstraints(max_length=500)] | None = None
+    notes: LongText | None = None
+    occurred_at: AwareDatetime | None = Field(None, description="Defaults to now")
+    by: UserId | None = Field(None, description="Defaults to the caller")
+
+
+class SetConsent(Strict):
+    status: ConsentStatus
+    source: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+        None, description="Where the consent was given or withdrawn (web form, call, ...)"
+    )
+    at: AwareDatetime | None = Field(None, description="Defaults to now")

@@ -1,0 +1,1 @@
+"""The contacts domain: people (contacts) and companies (accounts). Pure, no I/O."""

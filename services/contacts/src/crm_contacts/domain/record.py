@@ -1,0 +1,148 @@
+"""What contacts and accounts share as CRM records: owner and department, archiving, an
+interaction log and consent per channel. Each aggregate names its own event types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar
+from uuid import UUID
+
+from crm_shared.catalog.contacts import ConsentData, InteractionData
+from crm_shared.domain import Aggregate, DomainError
+from crm_shared.events import EventData
+from crm_shared.values import Channel, ConsentChannel, ConsentStatus, Direction
+
+
+class RecordArchived(DomainError):
+    code = "archived"
+    status = 409
+
+
+@dataclass(frozen=True, slots=True)
+class Consent:
+    channel: ConsentChannel
+    status: ConsentStatus
+    source: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class RecordEvents:
+    updated: type[EventData]
+    archived: type[EventData]
+    restored: type[EventData]
+    reassigned: type[EventData]
+    interaction_logged: type[InteractionData]
+    consent_granted: type[ConsentData]
+    consent_withdrawn: type[ConsentData]
+
+
+class CrmRecord(Aggregate):
+    events: ClassVar[RecordEvents]
+
+    owner: str | None
+    department: str
+    archived: bool
+    interactions: list[InteractionData]
+    consents: dict[ConsentChannel, Consent]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        e = cls.events
+        cls.appliers.update(
+            {
+                e.updated: CrmRecord._updated,
+                e.archived: CrmRecord._archived,
+                e.restored: CrmRecord._restored,
+                e.reassigned: CrmRecord._reassigned,
+                e.interaction_logged: CrmRecord._interaction_logged,
+                e.consent_granted: CrmRecord._consent_granted,
+                e.consent_withdrawn: CrmRecord._consent_withdrawn,
+            }
+        )
+
+    def _start_record(self, details: EventData) -> None:
+        for name in type(details).model_fields:
+            setattr(self, name, getattr(details, name))
+        self.archived = False
+        self.interactions = []
+        self.consents = {}
+
+    def check_not_archived(self) -> None:
+        if self.archived:
+            raise RecordArchived(f"{type(self).__name__.lower()} {self.id} is archived")
+
+    def update(self, changes: dict[str, Any]) -> None:
+        self.check_not_archived()
+        really_changed = {k: v for k, v in changes.items() if getattr(self, k) != v}
+        if really_changed:
+            self._trigger(self.events.updated(**really_changed))
+
+    def _updated(self, e: EventData) -> None:
+        for name in e.model_fields_set:
+            setattr(self, name, getattr(e, name))
+
+    def archive(self, reason: str | None) -> None:
+        if not self.archived:
+            self._trigger(self.events.archived(reason=reason))
+
+    def _archived(self, _: EventData) -> None:
+        self.archived = True
+
+    def restore(self) -> None:
+        if self.archived:
+            self._trigger(self.events.restored())
+
+    def _restored(self, _: EventData) -> None:
+        self.archived = False
+
+    def reassign(self, owner: str | None, department: str) -> None:
+        if (owner, department) != (self.owner, self.department):
+            self._trigger(self.events.reassigned(owner=owner, department=department))
+
+    def _reassigned(self, e: Any) -> None:
+        self.owner, self.department = e.owner, e.department
+
+    def log_interaction(
+        self,
+        *,
+        interaction_id: UUID,
+        channel: Channel,
+        direction: Direction,
+        subject: str | None,
+        notes: str | None,
+        occurred_at: datetime,
+        by: str | None,
+    ) -> None:
+        self.check_not_archived()
+        self._trigger(
+            self.events.interaction_logged(
+                interaction_id=interaction_id,
+                channel=channel,
+                direction=direction,
+                subject=subject,
+                notes=notes,
+                occurred_at=occurred_at,
+                by=by,
+            )
+        )
+
+    def _interaction_logged(self, e: InteractionData) -> None:
+        self.interactions.append(e)
+
+    def set_consent(
+        self, channel: ConsentChannel, status: ConsentStatus, source: str | None, at: datetime
+    ) -> None:
+        current = self.consents.get(channel)
+        if current is not None and current.status == status:
+            return  # already so: setting consent is idempotent
+        granted = status == ConsentStatus.GRANTED
+        event_class = self.events.consent_granted if granted else self.events.consent_withdrawn
+        self._trigger(event_class(channel=channel, source=source, at=at))
+
+    def _consent_granted(self, e: ConsentData) -> None:
+        self.consents[e.channel] = Consent(e.channel, ConsentStatus.GRANTED, e.source, e.at)
+
+    def _consent_withdrawn(self, e: ConsentData) -> None:
+        self.consents[e.channel] = Consent(e.channel, ConsentStatus.WITHDRAWN, e.source, e.at)

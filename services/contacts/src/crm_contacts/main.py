@@ -1,0 +1,84 @@
+"""Composition root of the contacts service: settings, event store, group commit, relay, HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from crm_shared.eventstore.group_commit import GroupCommitter
+from crm_shared.health import broker_check, database_check
+from crm_shared.http.app import ReadinessCheck, create_service_app
+from crm_shared.messaging.relay import Relay
+from crm_shared.messaging.topics import events_topic
+from crm_shared.observability.logging import configure_logging
+from crm_shared.service import ServiceDefinition
+from crm_shared.settings import Settings, get_settings
+from fastapi import FastAPI
+
+from crm_contacts.api import accounts, contacts
+from crm_contacts.application import SCHEMA, ContactsApplication, ContactsEventStore
+
+NAME = "contacts"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    if not settings.database_url or not settings.kafka_bootstrap_servers:
+        raise RuntimeError("set CRM_DATABASE_URL and CRM_KAFKA_BOOTSTRAP_SERVERS (or use `crm up`)")
+    database_url, bootstrap = settings.database_url, settings.kafka_bootstrap_servers
+    relay_holder: list[Relay] = []
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = await asyncio.to_thread(ContactsEventStore, database_url, SCHEMA)
+        relay = Relay(
+            service=NAME,
+            topic=events_topic(NAME),
+            recorder=store.store,
+            database_url=database_url,
+            schema=SCHEMA,
+            bootstrap_servers=bootstrap,
+            batch_size=settings.relay_batch_size,
+            poll_seconds=settings.relay_poll_seconds,
+        )
+        committer = GroupCommitter(
+            store, max_batch=settings.max_commands_per_transaction, on_commit=relay.wake
+        )
+        await committer.start()
+        await relay.start()
+        relay_holder.append(relay)
+        app.state.contacts = ContactsApplication(store, committer)
+        try:
+            yield
+        finally:
+            await committer.stop()
+            await relay.stop()
+            store.close()
+
+    def readiness() -> dict[str, ReadinessCheck]:
+        return {
+            "database": database_check(database_url),
+            "broker": broker_check(lambda: relay_holder[0].producer if relay_holder else None),
+        }
+
+    configure_logging(NAME, settings.log_level, settings.log_json)
+    return create_service_app(
+        title="CRM contacts",
+        description=(
+            "People (contacts) and companies (accounts), their interactions on every channel "
+            "and their consent. Every change is an event on `crm.contacts.events`."
+        ),
+        settings=settings,
+        lifespan=lifespan,
+        routers=[contacts.router, accounts.router],
+        readiness=readiness,
+    )
+
+
+SERVICE = ServiceDefinition(
+    name=NAME,
+    title="Contacts",
+    port=lambda s: s.contacts_port,
+    app_factory="crm_contacts.main:create_app",
+)

@@ -1,0 +1,102 @@
+"""`crm projections ...`: rebuild a read model from the start of its topics, show positions."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Annotated, Any
+
+import typer
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from crm_shared.messaging.consumer import ConsumerSettings, ConsumerState, ProjectionConsumer
+from crm_shared.settings import Settings, get_settings
+from psycopg import AsyncConnection
+
+from crm_projections.projections import SCHEMA, all_projections
+
+cli = typer.Typer(no_args_is_help=True, help="Operate the read models (projections).")
+
+
+def consumer_settings(settings: Settings) -> ConsumerSettings:
+    if not settings.database_url or not settings.kafka_bootstrap_servers:
+        raise typer.BadParameter(
+            "set CRM_DATABASE_URL and CRM_KAFKA_BOOTSTRAP_SERVERS (the URLs `crm up` printed)"
+        )
+    return ConsumerSettings(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        database_url=settings.database_url,
+        schema=SCHEMA,
+        batch_size=settings.consumer_batch_size,
+        max_retries=settings.consumer_max_retries,
+        poll_ms=settings.consumer_poll_ms,
+    )
+
+
+async def rebuild_projection(name: str, settings: ConsumerSettings) -> tuple[int, float]:
+    """Drops the read model and applies its topics from the beginning; (records, seconds)."""
+    projection = all_projections()[name]
+    consumer = ProjectionConsumer(projection, settings)
+    await consumer.setup()
+    state = ConsumerState(settings.schema, projection.name)
+    async with await AsyncConnection.connect(settings.database_url) as conn, conn.transaction():
+        await state.reset(conn)
+        await projection.drop(conn)
+    started = time.perf_counter()
+    records = await consumer.catch_up()
+    return records, time.perf_counter() - started
+
+
+@cli.command()
+def rebuild(name: Annotated[str, typer.Argument(help="customer360")]) -> None:
+    """Drop a read model and rebuild it from the beginning of its topics."""
+    if name not in all_projections():
+        raise typer.BadParameter(f"unknown projection {name!r}; known: {', '.join(all_projections())}")
+    records, seconds = asyncio.run(rebuild_projection(name, consumer_settings(get_settings())))
+    rate = records / seconds if seconds else 0.0
+    typer.echo(f"rebuilt {name}: {records} events in {seconds:.2f} s ({rate:,.0f} events/s)")
+
+
+async def projection_status(settings: ConsumerSettings) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    kafka = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers)
+    await kafka.start()
+    try:
+        async with await AsyncConnection.connect(settings.database_url) as conn:
+            for projection in all_projections().values():
+                state = ConsumerState(settings.schema, projection.name)
+                try:
+                    offsets = await state.load_offsets(conn)
+                except Exception:
+                    await conn.rollback()
+                    offsets = {}
+                for topic in projection.topics:
+                    partitions = sorted(kafka.partitions_for_topic(topic) or [])
+                    tps = [TopicPartition(topic, p) for p in partitions]
+                    ends = await kafka.end_offsets(tps) if tps else {}
+                    for tp in tps:
+                        position = offsets.get((topic, tp.partition), 0)
+                        rows.append(
+                            {
+                                "projection": projection.name,
+                                "topic": topic,
+                                "partition": tp.partition,
+                                "position": position,
+                                "end": ends[tp],
+                                "lag": max(ends[tp] - position, 0),
+                            }
+                        )
+    finally:
+        await kafka.stop()
+    return rows
+
+
+@cli.command()
+def status() -> None:
+    """Show each projection's position and lag per partition."""
+    rows = asyncio.run(projection_status(consumer_settings(get_settings())))
+    typer.echo(f"{'projection':<14} {'topic':<24} {'part':>4} {'position':>10} {'end':>10} {'lag':>8}")
+    for r in rows:
+        typer.echo(
+            f"{r['projection']:<14} {r['topic']:<24} {r['partition']:>4} {r['position']:>10}"
+            f" {r['end']:>10} {r['lag']:>8}"
+        )

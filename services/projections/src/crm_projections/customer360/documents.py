@@ -1,0 +1,159 @@
+"""Pure functions folding contacts events into the 360 documents (no I/O)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crm_shared.messaging.cloudevents import ReceivedEvent
+from psycopg.types.json import Jsonb
+
+PROFILE_FIELDS = (
+    "first_name", "last_name", "emails", "phones", "addresses", "birthday",
+    "job_title", "source", "custom_fields",
+)
+ACCOUNT_FIELDS = ("name", "domain", "industry", "size", "address", "parent_account_id")
+
+
+def _event_name(event: ReceivedEvent) -> str:
+    # crm.contacts.contact.updated.v1 -> "updated"
+    return event.type.split(".")[3]
+
+
+def apply_contact_event(doc: dict[str, Any] | None, event: ReceivedEvent) -> dict[str, Any] | None:
+    name, data, at = _event_name(event), event.data, event.time.isoformat()
+    if name == "registered":
+        doc = {
+            "id": event.subject,
+            "profile": {f: data.get(f) for f in PROFILE_FIELDS},
+            "tags": data.get("tags", []),
+            "owner": data.get("owner"),
+            "department": data.get("department"),
+            "account_id": data.get("account_id"),
+            "archived": False,
+            "consents": {},
+            "interactions": {"count": 0, "last_at": None, "by_channel": {}},
+            "created_at": at,
+        }
+    if doc is None:
+        return None
+    if name == "updated":
+        for field, value in data.items():
+            if field in PROFILE_FIELDS:
+                doc["profile"][field] = value
+            else:
+                doc[field] = value
+    elif name == "archived":
+        doc["archived"] = True
+    elif name == "restored":
+        doc["archived"] = False
+    elif name == "reassigned":
+        doc["owner"], doc["department"] = data.get("owner"), data.get("department")
+    elif name == "interaction_logged":
+        stats = doc["interactions"]
+        stats["count"] += 1
+        channel = data.get("channel", "unknown")
+        stats["by_channel"][channel] = stats["by_channel"].get(channel, 0) + 1
+        occurred = data.get("occurred_at") or at
+        if stats["last_at"] is None or occurred > stats["last_at"]:
+            stats["last_at"] = occurred
+    elif name in ("consent_granted", "consent_withdrawn"):
+        doc["consents"][data["channel"]] = {
+            "status": "granted" if name == "consent_granted" else "withdrawn",
+            "source": data.get("source"),
+            "at": data.get("at"),
+        }
+    doc["version"] = event.sequence
+    doc["updated_at"] = at
+    return doc
+
+
+def apply_account_event(doc: dict[str, Any] | None, event: ReceivedEvent) -> dict[str, Any] | None:
+    name, data = _event_name(event), event.data
+    if name == "created":
+        doc = {"id": event.subject, "archived": False, **{f: data.get(f) for f in ACCOUNT_FIELDS}}
+        doc["owner"], doc["department"] = data.get("owner"), data.get("department")
+    if doc is None:
+        return None
+    if name == "updated":
+        doc.update({k: v for k, v in data.items() if k in ACCOUNT_FIELDS})
+    elif name == "archived":
+        doc["archived"] = True
+    elif name == "restored":
+        doc["archived"] = False
+    elif name == "reassigned":
+        doc["owner"], doc["department"] = data.get("owner"), data.get("department")
+    doc["version"] = event.sequence
+    return doc
+
+
+def display_name(doc: dict[str, Any]) -> str:
+    profile = doc["profile"]
+    parts = [profile.get("first_name"), profile.get("last_name")]
+    name = " ".join(p for p in parts if p)
+    if name:
+        return name
+    emails = profile.get("emails") or []
+    return str(emails[0]["address"]) if emails else ""
+
+
+def search_text(doc: dict[str, Any]) -> str:
+    profile = doc["profile"]
+    words = [display_name(doc)]
+    words += [e["address"] for e in profile.get("emails") or []]
+    # Phones both as stored (+14155550123) and as digits, so "4155550123" finds them.
+    for phone in profile.get("phones") or []:
+        words += [phone["number"], phone["number"].lstrip("+")]
+    return " ".join(words).lower()
+
+
+def customer_row(doc: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        doc["id"],
+        doc["version"],
+        Jsonb(doc),
+        display_name(doc),
+        search_text(doc),
+        doc.get("tags") or [],
+        doc.get("owner"),
+        doc.get("department"),
+        doc.get("account_id"),
+        doc["archived"],
+        doc["created_at"],
+        doc["updated_at"],
+    )
+
+
+SUMMARIES = {
+    "registered": "Contact registered",
+    "updated": "Profile updated",
+    "archived": "Contact archived",
+    "restored": "Contact restored",
+    "reassigned": "Moved to another owner or department",
+    "consent_granted": "Consent granted",
+    "consent_withdrawn": "Consent withdrawn",
+}
+
+
+def timeline_entry(event: ReceivedEvent) -> dict[str, Any]:
+    name, data = _event_name(event), event.data
+    entry: dict[str, Any] = {
+        "event_id": event.id,
+        "type": event.type,
+        "occurred_at": event.time.isoformat(),
+        "recorded_at": event.time.isoformat(),
+        "actor": event.actor,
+        "version": event.sequence,
+    }
+    if name == "interaction_logged":
+        entry["occurred_at"] = data.get("occurred_at") or entry["occurred_at"]
+        entry["summary"] = f"{data.get('direction', '')} {data.get('channel', '')}".strip()
+        entry["interaction"] = {
+            k: data.get(k) for k in ("interaction_id", "channel", "direction", "subject", "notes", "by")
+        }
+    else:
+        entry["summary"] = SUMMARIES.get(name, name.replace("_", " "))
+        if name == "updated":
+            entry["changed_fields"] = sorted(data)
+        elif name.startswith("consent_"):
+            entry["consent"] = data
+    return entry

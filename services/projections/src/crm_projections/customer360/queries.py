@@ -1,0 +1,201 @@
+"""The read side of the customer 360: plain SQL, no domain objects."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+import orjson
+import psycopg
+from psycopg import AsyncConnection
+from psycopg.rows import dict_row
+
+from crm_projections.customer360.projection import SCHEMA
+
+TIMELINE_PREVIEW = 20
+
+
+class Sort(StrEnum):
+    NAME = "name"
+    NAME_DESC = "-name"
+    CREATED = "created_at"
+    CREATED_DESC = "-created_at"
+    UPDATED = "updated_at"
+    UPDATED_DESC = "-updated_at"
+
+
+SORT_COLUMNS = {"name": "display_name", "created_at": "created_at", "updated_at": "updated_at"}
+
+
+class InvalidCursor(ValueError):
+    pass
+
+
+def encode_cursor(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(values)).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> list[Any]:
+    try:
+        values = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, orjson.JSONDecodeError) as error:
+        raise InvalidCursor("the cursor is not one this API returned") from error
+    if not isinstance(values, list) or len(values) != 2:
+        raise InvalidCursor("the cursor is not one this API returned")
+    return values
+
+
+@asynccontextmanager
+async def _cursor_errors(conn: AsyncConnection[Any]) -> AsyncIterator[None]:
+    """A forged cursor can hold values of the wrong type: that is the client's error."""
+    try:
+        yield
+    except psycopg.DataError as error:
+        await conn.rollback()
+        raise InvalidCursor("the cursor is not one this API returned") from error
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    q: str | None = None
+    tag: str | None = None
+    owner: str | None = None
+    account_id: UUID | None = None
+    include_archived: bool = False
+
+
+def _account_summary(row: dict[str, Any]) -> dict[str, Any] | None:
+    if row.get("account_doc") is None:
+        return None
+    doc = row["account_doc"]
+    return {k: doc.get(k) for k in ("id", "name", "domain", "industry", "size", "archived")}
+
+
+def _summary(row: dict[str, Any]) -> dict[str, Any]:
+    doc = row["doc"]
+    profile = doc["profile"]
+    return {
+        "id": doc["id"],
+        "version": doc["version"],
+        "display_name": row["display_name"],
+        "emails": [e["address"] for e in profile.get("emails") or []],
+        "phones": [p["number"] for p in profile.get("phones") or []],
+        "job_title": profile.get("job_title"),
+        "account": _account_summary(row),
+        "tags": doc.get("tags") or [],
+        "owner": doc.get("owner"),
+        "department": doc.get("department"),
+        "archived": doc["archived"],
+        "created_at": doc["created_at"],
+        "updated_at": doc["updated_at"],
+    }
+
+
+async def search(
+    conn: AsyncConnection[Any], filters: SearchFilters, sort: Sort, limit: int, cursor: str | None
+) -> dict[str, Any]:
+    where, params = ["TRUE"], []
+    if not filters.include_archived:
+        where.append("NOT c.archived")
+    if filters.q:
+        pattern = "%" + filters.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        where.append("(c.search LIKE %s OR lower(a.name) LIKE %s)")
+        params += [pattern, pattern]
+    if filters.tag:
+        where.append("c.tags @> ARRAY[%s]")
+        params.append(filters.tag.lower())
+    if filters.owner:
+        where.append("c.owner = %s")
+        params.append(filters.owner)
+    if filters.account_id:
+        where.append("c.account_id = %s")
+        params.append(filters.account_id)
+    column = SORT_COLUMNS[sort.value.lstrip("-")]
+    descending = sort.value.startswith("-")
+    base_where = " AND ".join(where)
+    count_params = list(params)
+    if cursor:
+        key, last_id = decode_cursor(cursor)
+        where.append(f"(c.{column}, c.contact_id) {'<' if descending else '>'} (%s, %s)")
+        params += [key, last_id]
+    direction = "DESC" if descending else "ASC"
+    join = f"FROM {SCHEMA}.customers c LEFT JOIN {SCHEMA}.accounts a ON a.account_id = c.account_id"
+    async with conn.cursor(row_factory=dict_row) as cur, _cursor_errors(conn):
+        await cur.execute(
+            f"SELECT c.doc, c.display_name, c.{column}::text AS sort_key, c.contact_id::text AS cid,"  # type: ignore[arg-type]
+            f" a.doc AS account_doc {join} WHERE {' AND '.join(where)}"
+            f" ORDER BY c.{column} {direction}, c.contact_id {direction} LIMIT %s",
+            [*params, limit + 1],
+        )
+        rows = await cur.fetchall()
+        await cur.execute(f"SELECT count(*) AS n {join} WHERE {base_where}", count_params)  # type: ignore[arg-type]
+        total = (await cur.fetchone() or {"n": 0})["n"]
+    page = rows[:limit]
+    next_cursor = (
+        encode_cursor([page[-1]["sort_key"], page[-1]["cid"]]) if len(rows) > limit and page else None
+    )
+    return {"items": [_summary(r) for r in page], "total": total, "next_cursor": next_cursor}
+
+
+async def customer(conn: AsyncConnection[Any], contact_id: UUID) -> dict[str, Any] | None:
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            f"SELECT c.doc, c.display_name, a.doc AS account_doc FROM {SCHEMA}.customers c"
+            f" LEFT JOIN {SCHEMA}.accounts a ON a.account_id = c.account_id WHERE c.contact_id = %s",
+            (contact_id,),
+        )
+        row = await cur.fetchone()
+    if row is None:
+        return None
+    doc = row["doc"]
+    page = await timeline(conn, contact_id, TIMELINE_PREVIEW, None)
+    return {
+        "id": doc["id"],
+        "version": doc["version"],
+        "display_name": row["display_name"],
+        "profile": doc["profile"],
+        "account": _account_summary(row),
+        "consents": doc["consents"],
+        "tags": doc.get("tags") or [],
+        "owner": doc.get("owner"),
+        "department": doc.get("department"),
+        "archived": doc["archived"],
+        "interactions": doc["interactions"],
+        "created_at": doc["created_at"],
+        "updated_at": doc["updated_at"],
+        "timeline": page["items"],
+        "timeline_next_cursor": page["next_cursor"],
+    }
+
+
+async def exists(conn: AsyncConnection[Any], contact_id: UUID) -> bool:
+    cur = await conn.execute(
+        f"SELECT 1 FROM {SCHEMA}.customers WHERE contact_id = %s",  # type: ignore[arg-type]
+        (contact_id,),
+    )
+    return await cur.fetchone() is not None
+
+
+async def timeline(
+    conn: AsyncConnection[Any], contact_id: UUID, limit: int, cursor: str | None
+) -> dict[str, Any]:
+    where, params = ["contact_id = %s"], [contact_id]
+    if cursor:
+        occurred, event_id = decode_cursor(cursor)
+        where.append("(occurred_at, event_id) < (%s::timestamptz, %s::uuid)")
+        params += [occurred, event_id]
+    async with conn.cursor(row_factory=dict_row) as cur, _cursor_errors(conn):
+        await cur.execute(
+            f"SELECT entry, occurred_at::text AS k, event_id::text AS e FROM {SCHEMA}.timeline"  # type: ignore[arg-type]
+            f" WHERE {' AND '.join(where)} ORDER BY occurred_at DESC, event_id DESC LIMIT %s",
+            [*params, limit + 1],
+        )
+        rows = await cur.fetchall()
+    page = rows[:limit]
+    next_cursor = encode_cursor([page[-1]["k"], page[-1]["e"]]) if len(rows) > limit and page else None
+    return {"items": [r["entry"] for r in page], "next_cursor": next_cursor}

@@ -1,0 +1,14 @@
+"""The read models this service maintains, by name."""
+
+from __future__ import annotations
+
+from crm_shared.messaging.consumer import Projection
+
+from crm_projections.customer360.projection import SCHEMA, Customer360Projection
+
+__all__ = ["SCHEMA", "all_projections"]
+
+
+def all_projections() -> dict[str, Projection]:
+    projections: list[Projection] = [Customer360Projection()]
+    return {p.name: p for p in projections}

@@ -1,0 +1,35 @@
+"""The authenticated caller, as every route and every event's metadata sees it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    MANAGER = "manager"
+    SALES_REP = "sales_rep"
+    SERVICE_AGENT = "service_agent"
+    MARKETER = "marketer"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    subject: str
+    role: Role
+    departments: tuple[str, ...] = ()
+    kind: str = "user"  # "user" (JWT) or "api_key"
+    name: str | None = None
+    permissions: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def actor(self) -> str:
+        """How the principal is named in event metadata (the audit log)."""
+        if self.kind == "api_key":
+            return f"api_key:{self.name or self.subject}"
+        return f"user:{self.subject}"
+
+    @property
+    def primary_department(self) -> str | None:
+        return self.departments[0] if self.departments else None

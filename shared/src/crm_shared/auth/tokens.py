@@ -1,0 +1,77 @@
+"""Bearer JWTs: issued by `crm token`, verified by every service.
+
+The algorithm is pinned by settings (never taken from the token), ``exp`` is required,
+and ``iss`` and ``aud`` are checked with a small leeway for clock skew.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import jwt
+
+from crm_shared.auth.principal import Principal, Role
+from crm_shared.settings import Settings
+
+
+class InvalidToken(Exception):
+    """The token is missing, malformed, forged or expired (details stay in the server)."""
+
+
+def _signing_key(settings: Settings) -> str:
+    if settings.jwt_algorithm == "RS256":
+        if not settings.jwt_private_key:
+            raise InvalidToken("RS256 signing needs CRM_JWT_PRIVATE_KEY")
+        return settings.jwt_private_key
+    return settings.jwt_secret
+
+
+def _verification_key(settings: Settings) -> str:
+    if settings.jwt_algorithm == "RS256":
+        if not settings.jwt_public_key:
+            raise InvalidToken("RS256 verification needs CRM_JWT_PUBLIC_KEY")
+        return settings.jwt_public_key
+    return settings.jwt_secret
+
+
+def issue_token(
+    settings: Settings,
+    *,
+    subject: str,
+    role: Role,
+    departments: list[str],
+    ttl_seconds: int | None = None,
+) -> str:
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "sub": subject,
+        "role": role.value,
+        "department": departments[0] if len(departments) == 1 else departments,
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "iat": now,
+        "exp": now + (ttl_seconds or settings.token_ttl_seconds),
+        "jti": uuid.uuid4().hex,
+    }
+    return jwt.encode(claims, _signing_key(settings), algorithm=settings.jwt_algorithm)
+
+
+def verify_token(settings: Settings, token: str) -> Principal:
+    try:
+        claims = jwt.decode(
+            token,
+            _verification_key(settings),
+            algorithms=[settings.jwt_algorithm],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            leeway=settings.jwt_leeway_seconds,
+            options={"require": ["exp", "iss", "aud", "sub"]},
+        )
+        role = Role(claims["role"])
+    except (jwt.PyJWTError, KeyError, ValueError) as error:
+        raise InvalidToken(str(error)) from error
+    department = claims.get("department") or []
+    departments = tuple([department] if isinstance(department, str) else department)
+    return Principal(subject=str(claims["sub"]), role=role, departments=departments)

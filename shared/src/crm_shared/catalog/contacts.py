@@ -1,0 +1,168 @@
+"""Events of the contacts service (topic ``crm.contacts.events``)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
+
+from crm_shared.events.catalog import EventData, event_type, personal
+from crm_shared.values import (
+    Channel,
+    CompanySize,
+    ConsentChannel,
+    CustomField,
+    Direction,
+    Email,
+    Phone,
+    PostalAddress,
+)
+
+
+class Changes(EventData):
+    """Only the fields a change touched are serialised: absent means unchanged, null cleared."""
+
+    @model_serializer(mode="wrap")
+    def _only_changed(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        return {k: v for k, v in data.items() if k in self.model_fields_set}
+
+
+# --- contact (a person) --------------------------------------------------------------
+
+
+@event_type("contacts", "contact", "registered")
+class ContactRegistered(EventData):
+    first_name: str | None = personal(None)
+    last_name: str | None = personal(None)
+    emails: list[Email] = personal(default_factory=list)
+    phones: list[Phone] = personal(default_factory=list)
+    addresses: list[PostalAddress] = personal(default_factory=list)
+    birthday: date | None = personal(None)
+    job_title: str | None = None
+    source: str | None = Field(None, description="How the contact found us")
+    tags: list[str] = Field(default_factory=list)
+    custom_fields: dict[str, CustomField] = Field(default_factory=dict)
+    account_id: UUID | None = None
+    owner: str | None = None
+    department: str
+
+
+@event_type("contacts", "contact", "updated")
+class ContactUpdated(Changes):
+    first_name: str | None = personal(None)
+    last_name: str | None = personal(None)
+    emails: list[Email] | None = personal(None)
+    phones: list[Phone] | None = personal(None)
+    addresses: list[PostalAddress] | None = personal(None)
+    birthday: date | None = personal(None)
+    job_title: str | None = None
+    source: str | None = None
+    tags: list[str] | None = None
+    custom_fields: dict[str, CustomField] | None = None
+    account_id: UUID | None = None
+
+
+@event_type("contacts", "contact", "archived")
+class ContactArchived(EventData):
+    reason: str | None = None
+
+
+@event_type("contacts", "contact", "restored")
+class ContactRestored(EventData):
+    pass
+
+
+@event_type("contacts", "contact", "reassigned")
+class ContactReassigned(EventData):
+    owner: str | None
+    department: str
+
+
+class InteractionData(EventData):
+    interaction_id: UUID
+    channel: Channel
+    direction: Direction
+    subject: str | None = personal(None)
+    notes: str | None = personal(None)
+    occurred_at: datetime
+    by: str | None = Field(None, description="Who had the interaction (user id)")
+
+
+class ConsentData(EventData):
+    channel: ConsentChannel
+    source: str | None = None
+    at: datetime
+
+
+@event_type("contacts", "contact", "interaction_logged")
+class ContactInteractionLogged(InteractionData):
+    pass
+
+
+@event_type("contacts", "contact", "consent_granted")
+class ContactConsentGranted(ConsentData):
+    pass
+
+
+@event_type("contacts", "contact", "consent_withdrawn")
+class ContactConsentWithdrawn(ConsentData):
+    pass
+
+
+# --- account (a company) -------------------------------------------------------------
+
+
+@event_type("contacts", "account", "created")
+class AccountCreated(EventData):
+    name: str
+    domain: str | None = None
+    industry: str | None = None
+    size: CompanySize | None = None
+    address: PostalAddress | None = None
+    parent_account_id: UUID | None = None
+    owner: str | None = None
+    department: str
+
+
+@event_type("contacts", "account", "updated")
+class AccountUpdated(Changes):
+    name: str | None = None
+    domain: str | None = None
+    industry: str | None = None
+    size: CompanySize | None = None
+    address: PostalAddress | None = None
+    parent_account_id: UUID | None = None
+
+
+@event_type("contacts", "account", "archived")
+class AccountArchived(EventData):
+    reason: str | None = None
+
+
+@event_type("contacts", "account", "restored")
+class AccountRestored(EventData):
+    pass
+
+
+@event_type("contacts", "account", "reassigned")
+class AccountReassigned(EventData):
+    owner: str | None
+    department: str
+
+
+@event_type("contacts", "account", "interaction_logged")
+class AccountInteractionLogged(InteractionData):
+    pass
+
+
+@event_type("contacts", "account", "consent_granted")
+class AccountConsentGranted(ConsentData):
+    pass
+
+
+@event_type("contacts", "account", "consent_withdrawn")
+class AccountConsentWithdrawn(ConsentData):
+    pass

@@ -1,0 +1,154 @@
+"""The `crm` command: run the stack, issue tokens, operate projections."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Annotated
+
+import typer
+
+from crm_shared.auth.principal import Role
+from crm_shared.auth.tokens import issue_token
+from crm_shared.service import installed_services
+from crm_shared.settings import get_settings
+
+app = typer.Typer(no_args_is_help=True, help="Operate the CRM.", add_completion=False)
+
+
+@app.command()
+def token(
+    role: Annotated[Role, typer.Option(help="The caller's role")],
+    department: Annotated[list[str], typer.Option(help="Department (repeat for several)")] = [],  # noqa: B006
+    sub: Annotated[str, typer.Option(help="The user id")] = "dev-user",
+    ttl: Annotated[int | None, typer.Option(help="Lifetime in seconds")] = None,
+) -> None:
+    """Print a bearer token the running stack accepts."""
+    typer.echo(issue_token(get_settings(), subject=sub, role=role, departments=department, ttl_seconds=ttl))
+
+
+@app.command()
+def serve(service: Annotated[str, typer.Argument(help="Which service to run")]) -> None:
+    """Run one service (what each container runs in production)."""
+    import uvicorn
+
+    settings = get_settings()
+    definition = installed_services()[service]
+    uvicorn.run(
+        definition.app_factory,
+        factory=True,
+        host=settings.host,
+        port=definition.port(settings),
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+        access_log=False,
+    )
+
+
+@app.command()
+def up() -> None:
+    """Run the whole CRM: embedded PostgreSQL and Kafka unless configured, then every service."""
+    from crm_shared.infra.embedded_kafka import EmbeddedKafka
+    from crm_shared.infra.embedded_postgres import EmbeddedPostgres
+    from crm_shared.messaging.topics import ensure_topics
+
+    settings = get_settings()
+    data_dir = settings.data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    postgres: EmbeddedPostgres | None = None
+    kafka: EmbeddedKafka | None = None
+    children: list[subprocess.Popen[bytes]] = []
+
+    def shutdown(*_: object) -> None:
+        typer.echo("\nstopping…")
+        for child in children:
+            child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        if kafka is not None:
+            kafka.stop()
+        if postgres is not None:
+            postgres.stop()
+        typer.echo("stopped")
+
+    try:
+        database_url = settings.database_url
+        if database_url is None:
+            postgres = EmbeddedPostgres(data_dir / "postgres", settings.embedded_postgres_port)
+            postgres.start()
+            postgres.create_database("crm")
+            database_url = postgres.database_url("crm")
+            typer.echo(f"PostgreSQL (embedded)  {database_url}   data in {postgres.data_dir}")
+        bootstrap = settings.kafka_bootstrap_servers
+        if bootstrap is None:
+            kafka = EmbeddedKafka(settings.embedded_kafka_port, log_file=data_dir / "kafka.log")
+            kafka.start()
+            bootstrap = kafka.bootstrap_servers
+            typer.echo(f"Kafka (embedded Tansu) {bootstrap}   in memory: relays re-publish on start")
+        asyncio.run(ensure_topics(bootstrap, settings.topic_partitions))
+
+        env = {**os.environ, "CRM_DATABASE_URL": database_url, "CRM_KAFKA_BOOTSTRAP_SERVERS": bootstrap}
+        services = installed_services()
+        for name in services:
+            children.append(
+                subprocess.Popen([sys.executable, "-m", "crm_shared.cli", "serve", name], env=env)
+            )
+        _wait_until_ready(settings.host, [d.port(settings) for d in services.values()], children)
+        typer.echo("\nThe CRM is running:")
+        for name, definition in services.items():
+            url = settings.service_url(definition.port(settings))
+            typer.echo(f"  {definition.title:<12} {url}   API docs: {url}/docs")
+        typer.echo(
+            "\nGet a token:  .venv/bin/crm token --role admin --department sales\n"
+            "Then:         curl -H \"Authorization: Bearer $TOKEN\" "
+            f"{settings.service_url(settings.contacts_port)}/v1/contacts/...\n"
+            "Ctrl-C stops everything."
+        )
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        typer.echo("a service exited; stopping the rest", err=True)
+        raise SystemExit(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        shutdown()
+
+
+def _wait_until_ready(
+    host: str, ports: list[int], children: list[subprocess.Popen[bytes]], timeout: float = 90
+) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    for port in ports:
+        while True:
+            if any(child.poll() is not None for child in children):
+                raise SystemExit("a service failed to start; see its log above")
+            try:
+                if httpx.get(f"http://{host}:{port}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit(f"the service on port {port} did not become ready")
+            time.sleep(0.2)
+
+
+def main() -> None:
+    for definition in installed_services().values():
+        if definition.cli is not None:
+            app.add_typer(definition.cli, name=definition.name)
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""One catalog of event types for every service.
+
+Each event type is a pydantic model of the event's data (what goes in the Kafka record
+value), registered under its CloudEvents type ``crm.<service>.<aggregate>.<event>.v<N>``.
+Additive changes keep the version; a breaking change registers a new version plus an
+upcaster from the old one, so old events stay readable forever.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PERSONAL = "x-personal"
+
+
+def personal(default: Any = ..., **kwargs: Any) -> Any:
+    """A field holding personal data (GDPR): marked in the JSON Schema as ``x-personal``."""
+    extra = dict(kwargs.pop("json_schema_extra", None) or {})
+    extra[PERSONAL] = True
+    return Field(default, json_schema_extra=extra, **kwargs)
+
+
+class EventData(BaseModel):
+    """Base of every event payload. Frozen and strict: unknown fields are errors."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type_name: ClassVar[str]
+    service: ClassVar[str]
+    aggregate: ClassVar[str]
+    version: ClassVar[int]
+
+    @classmethod
+    def personal_fields(cls) -> frozenset[str]:
+        return frozenset(
+            name
+            for name, info in cls.model_fields.items()
+            if isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get(PERSONAL)
+        )
+
+
+E = TypeVar("E", bound=type[EventData])
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+@dataclass
+class Catalog:
+    by_type: dict[str, type[EventData]] = field(default_factory=dict)
+    upcasters: dict[str, tuple[str, Upcaster]] = field(default_factory=dict)
+
+    def register(self, cls: type[EventData]) -> None:
+        if cls.type_name in self.by_type and self.by_type[cls.type_name] is not cls:
+            raise ValueError(f"event type {cls.type_name} is registered twice")
+        self.by_type[cls.type_name] = cls
+
+    def register_upcaster(self, old_type: str, new_type: str, upcast: Upcaster) -> None:
+        self.upcasters[old_type] = (new_type, upcast)
+
+    def resolve(self, type_name: str, data: dict[str, Any]) -> tuple[type[EventData], dict[str, Any]]:
+        """The current model for a stored type name, upcasting old versions' data."""
+        while type_name in self.upcasters:
+            type_name, upcast = self.upcasters[type_name]
+            data = upcast(data)
+        try:
+            return self.by_type[type_name], data
+        except KeyError:
+            raise LookupError(f"unknown event type {type_name!r}") from None
+
+    def model(self, type_name: str) -> type[EventData]:
+        return self.by_type[type_name]
+
+    def for_service(self, service: str) -> list[type[EventData]]:
+        return sorted(
+            (cls for cls in self.by_type.values() if cls.service == service),
+            key=lambda cls: cls.type_name,
+        )
+
+    def services(self) -> list[str]:
+        return sorted({cls.service for cls in self.by_type.values()})
+
+
+CATALOG = Catalog()
+
+
+def event_type(service: str, aggregate: str, name: str, version: int = 1) -> Callable[[E], E]:
+    """Class decorator naming and registering an event type in the catalog."""
+
+    def register(cls: E) -> E:
+        cls.service = service
+        cls.aggregate = aggregate
+        cls.version = version
+        cls.type_name = f"crm.{service}.{aggregate}.{name}.v{version}"
+        CATALOG.register(cls)
+        return cls
+
+    return register

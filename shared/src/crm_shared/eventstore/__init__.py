@@ -1,0 +1,1 @@
+"""The write side shared by every service: event store, group commit, idempotency."""

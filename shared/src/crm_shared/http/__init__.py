@@ -1,0 +1,1 @@
+"""The HTTP adapter every service shares: app factory, errors, auth dependencies."""

@@ -1,0 +1,227 @@
+"""The outbox relay: follows the event store's notification log and publishes to Kafka.
+
+At-least-once: a batch is published and acknowledged by the broker before its position is
+recorded, so a crash re-publishes at most one batch (consumers deduplicate by event id and
+aggregate version). The position lives in the service's own database.
+
+An empty broker (the embedded one keeps messages in memory) is noticed two ways: at start,
+when a partition ends before the offsets we last saw; and while running, when the broker
+hands out offsets we have already seen. Either way the relay starts again from the first
+event, so the read models converge.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import datetime
+from typing import Any
+
+import orjson
+import psycopg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from eventsourcing.persistence import Notification
+from psycopg.types.json import Jsonb
+
+from crm_shared.eventstore.recorder import CrmApplicationRecorder
+from crm_shared.messaging.cloudevents import KafkaRecord, encode
+from crm_shared.observability.metrics import EVENTS_PUBLISHED, OUTBOX_OLDEST_AGE, OUTBOX_PENDING
+
+log = logging.getLogger(__name__)
+
+
+class RelayPositions:
+    """Where the relay is, kept in the service's schema."""
+
+    def __init__(self, database_url: str, schema: str) -> None:
+        self.database_url = database_url
+        self.table = f'"{schema}".relay_positions'
+
+    def setup(self) -> None:
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {self.table} ("
+                " topic text PRIMARY KEY,"
+                " position bigint NOT NULL,"
+                " partition_offsets jsonb NOT NULL DEFAULT '{}',"
+                " updated_at timestamptz NOT NULL DEFAULT now())"
+            )
+
+    def load(self, topic: str) -> tuple[int, dict[int, int]]:
+        with psycopg.connect(self.database_url) as conn:
+            row = conn.execute(
+                f"SELECT position, partition_offsets FROM {self.table} WHERE topic = %s", (topic,)
+            ).fetchone()
+        if row is None:
+            return 0, {}
+        return row[0], {int(p): o for p, o in row[1].items()}
+
+    def save(self, conn: psycopg.Connection[Any], topic: str, position: int, offsets: dict[int, int]) -> None:
+        conn.execute(
+            f"INSERT INTO {self.table} (topic, position, partition_offsets) VALUES (%s, %s, %s)"
+            " ON CONFLICT (topic) DO UPDATE SET position = excluded.position,"
+            " partition_offsets = excluded.partition_offsets, updated_at = now()",
+            (topic, position, Jsonb({str(p): o for p, o in offsets.items()})),
+        )
+
+
+class Relay:
+    def __init__(
+        self,
+        *,
+        service: str,
+        topic: str,
+        recorder: CrmApplicationRecorder,
+        database_url: str,
+        schema: str,
+        bootstrap_servers: str,
+        batch_size: int = 1000,
+        poll_seconds: float = 0.2,
+    ) -> None:
+        self.service = service
+        self.topic = topic
+        self.source = f"/crm/{service}"
+        self.recorder = recorder
+        self.positions = RelayPositions(database_url, schema)
+        self.database_url = database_url
+        self.bootstrap_servers = bootstrap_servers
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self.position = 0
+        self.partition_offsets: dict[int, int] = {}
+        self._wakeup = asyncio.Event()
+        self._producer: AIOKafkaProducer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._conn: psycopg.Connection[Any] | None = None
+
+    @property
+    def producer(self) -> AIOKafkaProducer | None:
+        return self._producer
+
+    def wake(self) -> None:
+        """New events were stored: publish now rather than at the next poll."""
+        self._wakeup.set()
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self.positions.setup)
+        self.position, self.partition_offsets = await asyncio.to_thread(
+            self.positions.load, self.topic
+        )
+        self._conn = await asyncio.to_thread(psycopg.connect, self.database_url, autocommit=True)
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap_servers,
+            acks="all",
+            linger_ms=2,
+            max_batch_size=256 * 1024,
+            request_timeout_ms=30000,
+        )
+        await self._producer.start()
+        if await self._broker_lost_events():
+            await self._start_over("the broker holds fewer events than were published")
+        self._task = asyncio.create_task(self._run(), name=f"relay-{self.topic}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._producer is not None:
+            await self._producer.stop()
+        if self._conn is not None:
+            self._conn.close()
+
+    async def _broker_lost_events(self) -> bool:
+        if not self.partition_offsets:
+            return False
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap_servers)
+        await consumer.start()
+        try:
+            partitions = consumer.partitions_for_topic(self.topic) or set()
+            if not partitions:
+                return True
+            ends = await consumer.end_offsets([TopicPartition(self.topic, p) for p in partitions])
+        finally:
+            await consumer.stop()
+        return any(
+            ends.get(TopicPartition(self.topic, p), 0) <= offset
+            for p, offset in self.partition_offsets.items()
+        )
+
+    async def _start_over(self, reason: str) -> None:
+        log.warning("re-publishing every event from the start: %s", reason)
+        self.position, self.partition_offsets = 0, {}
+        await asyncio.to_thread(self._save_position)
+
+    def _save_position(self) -> None:
+        assert self._conn is not None
+        self.positions.save(self._conn, self.topic, self.position, self.partition_offsets)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                published = await self.publish_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("relay failed to publish; retrying")
+                await asyncio.sleep(1)
+                continue
+            if published < self.batch_size:
+                try:
+                    await asyncio.wait_for(self._wakeup.wait(), timeout=self.poll_seconds)
+                except TimeoutError:
+                    pass
+                self._wakeup.clear()
+
+    async def publish_once(self) -> int:
+        """Publishes the next batch; returns how many events it published."""
+        assert self._producer is not None
+        notifications, newest = await asyncio.to_thread(self._next_batch)
+        self._observe_backlog(notifications, newest)
+        if not notifications:
+            return 0
+        records = [self._record(n) for n in notifications]
+        sends = [
+            await self._producer.send(self.topic, r.value, key=r.key, headers=r.headers)
+            for r in records
+        ]
+        delivered = await asyncio.gather(*sends)
+        offsets = dict(self.partition_offsets)
+        for metadata in delivered:
+            if metadata.offset <= self.partition_offsets.get(metadata.partition, -1):
+                await self._start_over(
+                    f"partition {metadata.partition} handed out offset {metadata.offset} again"
+                )
+                return 0
+            offsets[metadata.partition] = max(offsets.get(metadata.partition, -1), metadata.offset)
+        self.position = notifications[-1].id
+        self.partition_offsets = offsets
+        await asyncio.to_thread(self._save_position)
+        EVENTS_PUBLISHED.labels(self.service, self.topic).inc(len(records))
+        return len(records)
+
+    def _record(self, notification: Notification) -> KafkaRecord:
+        return encode(
+            source=self.source,
+            type_name=notification.topic,
+            aggregate_id=notification.originator_id,
+            version=notification.originator_version,
+            state=notification.state,
+        )
+
+    def _next_batch(self) -> tuple[list[Notification], int]:
+        notifications = self.recorder.select_notifications(
+            self.position, self.batch_size, inclusive_of_start=False
+        )
+        newest = notifications[-1].id if notifications else self.position
+        if len(notifications) == self.batch_size:
+            newest = self.recorder.max_notification_id() or newest
+        return list(notifications), newest
+
+    def _observe_backlog(self, notifications: list[Notification], newest: int) -> None:
+        OUTBOX_PENDING.labels(self.service).set(max(newest - self.position, 0))
+        if not notifications:
+            OUTBOX_OLDEST_AGE.labels(self.service).set(0)
+            return
+        stored_at = datetime.fromisoformat(orjson.loads(notifications[0].state)["time"])
+        OUTBOX_OLDEST_AGE.labels(self.service).set(max(time.time() - stored_at.timestamp(), 0.0))

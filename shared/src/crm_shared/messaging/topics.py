@@ -1,0 +1,44 @@
+"""The topics of the CRM: one per service, each with a dead-letter companion."""
+
+from __future__ import annotations
+
+import logging
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+log = logging.getLogger(__name__)
+
+SERVICES = ("contacts", "sales", "service_desk", "marketing", "projections")
+
+
+def events_topic(service: str) -> str:
+    return f"crm.{service}.events"
+
+
+def dead_letter_topic(topic: str) -> str:
+    return f"{topic}.dlq"
+
+
+def all_topics() -> list[str]:
+    topics = [events_topic(s) for s in SERVICES]
+    return topics + [dead_letter_topic(t) for t in topics]
+
+
+async def ensure_topics(bootstrap_servers: str, partitions: int, topics: list[str] | None = None) -> None:
+    """Creates the topics that do not exist yet (brokers auto-create with other settings)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in (topics or all_topics()) if t not in existing]
+        if missing:
+            try:
+                await admin.create_topics(
+                    [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in missing]
+                )
+            except TopicAlreadyExistsError:
+                pass  # created by a concurrent starter
+            log.info("created topics", extra={"topics": missing})
+    finally:
+        await admin.close()

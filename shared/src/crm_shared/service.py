@@ -1,0 +1,29 @@
+"""How a service makes itself known to `crm up` and the `crm` CLI (entry point ``crm.services``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+
+import typer
+
+from crm_shared.settings import Settings
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    name: str
+    title: str
+    port: Callable[[Settings], int]
+    app_factory: str  # "module:function" returning the FastAPI app
+    cli: typer.Typer | None = None
+
+
+def installed_services() -> dict[str, ServiceDefinition]:
+    found: dict[str, ServiceDefinition] = {}
+    for entry in entry_points(group="crm.services"):
+        definition = entry.load()
+        assert isinstance(definition, ServiceDefinition)
+        found[definition.name] = definition
+    return dict(sorted(found.items()))

@@ -1,0 +1,70 @@
+"""One settings object per process, read from the environment (prefix ``CRM_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CRM_", env_file=".env", extra="ignore")
+
+    # Infrastructure. Unset URLs mean "start the embedded one" (for `crm up` only).
+    database_url: str | None = Field(
+        default=None, description="PostgreSQL URL; unset runs an embedded PostgreSQL"
+    )
+    kafka_bootstrap_servers: str | None = Field(
+        default=None, description="Kafka bootstrap servers; unset runs the embedded broker"
+    )
+    data_dir: Path = Field(default=Path(".data"), description="Where embedded data lives")
+    embedded_postgres_port: int = 55432
+    embedded_kafka_port: int = 9092
+    topic_partitions: int = Field(default=4, ge=1)
+
+    # HTTP
+    host: str = "127.0.0.1"
+    contacts_port: int = 8101
+    projections_port: int = 8105
+    max_body_bytes: int = Field(default=256 * 1024, description="Largest accepted request body")
+    cors_origins: list[str] = Field(default_factory=list, description="Empty disables CORS")
+
+    # Auth
+    jwt_algorithm: str = Field(default="HS256", pattern="^(HS256|RS256)$")
+    jwt_secret: str = Field(
+        default="dev-secret-change-me-0123456789abcdef",
+        description="HS256 signing secret (development default; set it in production)",
+    )
+    jwt_public_key: str | None = Field(default=None, description="PEM public key for RS256")
+    jwt_private_key: str | None = Field(
+        default=None, description="PEM private key, only for `crm token` with RS256"
+    )
+    jwt_issuer: str = "crm"
+    jwt_audience: str = "crm"
+    jwt_leeway_seconds: int = 30
+    token_ttl_seconds: int = 8 * 3600
+
+    # Write path: concurrent commands share one transaction (group commit).
+    max_commands_per_transaction: int = Field(default=500, ge=1)
+
+    # Relay (outbox -> Kafka)
+    relay_batch_size: int = Field(default=1000, ge=1)
+    relay_poll_seconds: float = Field(default=0.2, gt=0)
+
+    # Consumers (Kafka -> read models)
+    consumer_batch_size: int = Field(default=2000, ge=1)
+    consumer_max_retries: int = Field(default=3, ge=0)
+    consumer_poll_ms: int = Field(default=50, ge=1)
+
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    def service_url(self, port: int) -> str:
+        return f"http://{self.host}:{port}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
