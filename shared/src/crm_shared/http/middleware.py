@@ -25,10 +25,6 @@ SECURITY_HEADERS = [
 DOCS_PATHS = ("/docs", "/redoc", "/openapi.json")
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 def _problem(status: int, code: str, title: str) -> bytes:
     return orjson.dumps({"type": f"https://crm.dev/problems/{code}", "title": title, "status": status, "code": code})
 
@@ -53,20 +49,27 @@ class RequestContextMiddleware:
             correlation_id.reset(token)
             return
         received = 0
+        rejected = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            # A body without a declared length is counted as it arrives; past the limit
+            # the client gets its 413 and the app sees a disconnect and stops.
+            nonlocal received, rejected, status
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
-                    raise BodyTooLarge
+                if received > self.max_body_bytes and not rejected:
+                    rejected, status = True, 413
+                    await self._reject_too_large(send, cid)
+                    return {"type": "http.disconnect"}
             return message
 
         is_docs = scope["path"].startswith(DOCS_PATHS)
 
         async def send_with_headers(message: Message) -> None:
             nonlocal status
+            if rejected:
+                return
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = list(message.get("headers", []))
@@ -78,9 +81,9 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, limited_receive, send_with_headers)
-        except BodyTooLarge:
-            await self._reject_too_large(send, cid)
-            status = 413
+        except Exception:
+            if not rejected:
+                raise
         finally:
             route: Any = scope.get("route")
             path = getattr(route, "path", "unmatched")

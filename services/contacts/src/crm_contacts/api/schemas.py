@@ -21,15 +21,15 @@ from crm_shared.values import (
     Strict,
     Tag,
 )
-from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, AwareDatetime, Field, StringConstraints
 
 Tags = Annotated[list[Tag], Field(max_length=100), AfterValidator(lambda t: list(dict.fromkeys(t)))]
 CustomFields = Annotated[dict[Key, CustomField], Field(max_length=100)]
 Domain = Annotated[
     str,
+    BeforeValidator(lambda v: v.strip().lower() if isinstance(v, str) else v),
     StringConstraints(
-        strip_whitespace=True, to_lower=True, max_length=253,
-        pattern=r"^([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
+        max_length=253, pattern=r"^([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
     ),
 ]
 Department = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
