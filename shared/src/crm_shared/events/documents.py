@@ -1,0 +1,112 @@
+"""The published contract, generated from the catalog: a JSON Schema per event type and
+one AsyncAPI 3.0 document for every topic (FastStream generates it; we add the CloudEvents
+headers and the Kafka key and partition bindings FastStream does not know about)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+from faststream.kafka import KafkaBroker
+from faststream.specification import AsyncAPI
+
+from crm_shared.catalog import CATALOG
+from crm_shared.events.catalog import EventData
+from crm_shared.messaging.topics import dead_letter_topic, events_topic
+
+CLOUDEVENTS_HEADERS: dict[str, Any] = {
+    "type": "object",
+    "description": "CloudEvents 1.0 attributes, Kafka protocol binding, binary mode",
+    "required": [
+        "ce_specversion", "ce_id", "ce_source", "ce_type", "ce_subject", "ce_time",
+        "ce_sequence", "content-type",
+    ],
+    "properties": {
+        "ce_specversion": {"const": "1.0"},
+        "ce_id": {"type": "string", "format": "uuid", "description": "The event's id; identical on every re-publish"},
+        "ce_source": {"type": "string", "examples": ["/crm/contacts"]},
+        "ce_type": {"type": "string", "description": "crm.<service>.<aggregate>.<event>.v<N>"},
+        "ce_subject": {"type": "string", "format": "uuid", "description": "The aggregate id"},
+        "ce_time": {"type": "string", "format": "date-time"},
+        "ce_sequence": {"type": "string", "description": "The aggregate's version after this event"},
+        "ce_actor": {"type": "string", "description": "Who caused the event (user:<id> or api_key:<name>)"},
+        "ce_correlationid": {"type": "string"},
+        "ce_causationid": {"type": "string"},
+        "ce_traceparent": {"type": "string"},
+        "content-type": {"const": "application/json"},
+    },
+}
+
+
+def event_json_schema(cls: type[EventData]) -> dict[str, Any]:
+    schema = cls.model_json_schema(mode="serialization")
+    schema["$id"] = f"https://crm.dev/events/{cls.type_name}.json"
+    schema["title"] = cls.type_name
+    schema["description"] = (cls.__doc__ or "").strip() or cls.type_name
+    schema["x-personal-fields"] = sorted(cls.personal_fields())
+    return schema
+
+
+def asyncapi_document(partitions: int = 4) -> dict[str, Any]:
+    broker = KafkaBroker(
+        "localhost:9092",
+        description="Every change to customer data, as CloudEvents on Kafka",
+    )
+    for service in CATALOG.services():
+        for cls in CATALOG.for_service(service):
+            broker.publisher(
+                events_topic(service),
+                title=cls.type_name,
+                schema=cls,
+                description=(cls.__doc__ or cls.type_name).strip(),
+            )
+    spec = AsyncAPI(
+        broker,
+        title="CRM event streams",
+        version="1.0.0",
+        description=(
+            "One topic per service; record key = aggregate id (events of one aggregate stay "
+            "in order); at-least-once delivery: deduplicate by ce_id or ce_subject+ce_sequence. "
+            "Each topic has a `.dlq` companion for records a consumer could not handle."
+        ),
+        schema_version="3.0.0",
+    )
+    document: dict[str, Any] = orjson.loads(spec.to_specification().to_json())
+    for channel in document["channels"].values():
+        channel["bindings"]["kafka"]["partitions"] = partitions
+        channel["bindings"]["kafka"]["topicConfiguration"] = {"cleanup.policy": ["delete"]}
+        channel["x-dead-letter-topic"] = dead_letter_topic(channel["address"])
+    for message in document["components"]["messages"].values():
+        message["headers"] = CLOUDEVENTS_HEADERS
+        message["correlationId"] = {"location": "$message.header#/ce_correlationid"}
+        message["contentType"] = "application/json"
+        message["bindings"] = {
+            "kafka": {
+                "key": {"type": "string", "format": "uuid", "description": "The aggregate id"},
+                "bindingVersion": "0.5.0",
+            }
+        }
+    return document
+
+
+def _dump(document: dict[str, Any]) -> bytes:
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+
+
+def rendered_documents() -> dict[str, bytes]:
+    """Relative path -> content of every generated contract document."""
+    files = {"asyncapi.json": _dump(asyncapi_document())}
+    for type_name, cls in sorted(CATALOG.by_type.items()):
+        files[f"schemas/{type_name}.json"] = _dump(event_json_schema(cls))
+    return files
+
+
+def write_documents(folder: Path) -> list[Path]:
+    written = []
+    for relative, content in rendered_documents().items():
+        path = folder / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+        written.append(path)
+    return written
