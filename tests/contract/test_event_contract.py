@@ -1,0 +1,150 @@
+"""The published event contract: what outside subscribers rely on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from uuid import uuid4
+
+import orjson
+import pytest
+from cloudevents.core.bindings.kafka import KafkaMessage, from_binary_event
+from jsonschema import Draft202012Validator
+
+from crm_shared.catalog import CATALOG
+from crm_shared.events import DomainEvent, EventMetadata
+from crm_shared.events.documents import event_json_schema, rendered_documents
+from crm_shared.eventstore.mapper import CatalogMapper
+from crm_shared.messaging.cloudevents import decode, encode
+
+from tests.contract.samples import AGGREGATE_ID, SAMPLES
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "events"
+TYPES = sorted(CATALOG.by_type)
+
+
+def test_every_event_type_has_a_sample() -> None:
+    assert sorted(SAMPLES) == TYPES
+
+
+def test_event_types_are_named_by_service_aggregate_event_and_version() -> None:
+    for type_name, cls in CATALOG.by_type.items():
+        parts = type_name.split(".")
+        assert len(parts) == 5 and parts[0] == "crm", type_name
+        assert parts[1] == cls.service and parts[2] == cls.aggregate
+        assert parts[4] == f"v{cls.version}"
+
+
+def stored(type_name: str) -> tuple[DomainEvent, bytes]:
+    data = CATALOG.model(type_name).model_validate(SAMPLES[type_name])
+    event = DomainEvent(
+        originator_id=AGGREGATE_ID,
+        originator_version=3,
+        data=data,
+        metadata=EventMetadata(actor="user:alice", correlation_id="corr-1", causation_id="cause-1"),
+    )
+    return event, CatalogMapper().to_stored_event(event).state
+
+
+@pytest.mark.parametrize("type_name", TYPES)
+def test_every_event_round_trips_through_the_cloudevents_sdk(type_name: str) -> None:
+    event, state = stored(type_name)
+    record = encode(source="/crm/contacts", type_name=type_name, aggregate_id=AGGREGATE_ID, version=3, state=state)
+    parsed = from_binary_event(KafkaMessage(headers=dict(record.headers), key=record.key, value=record.value))
+    assert parsed.get_specversion() == "1.0"
+    assert parsed.get_id() == str(event.id)
+    assert parsed.get_type() == type_name
+    assert parsed.get_source() == "/crm/contacts"
+    assert parsed.get_subject() == str(AGGREGATE_ID)
+    assert parsed.get_time() == event.timestamp
+    assert parsed.get_datacontenttype() == "application/json"
+    assert parsed.get_extension("sequence") == "3"
+    assert parsed.get_extension("actor") == "user:alice"
+    assert parsed.get_extension("correlationid") == "corr-1"
+    assert parsed.get_extension("causationid") == "cause-1"
+    assert parsed.get_extension("partitionkey") == str(AGGREGATE_ID)
+    assert parsed.get_data() == event.data.model_dump(mode="json")
+
+
+@pytest.mark.parametrize("type_name", TYPES)
+def test_every_event_validates_against_its_json_schema(type_name: str) -> None:
+    _, state = stored(type_name)
+    record = encode(source="/crm/contacts", type_name=type_name, aggregate_id=AGGREGATE_ID, version=3, state=state)
+    schema = event_json_schema(CATALOG.model(type_name))
+    Draft202012Validator.check_schema(schema)
+    Draft202012Validator(schema).validate(orjson.loads(record.value))
+
+
+@pytest.mark.parametrize("type_name", TYPES)
+def test_the_stored_event_reads_back_as_the_same_event(type_name: str) -> None:
+    event, state = stored(type_name)
+    from eventsourcing.persistence import StoredEvent
+
+    back = CatalogMapper().to_domain_event(StoredEvent(AGGREGATE_ID, 3, type_name, state))
+    assert back == event
+
+
+def test_our_consumer_decodes_what_we_publish() -> None:
+    event, state = stored("crm.contacts.contact.registered.v1")
+    record = encode(
+        source="/crm/contacts", type_name="crm.contacts.contact.registered.v1",
+        aggregate_id=AGGREGATE_ID, version=3, state=state,
+    )
+    received = decode(record.headers, record.value, topic="t", partition=0, offset=7)
+    assert (received.id, received.subject, received.sequence) == (str(event.id), str(AGGREGATE_ID), 3)
+    assert received.actor == "user:alice"
+    assert received.data == event.data.model_dump(mode="json")
+
+
+def test_a_change_event_carries_only_the_changed_fields_and_null_for_cleared_ones() -> None:
+    _, state = stored("crm.contacts.contact.updated.v1")
+    assert orjson.loads(state)["data"] == {"last_name": "Byron", "job_title": None}
+
+
+def test_personal_fields_are_marked_in_the_schemas() -> None:
+    schema = event_json_schema(CATALOG.model("crm.contacts.contact.registered.v1"))
+    for field in ("first_name", "last_name", "emails", "phones", "addresses", "birthday"):
+        assert schema["properties"][field]["x-personal"] is True, field
+    assert "x-personal" not in schema["properties"]["department"]
+    interaction = event_json_schema(CATALOG.model("crm.contacts.contact.interaction_logged.v1"))
+    assert interaction["properties"]["notes"]["x-personal"] is True
+
+
+def test_an_unknown_event_type_is_refused_by_the_mapper() -> None:
+    from eventsourcing.persistence import StoredEvent
+
+    with pytest.raises(LookupError):
+        CatalogMapper().to_domain_event(StoredEvent(uuid4(), 1, "crm.contacts.contact.teleported.v1", b'{"data":{}}'))
+
+
+def test_an_old_version_is_upcast_to_the_current_model() -> None:
+    from crm_shared.events.catalog import Catalog
+
+    catalog = Catalog(by_type=dict(CATALOG.by_type))
+    catalog.register_upcaster(
+        "crm.contacts.contact.archived.v0",
+        "crm.contacts.contact.archived.v1",
+        lambda data: {"reason": data.pop("why", None)},
+    )
+    model, data = catalog.resolve("crm.contacts.contact.archived.v0", {"why": "duplicate"})
+    assert model.model_validate(data).model_dump() == {"reason": "duplicate"}
+
+
+def test_the_committed_asyncapi_and_json_schemas_are_up_to_date() -> None:
+    rendered = rendered_documents()
+    committed = {str(p.relative_to(DOCS)): p.read_bytes() for p in DOCS.rglob("*.json")}
+    assert sorted(committed) == sorted(rendered), "run `make docs` and commit docs/events"
+    for path, content in rendered.items():
+        assert committed[path] == content, f"{path} is stale: run `make docs`"
+
+
+def test_the_asyncapi_document_describes_every_event_with_headers_and_key() -> None:
+    document = orjson.loads(rendered_documents()["asyncapi.json"])
+    assert document["asyncapi"] == "3.0.0"
+    channels = document["channels"]
+    assert sorted(channels) == TYPES
+    for channel in channels.values():
+        assert channel["address"] == "crm.contacts.events"
+        assert channel["bindings"]["kafka"]["partitions"] == 4
+    for message in document["components"]["messages"].values():
+        assert "ce_id" in message["headers"]["required"]
+        assert message["bindings"]["kafka"]["key"]["format"] == "uuid"
