@@ -104,6 +104,12 @@ class Relay:
         self._wakeup.set()
 
     async def start(self) -> None:
+        """Publishes in the background until ``stop()``."""
+        await self.open()
+        self._task = asyncio.create_task(self._run(), name=f"relay-{self.topic}")
+
+    async def open(self) -> None:
+        """Connects and positions the relay without publishing (``publish_once`` publishes)."""
         await asyncio.to_thread(self.positions.setup)
         self.position, self.partition_offsets = await asyncio.to_thread(
             self.positions.load, self.topic
@@ -119,7 +125,6 @@ class Relay:
         await self._producer.start()
         if await self._broker_lost_events():
             await self._start_over("the broker holds fewer events than were published")
-        self._task = asyncio.create_task(self._run(), name=f"relay-{self.topic}")
 
     async def stop(self) -> None:
         if self._task is not None:

@@ -1,0 +1,463 @@
+"""The deployment artefacts in deploy/: Kubernetes overlays, the compose file, the Dockerfile.
+
+Everything runs offline and without a container engine or a cluster: the overlays are
+rendered with `kubectl kustomize`, built-in kinds are checked against the Kubernetes
+OpenAPI schemas bundled with kubernetes-validate, our custom resources against the
+schemas in deploy/schemas, the compose file against the Compose Specification, and the
+Dockerfile with hadolint.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+from crm_shared.messaging.topics import SERVICES, all_topics
+from crm_shared.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+OVERLAYS = ("dev", "prod")
+CRM_SERVICES = {"contacts": 8101, "projections": 8105}
+PROBES = ("startup", "liveness", "readiness")
+# Fixed, so a kubernetes-validate upgrade cannot change what passes; the newest it bundles.
+KUBERNETES_VERSION = "1.37.0"
+TOOLS = Path(sys.executable).parent
+CRD_SCHEMAS = {
+    ("kafka.strimzi.io/v1", "KafkaTopic"): "kafkatopic.kafka.strimzi.io-v1.schema.json",
+    ("postgresql.cnpg.io/v1", "Cluster"): "cluster.postgresql.cnpg.io-v1.schema.json",
+}
+SETTINGS_VARIABLES = {f"CRM_{name.upper()}" for name in Settings.model_fields}
+
+Manifest = dict[str, Any]
+
+
+# ---------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------
+
+
+def kubectl() -> str:
+    found = shutil.which("kubectl") or shutil.which("kubectl", path="/usr/bin:/usr/local/bin")
+    if found is None:
+        pytest.skip("kubectl is not installed: it renders the kustomize overlays")
+    return found
+
+
+_rendered: dict[str, list[Manifest]] = {}
+
+
+def render(overlay: str) -> list[Manifest]:
+    if overlay not in _rendered:
+        result = subprocess.run(
+            [kubectl(), "kustomize", str(DEPLOY / "k8s" / "overlays" / overlay)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, f"kustomize failed for {overlay}:\n{result.stderr}"
+        _rendered[overlay] = [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+    return _rendered[overlay]
+
+
+def of_kind(manifests: list[Manifest], kind: str) -> list[Manifest]:
+    return [m for m in manifests if m["kind"] == kind]
+
+
+def named(manifests: list[Manifest], kind: str, name: str) -> Manifest:
+    matches = [m for m in of_kind(manifests, kind) if m["metadata"]["name"] == name]
+    assert len(matches) == 1, f"expected one {kind} {name}, found {len(matches)}"
+    return matches[0]
+
+
+def config_map_data(manifests: list[Manifest], container: Manifest) -> dict[str, str]:
+    """The CRM_ settings a container gets from the ConfigMaps it references."""
+    data: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        if "configMapRef" in source:
+            data.update(named(manifests, "ConfigMap", source["configMapRef"]["name"])["data"])
+    return data
+
+
+def env_value(container: Manifest, name: str) -> Manifest | None:
+    return next((e for e in container.get("env", []) if e["name"] == name), None)
+
+
+def compose() -> Manifest:
+    loaded: Manifest = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    return loaded
+
+
+def crd_schema(filename: str) -> Manifest:
+    schema: Manifest = json.loads((DEPLOY / "schemas" / filename).read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return schema
+
+
+# ---------------------------------------------------------------------------
+# Kubernetes
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_overlay_renders_and_validates_against_kubernetes_schemas(overlay: str) -> None:
+    manifests = render(overlay)
+    schemas = {key: crd_schema(filename) for key, filename in CRD_SCHEMAS.items()}
+    errors: list[str] = []
+    for manifest in manifests:
+        where = f"{manifest['kind']}/{manifest['metadata']['name']}"
+        key = (manifest["apiVersion"], manifest["kind"])
+        if key in schemas:
+            validator = jsonschema.Draft202012Validator(schemas[key])
+            found = validator.iter_errors(manifest)
+            errors += [f"{where}: {e.json_path}: {e.message}" for e in found]
+            continue
+        try:
+            kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as e:
+            errors.append(f"{where}: {'.'.join(map(str, e.path))}: {e.message}")
+        except kubernetes_validate.SchemaNotFoundError as e:
+            errors.append(f"{where}: no schema to check it against ({e.message})")
+    assert not errors, "\n".join(errors)
+
+    kinds = sorted(m["kind"] for m in manifests)
+    expected = {"Deployment": 2, "Service": 2, "ConfigMap": 1, "Secret": 1, "Cluster": 1}
+    for kind, count in expected.items():
+        assert kinds.count(kind) == count, f"{overlay}: expected {count} {kind}, got {kinds}"
+    namespaces = {m["metadata"].get("namespace") for m in manifests if m["kind"] != "Namespace"}
+    assert len(namespaces) == 1 and None not in namespaces, f"{overlay}: namespaces {namespaces}"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_crm_topic_is_declared_as_a_kafka_topic_of_the_strimzi_cluster(overlay: str) -> None:
+    manifests = render(overlay)
+    topics = of_kind(manifests, "KafkaTopic")
+    declared = {t["spec"].get("topicName", t["metadata"]["name"]): t for t in topics}
+    assert len(topics) == len(declared) == 10
+    assert set(declared) == set(all_topics())
+
+    settings = config_map_data(manifests, _container(manifests, "contacts"))
+    partitions = int(settings["CRM_TOPIC_PARTITIONS"])
+    for name, topic in declared.items():
+        assert topic["metadata"]["labels"]["strimzi.io/cluster"] == "crm-kafka", name
+        spec = topic["spec"]
+        assert 1 <= int(spec["config"]["min.insync.replicas"]) <= spec["replicas"], name
+        if name.endswith(".dlq"):
+            assert spec["partitions"] >= 1, name
+            assert int(spec["config"]["retention.ms"]) > 0, name
+        else:
+            # Projections rebuild by replaying the event topics: they must keep everything.
+            assert spec["partitions"] == partitions, name
+            assert int(spec["config"]["retention.ms"]) == -1, name
+
+
+def _container(manifests: list[Manifest], service: str) -> Manifest:
+    deployment = named(manifests, "Deployment", f"crm-{service}")
+    containers = deployment["spec"]["template"]["spec"]["containers"]
+    assert len(containers) == 1
+    container: Manifest = containers[0]
+    return container
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_container_runs_restricted_with_probes_and_resource_limits(overlay: str) -> None:
+    manifests = render(overlay)
+    deployments = of_kind(manifests, "Deployment")
+    assert deployments
+    for deployment in deployments:
+        name = deployment["metadata"]["name"]
+        pod = deployment["spec"]["template"]
+        spec = pod["spec"]
+        assert spec["securityContext"]["runAsNonRoot"] is True, name
+        assert spec["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault", name
+        assert spec["enableServiceLinks"] is False, f"{name}: service links clash with CRM_*_PORT"
+        assert spec["automountServiceAccountToken"] is False, name
+        tmp_volumes = {v["name"] for v in spec["volumes"] if "emptyDir" in v}
+
+        for container in spec["containers"] + spec.get("initContainers", []):
+            where = f"{name}/{container['name']}"
+            security = container["securityContext"]
+            assert security["runAsNonRoot"] is True, where
+            assert security["runAsUser"] == 10001, where
+            assert security["allowPrivilegeEscalation"] is False, where
+            assert security["readOnlyRootFilesystem"] is True, where
+            assert security["capabilities"]["drop"] == ["ALL"], where
+            assert "add" not in security["capabilities"], where
+            assert security["seccompProfile"]["type"] == "RuntimeDefault", where
+            mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+            assert mounts.get("/tmp") in tmp_volumes, f"{where}: /tmp must be a writable emptyDir"
+
+            ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+            probes = {kind: container[f"{kind}Probe"] for kind in PROBES}
+            assert probes["liveness"]["httpGet"]["path"] == "/healthz", where
+            assert probes["startup"]["httpGet"]["path"] == "/healthz", where
+            assert probes["readiness"]["httpGet"]["path"] == "/readyz", where
+            for kind, probe in probes.items():
+                assert probe["httpGet"]["port"] in ports, f"{where}: {kind} probe port"
+
+            resources = container["resources"]
+            assert resources["limits"]["memory"] == "256Mi", where
+            assert resources["requests"]["memory"] == "200Mi", where
+            assert resources["requests"]["cpu"] == "100m", where
+
+            annotations = pod["metadata"]["annotations"]
+            assert annotations["prometheus.io/scrape"] == "true", where
+            assert annotations["prometheus.io/path"] == "/metrics", where
+            assert int(annotations["prometheus.io/port"]) in ports.values(), where
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_service_runs_its_command_on_its_port_behind_a_matching_service(overlay: str) -> None:
+    manifests = render(overlay)
+    for service, port in CRM_SERVICES.items():
+        deployment = named(manifests, "Deployment", f"crm-{service}")
+        container = _container(manifests, service)
+        settings = config_map_data(manifests, container)
+        assert [*container.get("command", []), *container["args"]] == ["crm", "serve", service]
+        assert settings["CRM_HOST"] == "0.0.0.0"
+        assert int(settings[f"CRM_{service.upper()}_PORT"]) == port
+        assert {p["name"]: p["containerPort"] for p in container["ports"]} == {"http": port}
+
+        k8s_service = named(manifests, "Service", f"crm-{service}")
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        selector = k8s_service["spec"]["selector"]
+        assert selector.items() <= labels.items(), f"Service crm-{service} selects no pod"
+        assert selector.items() <= deployment["spec"]["selector"]["matchLabels"].items()
+        routes = [(p["port"], p["targetPort"]) for p in k8s_service["spec"]["ports"]]
+        assert routes == [(port, "http")]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_setting_and_reference_the_pods_use_resolves(overlay: str) -> None:
+    manifests = render(overlay)
+    cluster = of_kind(manifests, "Cluster")[0]["metadata"]["name"]
+    for service in CRM_SERVICES:
+        container = _container(manifests, service)
+        settings = config_map_data(manifests, container)
+        unknown = {key for key in settings if key not in SETTINGS_VARIABLES}
+        assert not unknown, f"settings the services do not read: {unknown}"
+        for source in container["envFrom"]:
+            if "secretRef" in source:
+                secret = named(manifests, "Secret", source["secretRef"]["name"])
+                keys = {**secret.get("stringData", {}), **secret.get("data", {})}
+                assert keys and set(keys) <= SETTINGS_VARIABLES
+        for variable in container["env"]:
+            assert variable["name"] in SETTINGS_VARIABLES, variable["name"]
+        database = env_value(container, "CRM_DATABASE_URL")
+        assert database is not None
+        # CloudNativePG writes the owner's connection URI to <cluster>-app, key uri.
+        assert database["valueFrom"]["secretKeyRef"] == {"name": f"{cluster}-app", "key": "uri"}
+        assert settings["CRM_KAFKA_BOOTSTRAP_SERVERS"] == "crm-kafka-kafka-bootstrap:9092"
+
+
+def test_dev_overlay_runs_one_of_everything_on_the_local_image_with_debug_logs() -> None:
+    manifests = render("dev")
+    for service in CRM_SERVICES:
+        assert named(manifests, "Deployment", f"crm-{service}")["spec"]["replicas"] == 1
+        container = _container(manifests, service)
+        assert container["image"] == "crm:dev"
+        settings = config_map_data(manifests, container)
+        assert settings["CRM_LOG_LEVEL"] == "DEBUG"
+        assert settings["CRM_JWT_ALGORITHM"] == "HS256"
+    assert {t["spec"]["replicas"] for t in of_kind(manifests, "KafkaTopic")} == {1}
+    assert of_kind(manifests, "Cluster")[0]["spec"]["instances"] == 1
+
+
+def test_prod_overlay_runs_two_contacts_on_a_pinned_image_and_verifies_rs256_tokens() -> None:
+    manifests = render("prod")
+    assert named(manifests, "Deployment", "crm-contacts")["spec"]["replicas"] == 2
+    partitions = min(
+        t["spec"]["partitions"]
+        for t in of_kind(manifests, "KafkaTopic")
+        if not t["spec"]["topicName"].endswith(".dlq")
+    )
+    assert 1 <= named(manifests, "Deployment", "crm-projections")["spec"]["replicas"] <= partitions
+    for service in CRM_SERVICES:
+        container = _container(manifests, service)
+        image, _, tag = container["image"].rpartition(":")
+        assert image and tag and tag not in {"latest", "dev"}, container["image"]
+        settings = config_map_data(manifests, container)
+        assert settings["CRM_JWT_ALGORITHM"] == "RS256"
+        assert settings["CRM_LOG_LEVEL"] == "INFO"
+        public_key = env_value(container, "CRM_JWT_PUBLIC_KEY")
+        assert public_key is not None and "configMapKeyRef" in public_key["valueFrom"]
+    budget = named(manifests, "PodDisruptionBudget", "crm-contacts")["spec"]["selector"]
+    contacts = named(manifests, "Deployment", "crm-contacts")["spec"]["template"]["metadata"]
+    assert budget["matchLabels"].items() <= contacts["labels"].items()
+    assert {t["spec"]["replicas"] for t in of_kind(manifests, "KafkaTopic")} == {3}
+    assert of_kind(manifests, "Cluster")[0]["spec"]["instances"] == 3
+
+
+# ---------------------------------------------------------------------------
+# Compose
+# ---------------------------------------------------------------------------
+
+
+def test_compose_file_is_valid_against_the_compose_specification() -> None:
+    result = subprocess.run(
+        [
+            str(TOOLS / "check-jsonschema"),
+            "--builtin-schema",
+            "vendor.compose-spec",
+            str(DEPLOY / "compose.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_compose_runs_kafka_postgres_and_both_services_with_healthchecks() -> None:
+    services = compose()["services"]
+    assert {"kafka", "postgres", "kafka-topics", *CRM_SERVICES} <= set(services)
+    for name in ("kafka", "postgres", *CRM_SERVICES):
+        assert services[name]["healthcheck"]["test"], f"{name} has no healthcheck"
+    for name in ("kafka", "kafka-topics", "postgres"):
+        image = services[name]["image"]
+        assert re.fullmatch(r"[\w./-]+:\d[\w.-]*", image), f"{name}: unpinned image {image}"
+
+    for service, port in CRM_SERVICES.items():
+        definition = services[service]
+        build = definition["build"]
+        assert (DEPLOY / build["context"]).resolve() == ROOT
+        assert (ROOT / build["dockerfile"]).resolve() == DEPLOY / "Dockerfile"
+        assert definition["command"] == ["crm", "serve", service]
+        assert definition["depends_on"] == {
+            "postgres": {"condition": "service_healthy"},
+            "kafka": {"condition": "service_healthy"},
+            "kafka-topics": {"condition": "service_completed_successfully"},
+        }
+        env = {key: str(value) for key, value in definition["environment"].items()}
+        assert set(env) <= SETTINGS_VARIABLES, set(env) - SETTINGS_VARIABLES
+        assert env["CRM_HOST"] == "0.0.0.0"
+        assert env["CRM_KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
+        assert env["CRM_DATABASE_URL"].startswith("postgresql://")
+        assert "@postgres:5432/" in env["CRM_DATABASE_URL"]
+        assert int(env[f"CRM_{service.upper()}_PORT"]) == port
+        assert definition["ports"] == [f"{port}:{port}"]
+        assert definition["read_only"] is True and definition["cap_drop"] == ["ALL"]
+
+
+def test_compose_creates_every_crm_topic_before_the_services_start() -> None:
+    job = compose()["services"]["kafka-topics"]
+    script = "\n".join(job["command"]) if isinstance(job["command"], list) else job["command"]
+    loop = re.search(r"for service in ([\w ]+); do", script)
+    assert loop is not None, "the topic job no longer loops over the services"
+    assert loop.group(1).split() == list(SERVICES)
+    assert 'crm.$${service}.events"' in script and 'crm.$${service}.events.dlq"' in script
+    assert "--partitions 4" in script and "--if-not-exists" in script
+    kafka = compose()["services"]["kafka"]["environment"]
+    assert kafka["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false", "topics must come from the job"
+
+
+# ---------------------------------------------------------------------------
+# Dockerfile
+# ---------------------------------------------------------------------------
+
+
+def test_dockerfile_passes_hadolint() -> None:
+    result = subprocess.run(
+        [str(TOOLS / "hadolint"), "--no-color", str(DEPLOY / "Dockerfile")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dockerfile_builds_one_non_root_image_for_every_service() -> None:
+    text = (DEPLOY / "Dockerfile").read_text()
+    stages = re.split(r"^FROM ", text, flags=re.MULTILINE)[1:]
+    assert len(stages) >= 2, "expected a builder and a runtime stage"
+    runtime = stages[-1]
+    assert re.search(r"^ARG PYTHON_IMAGE=python:3\.11-slim", text, re.MULTILINE)
+    assert re.search(r"^USER 10001(:10001)?$", runtime, re.MULTILINE)
+    assert re.search(r"^EXPOSE 8101 8105$", runtime, re.MULTILINE)
+    assert re.search(r"^HEALTHCHECK .*healthcheck\.py", runtime, re.MULTILINE | re.DOTALL)
+    assert re.search(r"CRM_HOST=0\.0\.0\.0", runtime)
+    assert runtime.rstrip().endswith('CMD ["crm", "serve", "contacts"]')
+    assert "uv sync --frozen --all-packages --no-dev" in stages[0]
+
+
+def test_every_file_the_dockerfile_copies_exists_and_is_in_the_build_context() -> None:
+    text = (DEPLOY / "Dockerfile").read_text()
+    allowed = [
+        line[1:].strip().rstrip("/")
+        for line in (DEPLOY / "Dockerfile.dockerignore").read_text().splitlines()
+        if line.startswith("!")
+    ]
+    sources = []
+    for line in text.splitlines():
+        if line.startswith("COPY ") and "--from=" not in line:
+            words = [w for w in line.split()[1:] if not w.startswith("--")]
+            sources += words[:-1]
+    assert sources
+    for source in sources:
+        assert (ROOT / source).exists(), f"COPY {source}: no such file"
+        clean = source.rstrip("/")
+        assert any(clean == a or clean.startswith(f"{a}/") for a in allowed), (
+            f"COPY {source} is excluded by deploy/Dockerfile.dockerignore"
+        )
+
+
+class _Probe(http.server.BaseHTTPRequestHandler):
+    status = 200
+
+    def do_GET(self) -> None:
+        self.send_response(self.status if self.path == "/healthz" else 404)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def probe_server() -> Iterator[http.server.HTTPServer]:
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Probe)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def _healthcheck(env: dict[str, str], path: str = "/healthz") -> int:
+    return subprocess.run(
+        [sys.executable, str(DEPLOY / "healthcheck.py"), path],
+        env=env,
+        capture_output=True,
+        timeout=30,
+    ).returncode
+
+
+def test_container_healthcheck_passes_only_while_the_service_answers(
+    probe_server: http.server.HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = str(probe_server.server_address[1])
+    # No explicit port: every configured service port is tried, as in the image.
+    assert _healthcheck({"CRM_CONTACTS_PORT": "9", "CRM_PROJECTIONS_PORT": port}) == 0
+    assert _healthcheck({"CRM_HEALTHCHECK_PORT": port}) == 0
+    assert _healthcheck({"CRM_HEALTHCHECK_PORT": port}, "/readyz") == 1
+    assert _healthcheck({"CRM_HEALTHCHECK_PORT": _closed_port()}) == 1
+    monkeypatch.setattr(_Probe, "status", 503)
+    assert _healthcheck({"CRM_HEALTHCHECK_PORT": port}) == 1
+
+
+def _closed_port() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return str(s.getsockname()[1])
