@@ -1,0 +1,214 @@
+"""The projection consumer over real PostgreSQL and the real Kafka protocol."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from psycopg import AsyncConnection
+
+from crm_shared.infra.embedded_kafka import EmbeddedKafka
+from crm_shared.messaging.cloudevents import ReceivedEvent
+from crm_shared.messaging.consumer import ConsumerSettings, ConsumerState, ProjectionConsumer
+
+from tests.integration.kafka_tools import read_all
+
+
+def event_record(aggregate: str, version: int, payload: dict[str, Any] | None = None) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    headers = [
+        ("ce_specversion", b"1.0"),
+        ("ce_id", str(uuid.uuid4()).encode()),
+        ("ce_source", b"/crm/test"),
+        ("ce_type", b"crm.test.thing.changed.v1"),
+        ("ce_subject", aggregate.encode()),
+        ("ce_time", b"2026-11-01T10:00:00+00:00"),
+        ("ce_sequence", str(version).encode()),
+        ("content-type", b"application/json"),
+    ]
+    import orjson
+
+    return aggregate.encode(), orjson.dumps(payload or {"n": version}), headers
+
+
+class CountingProjection:
+    """Records every event it is given; fails on events whose data says so."""
+
+    def __init__(self, topic: str, schema: str) -> None:
+        self.name = f"counting_{uuid.uuid4().hex[:6]}"
+        self.topics: Sequence[str] = (topic,)
+        self.table = f"{schema}.{self.name}"
+
+    async def setup(self, conn: AsyncConnection[Any]) -> None:
+        await conn.execute(f"CREATE TABLE IF NOT EXISTS {self.table} (event_id text, aggregate text, version int)")  # type: ignore[arg-type]
+
+    async def drop(self, conn: AsyncConnection[Any]) -> None:
+        await conn.execute(f"TRUNCATE {self.table}")  # type: ignore[arg-type]
+
+    async def apply(self, conn: AsyncConnection[Any], events: list[ReceivedEvent]) -> None:
+        for event in events:
+            if event.data.get("poison"):
+                raise ValueError("cannot handle this one")
+        async with conn.cursor() as cur:
+            await cur.executemany(
+                f"INSERT INTO {self.table} VALUES (%s, %s, %s)",  # type: ignore[arg-type]
+                [(e.id, e.subject, e.sequence) for e in events],
+            )
+
+    async def rows(self, database_url: str) -> list[tuple[str, str, int]]:
+        async with await AsyncConnection.connect(database_url) as conn:
+            cur = await conn.execute(f"SELECT event_id, aggregate, version FROM {self.table} ORDER BY aggregate, version")  # type: ignore[arg-type]
+            return await cur.fetchall()
+
+
+async def produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes, list[tuple[str, bytes]]]]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        for key, value, headers in records:
+            await producer.send_and_wait(topic, value, key=key, headers=headers)
+    finally:
+        await producer.stop()
+
+
+async def until(predicate, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not await predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+def settings(fresh_database: str, kafka: EmbeddedKafka) -> ConsumerSettings:
+    return ConsumerSettings(
+        bootstrap_servers=kafka.bootstrap_servers, database_url=fresh_database, schema="readmodel",
+        batch_size=100, max_retries=2, poll_ms=20, retry_backoff_seconds=0.01,
+    )
+
+
+async def test_each_event_is_applied_once_even_when_delivered_twice(settings: ConsumerSettings, fresh_topic: str) -> None:
+    projection = CountingProjection(fresh_topic, settings.schema)
+    records = [event_record(f"agg-{a}", v) for a in range(10) for v in (1, 2, 3)]
+    await produce(settings.bootstrap_servers, fresh_topic, records)
+    await produce(settings.bootstrap_servers, fresh_topic, records)  # a re-publish from the start
+    consumer = ProjectionConsumer(projection, settings)
+    await consumer.start()
+    try:
+        await until(lambda: _caught_up(consumer, settings, fresh_topic))
+    finally:
+        await consumer.stop()
+    rows = await projection.rows(settings.database_url)
+    assert len(rows) == 30
+    assert [v for _, a, v in rows if a == "agg-3"] == [1, 2, 3]
+
+
+async def _caught_up(consumer: ProjectionConsumer, settings: ConsumerSettings, topic: str) -> bool:
+    total = len(await read_all(settings.bootstrap_servers, topic, timeout_ms=50))
+    return sum(o for (t, _), o in consumer.applied_through.items() if t == topic) >= total
+
+
+async def test_a_restarted_consumer_continues_from_its_stored_offsets(settings: ConsumerSettings, fresh_topic: str) -> None:
+    projection = CountingProjection(fresh_topic, settings.schema)
+    await produce(settings.bootstrap_servers, fresh_topic, [event_record(f"a{i}", 1) for i in range(5)])
+    first = ProjectionConsumer(projection, settings)
+    await first.start()
+    await until(lambda: _caught_up(first, settings, fresh_topic))
+    await first.stop()
+    await produce(settings.bootstrap_servers, fresh_topic, [event_record(f"b{i}", 1) for i in range(5)])
+    second = ProjectionConsumer(projection, settings)
+    await second.start()
+    try:
+        await until(lambda: _caught_up(second, settings, fresh_topic))
+    finally:
+        await second.stop()
+    assert len(await projection.rows(settings.database_url)) == 10
+
+
+async def test_an_undecodable_record_goes_to_the_dead_letter_topic_and_the_rest_are_applied(
+    settings: ConsumerSettings, fresh_topic: str
+) -> None:
+    projection = CountingProjection(fresh_topic, settings.schema)
+    good = [event_record(f"g{i}", 1) for i in range(4)]
+    garbage = (b"k", b"not json at all", [("ce_type", b"what")])
+    await produce(settings.bootstrap_servers, fresh_topic, [good[0], good[1], garbage, good[2], good[3]])
+    consumer = ProjectionConsumer(projection, settings)
+    await consumer.start()
+    try:
+        await until(lambda: _caught_up(consumer, settings, fresh_topic))
+    finally:
+        await consumer.stop()
+    assert len(await projection.rows(settings.database_url)) == 4
+    (dead,) = await read_all(settings.bootstrap_servers, f"{fresh_topic}.dlq")
+    headers = dict(dead.headers)
+    assert dead.value == b"not json at all"
+    assert headers["dlq_exception"] == b"UndecodableRecord"
+    assert headers["dlq_original_topic"] == fresh_topic.encode()
+    assert headers["dlq_consumer"] == projection.name.encode()
+
+
+async def test_an_event_the_projection_keeps_failing_on_is_dead_lettered_after_retries(
+    settings: ConsumerSettings, fresh_topic: str
+) -> None:
+    projection = CountingProjection(fresh_topic, settings.schema)
+    records = [event_record("x", 1), event_record("x", 2, {"poison": True}), event_record("x", 3), event_record("y", 1)]
+    await produce(settings.bootstrap_servers, fresh_topic, records)
+    consumer = ProjectionConsumer(projection, settings)
+    await consumer.start()
+    try:
+        await until(lambda: _caught_up(consumer, settings, fresh_topic))
+    finally:
+        await consumer.stop()
+    rows = await projection.rows(settings.database_url)
+    assert [(a, v) for _, a, v in rows] == [("x", 1), ("x", 3), ("y", 1)]
+    (dead,) = await read_all(settings.bootstrap_servers, f"{fresh_topic}.dlq")
+    assert dict(dead.headers)["dlq_error"] == b"cannot handle this one"
+    assert dict(dead.headers)["ce_sequence"] == b"2"
+
+
+async def test_an_offset_past_the_end_of_the_partition_reads_it_again_skipping_what_was_applied(
+    settings: ConsumerSettings, fresh_topic: str
+) -> None:
+    projection = CountingProjection(fresh_topic, settings.schema)
+    await produce(settings.bootstrap_servers, fresh_topic, [event_record(f"a{i}", 1) for i in range(6)])
+    first = ProjectionConsumer(projection, settings)
+    await first.start()
+    await until(lambda: _caught_up(first, settings, fresh_topic))
+    await first.stop()
+    # As after the broker lost its data: our stored offsets are beyond what it holds.
+    async with await AsyncConnection.connect(settings.database_url) as conn:
+        await conn.execute(f"UPDATE {settings.schema}.consumer_offsets SET next_offset = next_offset + 1000")  # type: ignore[arg-type]
+    await produce(settings.bootstrap_servers, fresh_topic, [event_record("new", 1)])
+    second = ProjectionConsumer(projection, settings)
+    await second.start()
+    try:
+        await until(lambda: _caught_up(second, settings, fresh_topic))
+    finally:
+        await second.stop()
+    rows = await projection.rows(settings.database_url)
+    assert len(rows) == 7
+    assert ("new", 1) in [(a, v) for _, a, v in rows]
+
+
+async def test_a_reset_read_model_is_rebuilt_by_the_running_consumer(settings: ConsumerSettings, fresh_topic: str) -> None:
+    projection = CountingProjection(fresh_topic, settings.schema)
+    await produce(settings.bootstrap_servers, fresh_topic, [event_record(f"a{i}", 1) for i in range(5)])
+    consumer = ProjectionConsumer(projection, settings)
+    await consumer.start()
+    try:
+        await until(lambda: _caught_up(consumer, settings, fresh_topic))
+        async with await AsyncConnection.connect(settings.database_url) as conn, conn.transaction():
+            await ConsumerState(settings.schema, projection.name).reset(conn)
+            await projection.drop(conn)
+        await produce(settings.bootstrap_servers, fresh_topic, [event_record("after", 1)])
+
+        async def rebuilt() -> bool:
+            return len(await projection.rows(settings.database_url)) == 6
+
+        await until(rebuilt)
+    finally:
+        await consumer.stop()
