@@ -150,3 +150,15 @@ async def test_projection_readiness_and_lag_metrics(stack: Stack) -> None:
     metrics = (await stack.projections.get("/metrics")).text
     assert "crm_projection_lag_events" in metrics
     assert "crm_projection_lag_seconds" in metrics
+
+
+async def test_a_rebuild_from_the_start_of_the_topic_gives_the_same_360(stack: Stack) -> None:
+    from crm_projections.cli import consumer_settings, rebuild_projection
+
+    contact = await register_contact(stack, tags=["rebuild"])
+    await stack.contacts.patch(f"/v1/contacts/{contact['id']}", json={"job_title": "Boss"}, headers=stack.auth())
+    before = await eventually(lambda: customer(stack, contact["id"], version=2))
+    records, _ = await rebuild_projection("customer360", consumer_settings(stack.settings))
+    assert records > 0
+    after = await eventually(lambda: customer(stack, contact["id"], version=2))
+    assert after == before

@@ -1,0 +1,25 @@
+"""The `crm` command line."""
+
+from __future__ import annotations
+
+import jwt
+from typer.testing import CliRunner
+
+from crm_shared.cli import app
+from crm_shared.settings import get_settings
+
+
+def test_crm_token_prints_a_token_the_services_accept() -> None:
+    result = CliRunner().invoke(app, ["token", "--role", "manager", "--department", "sales", "--sub", "mia"])
+    assert result.exit_code == 0, result.output
+    settings = get_settings()
+    claims = jwt.decode(
+        result.output.strip(), settings.jwt_secret, algorithms=["HS256"], audience=settings.jwt_audience
+    )
+    assert (claims["sub"], claims["role"], claims["department"]) == ("mia", "manager", "sales")
+    assert claims["exp"] > claims["iat"]
+
+
+def test_crm_token_refuses_an_unknown_role() -> None:
+    result = CliRunner().invoke(app, ["token", "--role", "overlord"])
+    assert result.exit_code != 0
