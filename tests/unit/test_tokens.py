@@ -71,3 +71,16 @@ def test_a_small_clock_skew_is_tolerated() -> None:
     claims = {"sub": "u", "role": "admin", "iss": "crm", "aud": "crm", "exp": time.time() - 5}
     token = jwt.encode(claims, SETTINGS.jwt_secret, algorithm="HS256")
     assert verify_token(SETTINGS, token).subject == "u"
+
+
+def test_a_remembered_token_stops_working_when_it_expires() -> None:
+    from crm_shared.auth.tokens import VerifiedTokens
+
+    settings = Settings(jwt_secret="s" * 40, jwt_leeway_seconds=0)
+    tokens = VerifiedTokens(settings)
+    token = issue_token(settings, subject="u", role=Role.ADMIN, departments=[], ttl_seconds=1)
+    assert tokens.verify(token).subject == "u"
+    assert tokens.verify(token).subject == "u"
+    time.sleep(1.1)
+    with pytest.raises(InvalidToken):
+        tokens.verify(token)

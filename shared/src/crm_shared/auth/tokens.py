@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections import OrderedDict
 from typing import Any
 
 import jwt
@@ -58,7 +59,35 @@ def issue_token(
     return jwt.encode(claims, _signing_key(settings), algorithm=settings.jwt_algorithm)
 
 
+class VerifiedTokens:
+    """Remembers tokens already verified, until they expire: a client sends the same token
+    with every request, and verifying a signature costs more than the rest of a read."""
+
+    def __init__(self, settings: Settings, max_entries: int = 10_000) -> None:
+        self.settings = settings
+        self.max_entries = max_entries
+        self._cache: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+
+    def verify(self, token: str) -> Principal:
+        cached = self._cache.get(token)
+        if cached is not None:
+            principal, expires = cached
+            if time.time() < expires + self.settings.jwt_leeway_seconds:
+                self._cache.move_to_end(token)
+                return principal
+            del self._cache[token]
+        principal, expires = _verify(self.settings, token)
+        self._cache[token] = (principal, expires)
+        if len(self._cache) > self.max_entries:
+            self._cache.popitem(last=False)
+        return principal
+
+
 def verify_token(settings: Settings, token: str) -> Principal:
+    return _verify(settings, token)[0]
+
+
+def _verify(settings: Settings, token: str) -> tuple[Principal, float]:
     try:
         claims = jwt.decode(
             token,
@@ -74,4 +103,5 @@ def verify_token(settings: Settings, token: str) -> Principal:
         raise InvalidToken(str(error)) from error
     department = claims.get("department") or []
     departments = tuple([department] if isinstance(department, str) else department)
-    return Principal(subject=str(claims["sub"]), role=role, departments=departments)
+    principal = Principal(subject=str(claims["sub"]), role=role, departments=departments)
+    return principal, float(claims["exp"])

@@ -143,7 +143,8 @@ def generate_docs(
 def _wait_until_ready(
     host: str, ports: list[int], children: list[subprocess.Popen[bytes]], timeout: float = 90
 ) -> None:
-    import httpx
+    import urllib.error
+    import urllib.request
 
     deadline = time.monotonic() + timeout
     for port in ports:
@@ -151,9 +152,10 @@ def _wait_until_ready(
             if any(child.poll() is not None for child in children):
                 raise SystemExit("a service failed to start; see its log above")
             try:
-                if httpx.get(f"http://{host}:{port}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
+                with urllib.request.urlopen(f"http://{host}:{port}/readyz", timeout=1) as answer:
+                    if answer.status == 200:
+                        break
+            except (urllib.error.URLError, OSError):
                 pass
             if time.monotonic() > deadline:
                 raise SystemExit(f"the service on port {port} did not become ready")

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import Response
 
+from crm_shared.auth.tokens import VerifiedTokens
 from crm_shared.http.middleware import RequestContextMiddleware
 from crm_shared.http.problems import install_problem_handlers
 from crm_shared.settings import Settings
@@ -70,6 +71,7 @@ def create_service_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.tokens = VerifiedTokens(settings)
     install_problem_handlers(app)
     app.include_router(operations_router(readiness))
     for router in routers:

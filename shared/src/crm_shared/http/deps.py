@@ -9,11 +9,10 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from crm_shared.auth.principal import Principal, Role
-from crm_shared.auth.tokens import InvalidToken, verify_token
+from crm_shared.auth.tokens import InvalidToken, VerifiedTokens
 from crm_shared.events import EventMetadata
 from crm_shared.http.problems import Problem
 from crm_shared.observability.context import correlation_id
-from crm_shared.settings import Settings
 
 bearer = HTTPBearer(auto_error=False, description="A JWT from `crm token`")
 
@@ -26,15 +25,15 @@ UNAUTHORIZED = Problem(
 )
 
 
-def authenticate(
+async def authenticate(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise UNAUTHORIZED
-    settings: Settings = request.app.state.settings
+    tokens: VerifiedTokens = request.app.state.tokens
     try:
-        return verify_token(settings, credentials.credentials)
+        return tokens.verify(credentials.credentials)
     except InvalidToken:
         raise UNAUTHORIZED from None
 
@@ -45,7 +44,7 @@ CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
 def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
     allowed = frozenset(roles)
 
-    def check(principal: CurrentPrincipal) -> Principal:
+    async def check(principal: CurrentPrincipal) -> Principal:
         if principal.role not in allowed:
             raise Problem(403, "forbidden", "Not allowed", f"role {principal.role} may not do this")
         return principal
@@ -53,7 +52,7 @@ def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
     return check
 
 
-def event_metadata(principal: CurrentPrincipal) -> EventMetadata:
+async def event_metadata(principal: CurrentPrincipal) -> EventMetadata:
     return EventMetadata(actor=principal.actor, correlation_id=correlation_id.get())
 
 

@@ -11,7 +11,7 @@ from fastapi import Depends, Request
 from crm_contacts.application import ContactsApplication
 
 
-def contacts_app(request: Request) -> ContactsApplication:
+async def contacts_app(request: Request) -> ContactsApplication:
     app: ContactsApplication = request.app.state.contacts
     return app
 

@@ -37,7 +37,8 @@ DDL = [
         account_id uuid,
         archived boolean NOT NULL,
         created_at timestamptz NOT NULL,
-        updated_at timestamptz NOT NULL)""",
+        updated_at timestamptz NOT NULL,
+        projected_at timestamptz NOT NULL DEFAULT clock_timestamp())""",
     f"CREATE INDEX IF NOT EXISTS customers_search_trgm ON {SCHEMA}.customers USING gin (search gin_trgm_ops)",
     f"CREATE INDEX IF NOT EXISTS customers_tags ON {SCHEMA}.customers USING gin (tags)",
     f"CREATE INDEX IF NOT EXISTS customers_owner ON {SCHEMA}.customers (owner)",
@@ -109,7 +110,8 @@ class Customer360Projection:
                 " doc = excluded.doc, display_name = excluded.display_name,"
                 " search = excluded.search, tags = excluded.tags, owner = excluded.owner,"
                 " department = excluded.department, account_id = excluded.account_id,"
-                " archived = excluded.archived, updated_at = excluded.updated_at",
+                " archived = excluded.archived, updated_at = excluded.updated_at,"
+                " projected_at = clock_timestamp()",
                 rows,
             )
             if timeline:

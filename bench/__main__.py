@@ -1,0 +1,332 @@
+"""Runs every benchmark on a private embedded PostgreSQL and Kafka and prints the figures.
+
+    make bench                      # everything (about three minutes)
+    python -m bench --seconds 5     # shorter runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import psutil
+import psycopg
+
+from bench.loadgen import LoadResult, post_request, run_load
+from crm_shared.auth.principal import Role
+from crm_shared.auth.tokens import issue_token
+from crm_shared.infra.embedded_kafka import EmbeddedKafka
+from crm_shared.infra.embedded_postgres import EmbeddedPostgres
+from crm_shared.messaging.topics import ensure_topics
+from crm_shared.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+CLIENTS = (1, 8, 32)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class PeakMemory:
+    """Samples the resident memory of processes by name while a benchmark runs."""
+
+    def __init__(self) -> None:
+        self.watched: dict[str, psutil.Process] = {}
+        self.peak: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def watch(self, name: str, pid: int) -> None:
+        self.watched[name] = psutil.Process(pid)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.1):
+            for name, process in list(self.watched.items()):
+                try:
+                    rss = process.memory_info().rss
+                except psutil.Error:
+                    continue
+                self.peak[name] = max(self.peak.get(name, 0), rss)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def start_process(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    out = open(log, "ab")  # noqa: SIM115
+    return subprocess.Popen(argv, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+
+
+def wait_http(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def registration_body(n: int) -> bytes:
+    return orjson.dumps(
+        {
+            "first_name": f"Bench{n}",
+            "last_name": "Loadtest",
+            "emails": [{"address": f"bench{n}@example.com"}],
+            "phones": [{"number": "+14155550123"}],
+            "tags": ["bench"],
+            "job_title": "Buyer",
+        }
+    )
+
+
+def measure_registrations(port: int, token: str, seconds: float, clients: int, rate: float | None = None) -> LoadResult:
+    headers = {"Authorization": f"Bearer {token}"}
+    return asyncio.run(
+        run_load(
+            "127.0.0.1", port,
+            lambda n: post_request("127.0.0.1", port, "/v1/contacts", registration_body(n), headers),
+            clients, seconds, rate_limit=rate,
+        )
+    )
+
+
+def bench_baselines(database_url: str, seconds: float, memory: PeakMemory, logs: Path) -> dict[str, dict[int, float]]:
+    figures: dict[str, dict[int, float]] = {}
+    for mode in ("plain", "batched"):
+        port = free_port()
+        env = {**os.environ, "BASELINE_DATABASE_URL": database_url, "BASELINE_MODE": mode}
+        process = start_process(
+            [sys.executable, "-m", "uvicorn", "--factory", "bench.baseline_app:create_app",
+             "--port", str(port), "--loop", "uvloop", "--http", "httptools", "--no-access-log",
+             "--log-level", "warning"],
+            env, logs / f"baseline-{mode}.log",
+        )
+        try:
+            wait_http(f"http://127.0.0.1:{port}/docs")
+            memory.watch(f"baseline ({mode})", process.pid)
+            figures[mode] = {}
+            for clients in CLIENTS:
+                result = measure_registrations(port, "", seconds, clients)
+                figures[mode][clients] = result.rate
+                print(f"  baseline {mode:<8} {clients:>3} clients: {result.rate:8,.0f} writes/s"
+                      f"  p50 {result.percentile(50) * 1000:6.1f} ms  p99 {result.percentile(99) * 1000:6.1f} ms"
+                      f"  errors {result.errors}", flush=True)
+        finally:
+            stop(process)
+    return figures
+
+
+def outbox_drained(database_url: str) -> bool:
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "SELECT (SELECT coalesce(max(notification_id), 0) FROM contacts.contacts_events),"
+            " (SELECT coalesce(max(position), 0) FROM contacts.relay_positions)"
+        ).fetchone()
+    assert row is not None
+    return bool(row[0] == row[1])
+
+
+def projection_caught_up(database_url: str) -> bool:
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "SELECT (SELECT count(*) FROM contacts.contacts_events WHERE topic LIKE 'crm.contacts.contact.%%'),"
+            " (SELECT coalesce(sum(version), 0) FROM projections.applied_versions WHERE consumer = 'customer360'"
+            "  AND aggregate_id IN (SELECT contact_id::text FROM projections.customers))"
+        ).fetchone()
+    assert row is not None
+    return bool(row[0] <= row[1])
+
+
+def wait_until(predicate: Any, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise RuntimeError("timed out waiting")
+        time.sleep(0.2)
+
+
+def latency_percentiles(database_url: str, tag: str) -> dict[str, float]:
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "SELECT percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY"
+            " extract(epoch FROM projected_at - created_at)), count(*)"
+            " FROM projections.customers WHERE tags @> ARRAY[%s]",
+            (tag,),
+        ).fetchone()
+    assert row is not None
+    p50, p95, p99 = row[0]
+    return {"p50_ms": p50 * 1000, "p95_ms": p95 * 1000, "p99_ms": p99 * 1000, "count": row[1]}
+
+
+def top_up_events(database_url: str, target: int) -> int:
+    """Stores generated contact events straight into the event store until ``target``."""
+    from uuid import uuid4
+
+    from crm_contacts.application import SCHEMA, ContactsEventStore
+    from crm_contacts.domain.contact import Contact
+    from crm_shared.catalog.contacts import ContactRegistered
+    from crm_shared.events import EventMetadata
+    from crm_shared.values import Channel, Direction, Email
+
+    store = ContactsEventStore(database_url, SCHEMA)
+    try:
+        existing = store.recorder.max_notification_id() or 0
+        missing = target - existing
+        meta = EventMetadata(actor="user:bench")
+        while missing > 0:
+            events = []
+            for i in range(min(missing // 4 + 1, 250)):
+                contact = Contact.register(
+                    uuid4(),
+                    ContactRegistered(first_name=f"R{i}", last_name="Rebuild", department="sales",
+                                      emails=[Email(address=f"r{i}@example.com")], tags=["rebuild"]),
+                )
+                contact.update({"job_title": "Engineer"})
+                for _ in range(2):
+                    contact.log_interaction(interaction_id=uuid4(), channel=Channel.EMAIL, direction=Direction.INBOUND,
+                                            subject="Hello", notes=None, occurred_at=contact.created_on, by="bench")
+                for event in contact.collect_events():
+                    event.metadata = meta
+                    events.append(event)
+            store.events.put(events)
+            missing -= len(events)
+        return store.recorder.max_notification_id() or 0
+    finally:
+        store.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=8.0, help="duration of each throughput run")
+    parser.add_argument("--rebuild-events", type=int, default=100_000)
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="crm-bench-"))
+    work.chmod(0o755)
+    logs = ROOT / "bench" / "out"
+    logs.mkdir(parents=True, exist_ok=True)
+    postgres = EmbeddedPostgres(work / "pg", free_port())
+    kafka = EmbeddedKafka(free_port(), log_file=logs / "tansu.log")
+    memory = PeakMemory()
+    report: dict[str, Any] = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "cpu": next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                         if line.startswith("model name")), platform.processor()),
+            "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+            "python": platform.python_version(),
+        }
+    }
+    print(f"machine: {report['machine']}", flush=True)
+    services: list[subprocess.Popen[bytes]] = []
+    try:
+        postgres.start()
+        postgres.create_database("bench")
+        database_url = postgres.database_url("bench")
+        kafka.start()
+        asyncio.run(ensure_topics(kafka.bootstrap_servers, 4))
+        memory.watch("postgres", int((postgres.data_dir / "postmaster.pid").read_text().split()[0]))
+
+        print("\nregistrations per second over HTTP (durable commits):", flush=True)
+        report["baseline"] = bench_baselines(database_url, args.seconds, memory, logs)
+
+        contacts_port, projections_port = free_port(), free_port()
+        env = {
+            **os.environ,
+            "CRM_DATABASE_URL": database_url,
+            "CRM_KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+            "CRM_CONTACTS_PORT": str(contacts_port),
+            "CRM_PROJECTIONS_PORT": str(projections_port),
+            "CRM_LOG_LEVEL": "WARNING",
+        }
+        settings = Settings()
+        token = issue_token(settings, subject="bench", role=Role.ADMIN, departments=["sales"])
+        crm = str(Path(sys.executable).parent / "crm")
+        for name in ("contacts", "projections"):
+            process = start_process([crm, "serve", name], env, logs / f"{name}.log")
+            services.append(process)
+            memory.watch(f"{name} service", process.pid)
+        wait_http(f"http://127.0.0.1:{contacts_port}/readyz")
+        wait_http(f"http://127.0.0.1:{projections_port}/readyz")
+
+        report["crm"] = {}
+        for clients in CLIENTS:
+            result = measure_registrations(contacts_port, token, args.seconds, clients)
+            report["crm"][clients] = result.rate
+            print(f"  crm contacts      {clients:>3} clients: {result.rate:8,.0f} writes/s"
+                  f"  p50 {result.percentile(50) * 1000:6.1f} ms  p99 {result.percentile(99) * 1000:6.1f} ms"
+                  f"  errors {result.errors}", flush=True)
+
+        wait_until(lambda: projection_caught_up(database_url))
+        print("\nevent-to-360 latency at 200 commands/s:", flush=True)
+        tag = "latency"
+        headers = {"Authorization": f"Bearer {token}"}
+
+        def tagged(n: int) -> bytes:
+            body = orjson.loads(registration_body(n))
+            body["tags"] = [tag]
+            return post_request("127.0.0.1", contacts_port, "/v1/contacts", orjson.dumps(body), headers)
+
+        paced = asyncio.run(run_load("127.0.0.1", contacts_port, tagged, 16, max(args.seconds, 10), rate_limit=200))
+        wait_until(lambda: projection_caught_up(database_url))
+        latency = latency_percentiles(database_url, tag)
+        report["latency"] = {**latency, "rate": paced.rate}
+        print(f"  {paced.rate:.0f} commands/s sent; {latency['count']} contacts: p50 {latency['p50_ms']:.1f} ms,"
+              f" p95 {latency['p95_ms']:.1f} ms, p99 {latency['p99_ms']:.1f} ms", flush=True)
+
+        print(f"\ncustomer-360 rebuild over at least {args.rebuild_events:,} events:", flush=True)
+        total = top_up_events(database_url, args.rebuild_events)
+        wait_until(lambda: outbox_drained(database_url))
+        rebuild = subprocess.Popen([crm, "projections", "rebuild", "customer360"], env=env, cwd=ROOT,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        memory.watch("rebuild (crm projections rebuild)", rebuild.pid)
+        output = rebuild.communicate()[0].decode()
+        print(f"  {total:,} events in the store; {output.strip().splitlines()[-1]}", flush=True)
+        report["rebuild"] = {"events": total, "output": output.strip().splitlines()[-1]}
+        time.sleep(0.3)
+    finally:
+        memory.stop()
+        for process in services:
+            stop(process)
+        kafka.stop()
+        postgres.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+    print("\npeak resident memory:")
+    for name, peak in sorted(memory.peak.items()):
+        print(f"  {name:<36} {peak / 2**20:7.0f} MB")
+    report["peak_memory_mb"] = {k: round(v / 2**20) for k, v in memory.peak.items()}
+    (logs / "results.json").write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
