@@ -212,3 +212,22 @@ async def test_a_reset_read_model_is_rebuilt_by_the_running_consumer(settings: C
         await until(rebuilt)
     finally:
         await consumer.stop()
+
+
+async def test_catching_up_reads_to_the_true_end_even_when_the_broker_undercounts(
+    settings: ConsumerSettings, fresh_topic: str
+) -> None:
+    # Many records per partition in few produce batches: the case where Tansu reports
+    # a partition's end as (base offset of the last batch + 1).
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all", linger_ms=20)
+    await producer.start()
+    try:
+        sends = [await producer.send(fresh_topic, v, key=k, headers=h) for k, v, h in
+                 (event_record(f"agg-{i % 7}", i // 7 + 1) for i in range(70))]
+        await asyncio.gather(*sends)
+    finally:
+        await producer.stop()
+    projection = CountingProjection(fresh_topic, settings.schema)
+    read = await ProjectionConsumer(projection, settings).catch_up()
+    assert read == 70
+    assert len(await projection.rows(settings.database_url)) == 70

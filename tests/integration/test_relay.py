@@ -170,3 +170,28 @@ async def test_a_broker_that_empties_while_the_relay_runs_gets_everything_again(
     finally:
         broker.stop()
         store.close()
+
+
+async def test_of_two_relays_on_one_store_only_one_publishes_and_the_other_takes_over(
+    fresh_database: str, fresh_topic: str, kafka: EmbeddedKafka
+) -> None:
+    store = await asyncio.to_thread(store_for, fresh_database)
+    await asyncio.to_thread(store.events.put, contact_events(10))
+    first = make_relay(store, fresh_database, kafka.bootstrap_servers, fresh_topic)
+    second = make_relay(store, fresh_database, kafka.bootstrap_servers, fresh_topic)
+    second.standby_seconds = 0.1
+    await first.start()
+    await second.start()
+    try:
+        assert first.leading and not second.leading
+        await wait_for(lambda: _published(kafka, fresh_topic, 10))
+        await first.stop()  # the leader goes away; the standby takes over
+        await asyncio.to_thread(store.events.put, contact_events(5))
+        second.wake()
+        await wait_for(lambda: _published(kafka, fresh_topic, 15))
+        assert second.leading
+    finally:
+        await second.stop()
+        store.close()
+    records = await read_all(kafka.bootstrap_servers, fresh_topic)
+    assert len(records) == 15, "no event was published twice"

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from crm_shared.messaging.offsets import end_offsets
 from crm_shared.messaging.consumer import ConsumerSettings, ConsumerState, ProjectionConsumer
 from crm_shared.settings import Settings, get_settings
 from psycopg import AsyncConnection
@@ -72,7 +73,7 @@ async def projection_status(settings: ConsumerSettings) -> list[dict[str, Any]]:
                 for topic in projection.topics:
                     partitions = sorted(kafka.partitions_for_topic(topic) or [])
                     tps = [TopicPartition(topic, p) for p in partitions]
-                    ends = await kafka.end_offsets(tps) if tps else {}
+                    ends = await end_offsets(settings.bootstrap_servers, tps)
                     for tp in tps:
                         position = offsets.get((topic, tp.partition), 0)
                         rows.append(

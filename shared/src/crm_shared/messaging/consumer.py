@@ -27,6 +27,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from psycopg import AsyncConnection
 
 from crm_shared.messaging.cloudevents import ReceivedEvent, UndecodableRecord, decode
+from crm_shared.messaging.offsets import end_offsets, lost_offsets
 from crm_shared.messaging.topics import dead_letter_topic
 from crm_shared.observability.metrics import (
     CONSUMER_LAG_EVENTS,
@@ -186,7 +187,7 @@ class ProjectionConsumer:
         """Consumes up to the topics' ends as they are now, then stops; returns records read."""
         await self.open()
         assert self._consumer is not None
-        ends = await self._consumer.end_offsets(list(self._consumer.assignment()))
+        ends = await end_offsets(self.settings.bootstrap_servers, list(self._consumer.assignment()))
         read = 0
         try:
             while any(self._consumer_position(tp) < end for tp, end in ends.items()):
@@ -208,9 +209,18 @@ class ProjectionConsumer:
     def _consumer_position(self, tp: TopicPartition) -> int:
         return self.applied_through.get((tp.topic, tp.partition), 0)
 
+    async def _connect(self) -> AsyncConnection[Any]:
+        conn = await AsyncConnection.connect(self.settings.database_url)
+        # A read model, its offsets and its applied versions commit together, so a commit
+        # lost in a database crash rewinds all three consistently and the events are
+        # simply consumed again: no need to wait for the disk on every batch.
+        await conn.execute("SET synchronous_commit = off")
+        await conn.commit()
+        return conn
+
     async def open(self) -> None:
         await self.setup()
-        self._conn = await AsyncConnection.connect(self.settings.database_url)
+        self._conn = await self._connect()
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=self.settings.bootstrap_servers,
             enable_auto_commit=False,
@@ -218,6 +228,8 @@ class ProjectionConsumer:
             max_poll_records=self.settings.batch_size,
             fetch_max_bytes=32 * 1024 * 1024,
             max_partition_fetch_bytes=8 * 1024 * 1024,
+            # Answer as soon as there is anything: read models should lag by milliseconds.
+            fetch_max_wait_ms=self.settings.poll_ms,
         )
         await self._consumer.start()
         self._producer = AIOKafkaProducer(bootstrap_servers=self.settings.bootstrap_servers, acks="all")
@@ -251,14 +263,22 @@ class ProjectionConsumer:
         async with self._conn.transaction():
             self.generation = await self.state.lock(self._conn)
             stored = await self.state.load_offsets(self._conn)
-        ends = await self._consumer.end_offsets(partitions)
+        # A stored offset the broker cannot serve means it lost its data (the embedded
+        # broker restarts empty): read that partition again from 0; the applied versions
+        # make the replay harmless.
+        last_seen = {
+            tp: stored[(tp.topic, tp.partition)] - 1
+            for tp in partitions
+            if stored.get((tp.topic, tp.partition), 0) > 0
+        }
+        lost = await lost_offsets(self.settings.bootstrap_servers, last_seen)
         for tp in partitions:
             offset = stored.get((tp.topic, tp.partition), 0)
-            if offset > ends[tp]:
+            if tp in lost:
                 log.warning(
-                    "partition %s-%d ends at %d before our offset %d: the broker lost its data;"
+                    "partition %s-%d no longer holds offset %d: the broker lost its data;"
                     " reading it again from the start",
-                    tp.topic, tp.partition, ends[tp], offset,
+                    tp.topic, tp.partition, offset - 1,
                 )
                 offset = 0
             self._consumer.seek(tp, offset)
@@ -333,7 +353,7 @@ class ProjectionConsumer:
                 await self.state.save_offsets(conn, offsets)
         except BaseException:
             if conn.broken:
-                self._conn = await AsyncConnection.connect(self.settings.database_url)
+                self._conn = await self._connect()
             raise
         self.applied_through.update(offsets)
         EVENTS_APPLIED.labels(self.projection.name).inc(len(events))

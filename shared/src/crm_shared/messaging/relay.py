@@ -20,12 +20,13 @@ from typing import Any
 
 import orjson
 import psycopg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 from eventsourcing.persistence import Notification
 from psycopg.types.json import Jsonb
 
 from crm_shared.eventstore.recorder import CrmApplicationRecorder
 from crm_shared.messaging.cloudevents import KafkaRecord, encode
+from crm_shared.messaging.offsets import lost_offsets
 from crm_shared.observability.metrics import EVENTS_PUBLISHED, OUTBOX_OLDEST_AGE, OUTBOX_PENDING
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,8 @@ class Relay:
         self._producer: AIOKafkaProducer | None = None
         self._task: asyncio.Task[None] | None = None
         self._conn: psycopg.Connection[Any] | None = None
+        self.leading = False
+        self.standby_seconds = 1.0
 
     @property
     def producer(self) -> AIOKafkaProducer | None:
@@ -109,12 +112,9 @@ class Relay:
         self._task = asyncio.create_task(self._run(), name=f"relay-{self.topic}")
 
     async def open(self) -> None:
-        """Connects and positions the relay without publishing (``publish_once`` publishes)."""
+        """Connects and, if no other replica leads, positions the relay (without publishing:
+        ``publish_once`` publishes)."""
         await asyncio.to_thread(self.positions.setup)
-        self.position, self.partition_offsets = await asyncio.to_thread(
-            self.positions.load, self.topic
-        )
-        self._conn = await asyncio.to_thread(psycopg.connect, self.database_url, autocommit=True)
         self._producer = AIOKafkaProducer(
             bootstrap_servers=self.bootstrap_servers,
             acks="all",
@@ -123,8 +123,34 @@ class Relay:
             request_timeout_ms=30000,
         )
         await self._producer.start()
-        if await self._broker_lost_events():
-            await self._start_over("the broker holds fewer events than were published")
+        await self._try_to_lead()
+
+    async def _try_to_lead(self) -> bool:
+        """One relay per topic publishes; the others wait as standbys.
+
+        The lock is held by the relay's database session, so it passes to a standby as
+        soon as the leader's process or connection dies.
+        """
+        if self._conn is None or self._conn.closed:
+            self._conn = await asyncio.to_thread(psycopg.connect, self.database_url, autocommit=True)
+            # The position is a hint, not data: losing the last few updates in a database
+            # crash only re-publishes a little (consumers deduplicate), so it need not wait
+            # for the disk and compete with the commands' durable commits.
+            await asyncio.to_thread(self._conn.execute, "SET synchronous_commit = off")
+        conn = self._conn
+        row = await asyncio.to_thread(
+            lambda: conn.execute(
+                "SELECT pg_try_advisory_lock(hashtext(%s))", (f"crm-relay:{self.topic}",)
+            ).fetchone()
+        )
+        self.leading = bool(row and row[0])
+        if self.leading:
+            self.position, self.partition_offsets = await asyncio.to_thread(
+                self.positions.load, self.topic
+            )
+            if await self._broker_lost_events():
+                await self._start_over("the broker holds fewer events than were published")
+        return self.leading
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -136,21 +162,9 @@ class Relay:
             self._conn.close()
 
     async def _broker_lost_events(self) -> bool:
-        if not self.partition_offsets:
-            return False
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap_servers)
-        await consumer.start()
-        try:
-            partitions = consumer.partitions_for_topic(self.topic) or set()
-            if not partitions:
-                return True
-            ends = await consumer.end_offsets([TopicPartition(self.topic, p) for p in partitions])
-        finally:
-            await consumer.stop()
-        return any(
-            ends.get(TopicPartition(self.topic, p), 0) <= offset
-            for p, offset in self.partition_offsets.items()
-        )
+        """Is the last record we published on each partition gone from the broker?"""
+        expected = {TopicPartition(self.topic, p): o for p, o in self.partition_offsets.items()}
+        return bool(await lost_offsets(self.bootstrap_servers, expected))
 
     async def _start_over(self, reason: str) -> None:
         log.warning("re-publishing every event from the start: %s", reason)
@@ -164,11 +178,17 @@ class Relay:
     async def _run(self) -> None:
         while True:
             try:
+                if not self.leading and not await self._try_to_lead():
+                    await asyncio.sleep(self.standby_seconds)
+                    continue
                 published = await self.publish_once()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("relay failed to publish; retrying")
+                self.leading = False
+                if self._conn is not None:
+                    self._conn.close()
                 await asyncio.sleep(1)
                 continue
             if published < self.batch_size:
@@ -181,6 +201,8 @@ class Relay:
     async def publish_once(self) -> int:
         """Publishes the next batch; returns how many events it published."""
         assert self._producer is not None
+        if not self.leading:
+            return 0
         notifications, newest = await asyncio.to_thread(self._next_batch)
         self._observe_backlog(notifications, newest)
         if not notifications:
