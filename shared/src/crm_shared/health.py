@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 from psycopg import AsyncConnection
 
 
@@ -16,12 +16,13 @@ def database_check(database_url: str) -> Callable[[], Awaitable[None]]:
     return check
 
 
-def broker_check(producer: Callable[[], AIOKafkaProducer | None]) -> Callable[[], Awaitable[None]]:
+def broker_check(bootstrap_servers: str) -> Callable[[], Awaitable[None]]:
     async def check() -> None:
-        client = producer()
-        if client is None:
-            raise ConnectionError("not connected to the broker")
-        if not await client.client.fetch_all_metadata():
-            raise ConnectionError("the broker did not answer")
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=2000)
+        await admin.start()
+        try:
+            await admin.list_topics()
+        finally:
+            await admin.close()
 
     return check

@@ -18,6 +18,12 @@ class ServiceDefinition:
     port: Callable[[Settings], int]
     app_factory: str  # "module:function" returning the FastAPI app
     cli: typer.Typer | None = None
+    # Worker processes share the load only where that is safe: a service whose relay
+    # elects one leader can run several; one whose consumers take every partition, one.
+    max_workers: int | None = None
+
+    def workers(self, settings: Settings) -> int:
+        return min(settings.workers, self.max_workers or settings.workers)
 
 
 def installed_services() -> dict[str, ServiceDefinition]:

@@ -28,6 +28,12 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     contacts_port: int = 8101
     projections_port: int = 8105
+    workers: int = Field(
+        default=2,
+        ge=1,
+        description="HTTP worker processes of services that scale that way (contacts); "
+        "services whose consumers own every partition (projections) run one",
+    )
     max_body_bytes: int = Field(default=256 * 1024, description="Largest accepted request body")
     cors_origins: list[str] = Field(default_factory=list, description="Empty disables CORS")
 
@@ -50,6 +56,9 @@ class Settings(BaseSettings):
     max_commands_per_transaction: int = Field(default=500, ge=1)
 
     # Relay (outbox -> Kafka)
+    relay_in_process: bool = Field(
+        default=True, description="Run the relay inside the service (else run `crm relay NAME`)"
+    )
     relay_batch_size: int = Field(default=1000, ge=1)
     relay_poll_seconds: float = Field(default=0.2, gt=0)
 

@@ -27,7 +27,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if not settings.database_url or not settings.kafka_bootstrap_servers:
         raise RuntimeError("set CRM_DATABASE_URL and CRM_KAFKA_BOOTSTRAP_SERVERS (or use `crm up`)")
     database_url, bootstrap = settings.database_url, settings.kafka_bootstrap_servers
-    relay_holder: list[Relay] = []
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -46,8 +45,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             store, max_batch=settings.max_commands_per_transaction, on_commit=relay.wake
         )
         await committer.start()
-        await relay.start()
-        relay_holder.append(relay)
+        if settings.relay_in_process:
+            await relay.start()
         app.state.contacts = ContactsApplication(store, committer)
         try:
             yield
@@ -59,7 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def readiness() -> dict[str, ReadinessCheck]:
         return {
             "database": database_check(database_url),
-            "broker": broker_check(lambda: relay_holder[0].producer if relay_holder else None),
+            "broker": broker_check(bootstrap),
         }
 
     configure_logging(NAME, settings.log_level, settings.log_json)

@@ -43,7 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def readiness() -> dict[str, ReadinessCheck]:
         return {
             "database": database_check(config.database_url),
-            "broker": broker_check(lambda: consumers[0].producer if consumers else None),
+            "broker": broker_check(config.bootstrap_servers),
         }
 
     configure_logging(NAME, settings.log_level, settings.log_json)
@@ -66,4 +66,5 @@ SERVICE = ServiceDefinition(
     port=lambda s: s.projections_port,
     app_factory="crm_projections.main:create_app",
     cli=cli,
+    max_workers=1,
 )

@@ -1,5 +1,11 @@
 """eventsourcing's PostgreSQL recorder, plus what our write path needs in the same transaction.
 
+- Appending takes one round trip: a database function takes the same table lock as the
+  library's recorder (so notification ids commit in order and a reader tailing the log
+  never skips a gap), inserts the idempotency keys and the events, and the statement's
+  own transaction commits while the lock is held. The library's path (a pipeline of
+  SET, LOCK, NOTIFY and INSERT) measured 1.3 ms of client CPU per append here, this one
+  0.4 ms, and the write path is CPU-bound. Nothing LISTENs, so there is no NOTIFY.
 - Idempotency keys are inserted in the transaction that stores the command's events, so
   a retried request can never write twice, even across a crash.
 - Events of many aggregates are selected in one round trip, so a batch of commands loads
@@ -14,10 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
-from psycopg import Cursor
-from psycopg.rows import DictRow
+from eventsourcing.utils import retry
 from psycopg.sql import SQL, Identifier
 
 IDEMPOTENCY_TABLE = "idempotency_keys"
@@ -49,10 +54,39 @@ class CrmApplicationRecorder(PostgresApplicationRecorder):
                 " created_at timestamptz NOT NULL DEFAULT now())"
             ).format(table)
         )
-        self.insert_idempotency_statement = SQL(
-            "INSERT INTO {0} (key, fingerprint, aggregate_id, version, body)"
-            " SELECT * FROM unnest(%s::text[], %s::text[], %s::uuid[], %s::bigint[], %s::bytea[])"
-        ).format(table)
+        events = SQL("{0}.{1}").format(
+            Identifier(self.datastore.schema), Identifier(self.events_table_name)
+        )
+        append = SQL("{0}.{1}").format(
+            Identifier(self.datastore.schema), Identifier(f"{self.events_table_name}_append")
+        )
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE OR REPLACE FUNCTION {append}("
+                " ids uuid[], versions bigint[], topics text[], states bytea[],"
+                " keys text[], fingerprints text[], key_ids uuid[], key_versions bigint[],"
+                " bodies bytea[]) RETURNS SETOF bigint LANGUAGE plpgsql AS $body$"
+                " BEGIN"
+                "  PERFORM set_config('lock_timeout', '{timeout}s', true);"
+                "  LOCK TABLE {events} IN EXCLUSIVE MODE;"
+                "  IF cardinality(keys) > 0 THEN"
+                "   INSERT INTO {keys_table} (key, fingerprint, aggregate_id, version, body)"
+                "    SELECT * FROM unnest(keys, fingerprints, key_ids, key_versions, bodies);"
+                "  END IF;"
+                "  RETURN QUERY INSERT INTO {events} (originator_id, originator_version, topic, state)"
+                "   SELECT * FROM unnest(ids, versions, topics, states) RETURNING notification_id;"
+                " END $body$"
+            ).format(
+                append=append,
+                events=events,
+                keys_table=table,
+                timeout=SQL(str(int(self.datastore.lock_timeout))),
+            )
+        )
+        self.append_statement = SQL(
+            "SELECT * FROM {0}(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[],"
+            " %s::text[], %s::text[], %s::uuid[], %s::bigint[], %s::bytea[]) AS notification_id"
+        ).format(append)
         self.select_idempotency_statement = SQL(
             "SELECT fingerprint, aggregate_id, version, body FROM {0} WHERE key = %s"
         ).format(table)
@@ -61,25 +95,30 @@ class CrmApplicationRecorder(PostgresApplicationRecorder):
             " WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
         ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
 
-    def _insert_events(
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(
         self,
-        curs: Cursor[DictRow],
         stored_events: Sequence[StoredEvent],
         *,
         idempotency: Sequence[IdempotencyRecord] = (),
         **kwargs: Any,
-    ) -> None:
-        if idempotency:
-            curs.execute(
-                self.insert_idempotency_statement,
-                (
-                    [r.key for r in idempotency],
-                    [r.fingerprint for r in idempotency],
-                    [r.aggregate_id for r in idempotency],
-                    [r.version for r in idempotency],
-                    [r.body for r in idempotency],
-                ),
-            )
+    ) -> Sequence[int] | None:
+        if not stored_events and not idempotency:
+            return []
+        params = (
+            [e.originator_id for e in stored_events],
+            [e.originator_version for e in stored_events],
+            [e.topic for e in stored_events],
+            [e.state for e in stored_events],
+            [r.key for r in idempotency],
+            [r.fingerprint for r in idempotency],
+            [r.aggregate_id for r in idempotency],
+            [r.version for r in idempotency],
+            [r.body for r in idempotency],
+        )
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self.append_statement, params, prepare=True)
+            return [row["notification_id"] for row in curs.fetchall()]
 
     def find_idempotency_record(self, key: str) -> IdempotencyRecord | None:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
