@@ -45,7 +45,8 @@ def free_port() -> int:
 
 
 class PeakMemory:
-    """Samples the resident memory of processes by name while a benchmark runs."""
+    """Samples the resident memory of processes (and of their worker children) by name while
+    a benchmark runs; a name's figure is the largest single process under it."""
 
     def __init__(self) -> None:
         self.watched: dict[str, psutil.Process] = {}
@@ -61,7 +62,8 @@ class PeakMemory:
         while not self._stop.wait(0.1):
             for name, process in list(self.watched.items()):
                 try:
-                    rss = process.memory_info().rss
+                    family = [process, *process.children(recursive=True)]
+                    rss = max(p.memory_info().rss for p in family)
                 except psutil.Error:
                     continue
                 self.peak[name] = max(self.peak.get(name, 0), rss)

@@ -47,7 +47,7 @@ def rename(contact_id: UUID, name: str, expected: int | None = None) -> object:
 @pytest.fixture
 async def committer(fresh_database: str):  # type: ignore[no-untyped-def]
     store = await asyncio.to_thread(store_for, fresh_database)
-    committer = GroupCommitter(store, max_batch=500)
+    committer = GroupCommitter(store, fresh_database, max_batch=500)
     await committer.start()
     yield committer
     await committer.stop()
@@ -109,7 +109,7 @@ async def test_a_stale_expected_version_is_refused_and_writes_nothing(committer:
 
 async def test_two_writer_processes_never_both_win_the_same_version(fresh_database: str) -> None:
     stores = [await asyncio.to_thread(store_for, fresh_database) for _ in range(2)]
-    committers = [GroupCommitter(s) for s in stores]
+    committers = [GroupCommitter(s, fresh_database) for s in stores]
     for c in committers:
         await c.start()
     try:
@@ -155,7 +155,7 @@ async def test_an_idempotency_key_is_stored_with_the_events_and_replayed(committ
 
 async def test_racing_requests_with_one_idempotency_key_write_once(fresh_database: str) -> None:
     stores = [await asyncio.to_thread(store_for, fresh_database) for _ in range(2)]
-    committers = [GroupCommitter(s) for s in stores]
+    committers = [GroupCommitter(s, fresh_database) for s in stores]
     for c in committers:
         await c.start()
     try:

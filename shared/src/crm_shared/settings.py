@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     consumer_max_retries: int = Field(default=3, ge=0)
     consumer_poll_ms: int = Field(default=50, ge=1)
 
+    opentelemetry: bool = Field(
+        default=False,
+        description="FastAPI's native OpenTelemetry (it checks the providers on every request)",
+    )
     log_level: str = "INFO"
     log_json: bool = True
 

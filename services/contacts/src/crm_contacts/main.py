@@ -42,7 +42,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             poll_seconds=settings.relay_poll_seconds,
         )
         committer = GroupCommitter(
-            store, max_batch=settings.max_commands_per_transaction, on_commit=relay.wake
+            store,
+            database_url,
+            max_batch=settings.max_commands_per_transaction,
+            on_commit=relay.wake,
         )
         await committer.start()
         if settings.relay_in_process:

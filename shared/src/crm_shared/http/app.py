@@ -69,6 +69,11 @@ def create_service_app(
         description=description,
         version="1.0.0",
         lifespan=lifespan,
+        telemetry={
+            "tracing": settings.opentelemetry,
+            "metrics": settings.opentelemetry,
+            "logs": settings.opentelemetry,
+        },
     )
     app.state.settings = settings
     app.state.tokens = VerifiedTokens(settings)
