@@ -37,9 +37,6 @@ def serve(service: Annotated[str, typer.Argument(help="Which service to run")]) 
     """Run one service (what each container runs in production)."""
     import uvicorn
 
-    # The group-commit thread waits on the database while the event loop parses requests;
-    # a short switch interval hands it the GIL back promptly when its answer arrives.
-    sys.setswitchinterval(0.0005)
     settings = get_settings()
     definition = installed_services()[service]
     uvicorn.run(

@@ -84,8 +84,9 @@ class CrmApplicationRecorder(PostgresApplicationRecorder):
             )
         )
         self.append_statement = SQL(
-            "SELECT * FROM {0}(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[],"
-            " %s::text[], %s::text[], %s::uuid[], %s::bigint[], %s::bytea[]) AS notification_id"
+            # Binary parameters (%b): no per-element escaping of the arrays in Python.
+            "SELECT * FROM {0}(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[],"
+            " %b::text[], %b::text[], %b::uuid[], %b::bigint[], %b::bytea[]) AS notification_id"
         ).format(append)
         self.select_idempotency_statement = SQL(
             "SELECT fingerprint, aggregate_id, version, body FROM {0} WHERE key = %s"

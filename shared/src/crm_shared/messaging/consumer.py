@@ -24,7 +24,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+import orjson
 from psycopg import AsyncConnection
+from psycopg.types.json import set_json_loads
 
 from crm_shared.messaging.cloudevents import ReceivedEvent, UndecodableRecord, decode
 from crm_shared.messaging.offsets import end_offsets, lost_offsets
@@ -119,18 +121,18 @@ class ConsumerState:
         )
         applied: dict[str, int] = {a: v for a, v in await cur.fetchall()}
         fresh = []
+        changed: dict[str, int] = {}
         for event in events:
             if event.sequence > applied.get(event.subject, 0):
-                applied[event.subject] = event.sequence
+                applied[event.subject] = changed[event.subject] = event.sequence
                 fresh.append(event)
-        if fresh:
-            async with conn.cursor() as c:
-                await c.executemany(
-                    f"INSERT INTO {self.versions} (consumer, aggregate_id, version)"
-                    " VALUES (%s, %s, %s) ON CONFLICT (consumer, aggregate_id)"
-                    " DO UPDATE SET version = excluded.version",
-                    [(self.consumer, s, v) for s, v in applied.items()],
-                )
+        if changed:
+            await conn.execute(
+                f"INSERT INTO {self.versions} (consumer, aggregate_id, version)"
+                " SELECT %s, * FROM unnest(%b::text[], %b::bigint[])"
+                " ON CONFLICT (consumer, aggregate_id) DO UPDATE SET version = excluded.version",
+                (self.consumer, list(changed), list(changed.values())),
+            )
         return fresh
 
     async def save_offsets(
@@ -211,6 +213,7 @@ class ProjectionConsumer:
 
     async def _connect(self) -> AsyncConnection[Any]:
         conn = await AsyncConnection.connect(self.settings.database_url)
+        set_json_loads(orjson.loads, conn)
         # A read model, its offsets and its applied versions commit together, so a commit
         # lost in a database crash rewinds all three consistently and the events are
         # simply consumed again: no need to wait for the disk on every batch.

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from crm_shared.messaging.cloudevents import ReceivedEvent
-from psycopg.types.json import Jsonb
 
 PROFILE_FIELDS = (
     "first_name", "last_name", "emails", "phones", "addresses", "birthday",
@@ -104,23 +103,6 @@ def search_text(doc: dict[str, Any]) -> str:
     for phone in profile.get("phones") or []:
         words += [phone["number"], phone["number"].lstrip("+")]
     return " ".join(words).lower()
-
-
-def customer_row(doc: dict[str, Any]) -> tuple[Any, ...]:
-    return (
-        doc["id"],
-        doc["version"],
-        Jsonb(doc),
-        display_name(doc),
-        search_text(doc),
-        doc.get("tags") or [],
-        doc.get("owner"),
-        doc.get("department"),
-        doc.get("account_id"),
-        doc["archived"],
-        doc["created_at"],
-        doc["updated_at"],
-    )
 
 
 SUMMARIES = {
