@@ -1,7 +1,7 @@
 """Runs every benchmark on a private embedded PostgreSQL and Kafka and prints the figures.
 
-    make bench                      # everything (about three minutes)
-    python -m bench --seconds 5     # shorter runs
+make bench                      # everything (about three minutes)
+python -m bench --seconds 5     # shorter runs
 """
 
 from __future__ import annotations
@@ -25,14 +25,14 @@ import httpx
 import orjson
 import psutil
 import psycopg
-
-from bench.loadgen import LoadResult, post_request, run_load
 from crm_shared.auth.principal import Role
 from crm_shared.auth.tokens import issue_token
 from crm_shared.infra.embedded_kafka import EmbeddedKafka
 from crm_shared.infra.embedded_postgres import EmbeddedPostgres
 from crm_shared.messaging.topics import ensure_topics
 from crm_shared.settings import Settings
+
+from bench.loadgen import LoadResult, post_request, run_load
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIENTS = (1, 8, 32)
@@ -110,27 +110,50 @@ def registration_body(n: int) -> bytes:
     )
 
 
-def measure_registrations(port: int, token: str, seconds: float, clients: int, rate: float | None = None) -> LoadResult:
+def measure_registrations(
+    port: int, token: str, seconds: float, clients: int, rate: float | None = None
+) -> LoadResult:
     headers = {"Authorization": f"Bearer {token}"}
     return asyncio.run(
         run_load(
-            "127.0.0.1", port,
-            lambda n: post_request("127.0.0.1", port, "/v1/contacts", registration_body(n), headers),
-            clients, seconds, rate_limit=rate,
+            "127.0.0.1",
+            port,
+            lambda n: post_request(
+                "127.0.0.1", port, "/v1/contacts", registration_body(n), headers
+            ),
+            clients,
+            seconds,
+            rate_limit=rate,
         )
     )
 
 
-def bench_baselines(database_url: str, seconds: float, memory: PeakMemory, logs: Path) -> dict[str, dict[int, float]]:
+def bench_baselines(
+    database_url: str, seconds: float, memory: PeakMemory, logs: Path
+) -> dict[str, dict[int, float]]:
     figures: dict[str, dict[int, float]] = {}
     for mode in ("plain", "batched"):
         port = free_port()
         env = {**os.environ, "BASELINE_DATABASE_URL": database_url, "BASELINE_MODE": mode}
         process = start_process(
-            [sys.executable, "-m", "uvicorn", "--factory", "bench.baseline_app:create_app",
-             "--port", str(port), "--loop", "uvloop", "--http", "httptools", "--no-access-log",
-             "--log-level", "warning"],
-            env, logs / f"baseline-{mode}.log",
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "bench.baseline_app:create_app",
+                "--port",
+                str(port),
+                "--loop",
+                "uvloop",
+                "--http",
+                "httptools",
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            env,
+            logs / f"baseline-{mode}.log",
         )
         try:
             wait_http(f"http://127.0.0.1:{port}/docs")
@@ -139,9 +162,12 @@ def bench_baselines(database_url: str, seconds: float, memory: PeakMemory, logs:
             for clients in CLIENTS:
                 result = measure_registrations(port, "", seconds, clients)
                 figures[mode][clients] = result.rate
-                print(f"  baseline {mode:<8} {clients:>3} clients: {result.rate:8,.0f} writes/s"
-                      f"  p50 {result.percentile(50) * 1000:6.1f} ms  p99 {result.percentile(99) * 1000:6.1f} ms"
-                      f"  errors {result.errors}", flush=True)
+                print(
+                    f"  baseline {mode:<8} {clients:>3} clients: {result.rate:8,.0f} writes/s"
+                    f"  p50 {result.percentile(50) * 1000:6.1f} ms  p99 {result.percentile(99) * 1000:6.1f} ms"
+                    f"  errors {result.errors}",
+                    flush=True,
+                )
         finally:
             stop(process)
     return figures
@@ -209,13 +235,25 @@ def top_up_events(database_url: str, target: int) -> int:
             for i in range(min(missing // 4 + 1, 250)):
                 contact = Contact.register(
                     uuid4(),
-                    ContactRegistered(first_name=f"R{i}", last_name="Rebuild", department="sales",
-                                      emails=[Email(address=f"r{i}@example.com")], tags=["rebuild"]),
+                    ContactRegistered(
+                        first_name=f"R{i}",
+                        last_name="Rebuild",
+                        department="sales",
+                        emails=[Email(address=f"r{i}@example.com")],
+                        tags=["rebuild"],
+                    ),
                 )
                 contact.update({"job_title": "Engineer"})
                 for _ in range(2):
-                    contact.log_interaction(interaction_id=uuid4(), channel=Channel.EMAIL, direction=Direction.INBOUND,
-                                            subject="Hello", notes=None, occurred_at=contact.created_on, by="bench")
+                    contact.log_interaction(
+                        interaction_id=uuid4(),
+                        channel=Channel.EMAIL,
+                        direction=Direction.INBOUND,
+                        subject="Hello",
+                        notes=None,
+                        occurred_at=contact.created_on,
+                        by="bench",
+                    )
                 for event in contact.collect_events():
                     event.metadata = meta
                     events.append(event)
@@ -228,7 +266,9 @@ def top_up_events(database_url: str, target: int) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=8.0, help="duration of each throughput run")
+    parser.add_argument(
+        "--seconds", type=float, default=8.0, help="duration of each throughput run"
+    )
     parser.add_argument("--rebuild-events", type=int, default=100_000)
     args = parser.parse_args()
 
@@ -242,8 +282,14 @@ def main() -> None:
     report: dict[str, Any] = {
         "machine": {
             "cpus": os.cpu_count(),
-            "cpu": next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                         if line.startswith("model name")), platform.processor()),
+            "cpu": next(
+                (
+                    line.split(":", 1)[1].strip()
+                    for line in Path("/proc/cpuinfo").read_text().splitlines()
+                    if line.startswith("model name")
+                ),
+                platform.processor(),
+            ),
             "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
             "python": platform.python_version(),
         }
@@ -284,9 +330,12 @@ def main() -> None:
         for clients in CLIENTS:
             result = measure_registrations(contacts_port, token, args.seconds, clients)
             report["crm"][clients] = result.rate
-            print(f"  crm contacts      {clients:>3} clients: {result.rate:8,.0f} writes/s"
-                  f"  p50 {result.percentile(50) * 1000:6.1f} ms  p99 {result.percentile(99) * 1000:6.1f} ms"
-                  f"  errors {result.errors}", flush=True)
+            print(
+                f"  crm contacts      {clients:>3} clients: {result.rate:8,.0f} writes/s"
+                f"  p50 {result.percentile(50) * 1000:6.1f} ms  p99 {result.percentile(99) * 1000:6.1f} ms"
+                f"  errors {result.errors}",
+                flush=True,
+            )
 
         wait_until(lambda: projection_caught_up(database_url))
         print("\nevent-to-360 latency at 200 commands/s:", flush=True)
@@ -296,20 +345,32 @@ def main() -> None:
         def tagged(n: int) -> bytes:
             body = orjson.loads(registration_body(n))
             body["tags"] = [tag]
-            return post_request("127.0.0.1", contacts_port, "/v1/contacts", orjson.dumps(body), headers)
+            return post_request(
+                "127.0.0.1", contacts_port, "/v1/contacts", orjson.dumps(body), headers
+            )
 
-        paced = asyncio.run(run_load("127.0.0.1", contacts_port, tagged, 16, max(args.seconds, 10), rate_limit=200))
+        paced = asyncio.run(
+            run_load("127.0.0.1", contacts_port, tagged, 16, max(args.seconds, 10), rate_limit=200)
+        )
         wait_until(lambda: projection_caught_up(database_url))
         latency = latency_percentiles(database_url, tag)
         report["latency"] = {**latency, "rate": paced.rate}
-        print(f"  {paced.rate:.0f} commands/s sent; {latency['count']} contacts: p50 {latency['p50_ms']:.1f} ms,"
-              f" p95 {latency['p95_ms']:.1f} ms, p99 {latency['p99_ms']:.1f} ms", flush=True)
+        print(
+            f"  {paced.rate:.0f} commands/s sent; {latency['count']} contacts: p50 {latency['p50_ms']:.1f} ms,"
+            f" p95 {latency['p95_ms']:.1f} ms, p99 {latency['p99_ms']:.1f} ms",
+            flush=True,
+        )
 
         print(f"\ncustomer-360 rebuild over at least {args.rebuild_events:,} events:", flush=True)
         total = top_up_events(database_url, args.rebuild_events)
         wait_until(lambda: outbox_drained(database_url))
-        rebuild = subprocess.Popen([crm, "projections", "rebuild", "customer360"], env=env, cwd=ROOT,
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        rebuild = subprocess.Popen(
+            [crm, "projections", "rebuild", "customer360"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
         memory.watch("rebuild (crm projections rebuild)", rebuild.pid)
         output = rebuild.communicate()[0].decode()
         print(f"  {total:,} events in the store; {output.strip().splitlines()[-1]}", flush=True)

@@ -29,7 +29,9 @@ def create_app() -> FastAPI:
         await pool.open()
         async with pool.connection() as conn:
             await conn.execute("CREATE SCHEMA IF NOT EXISTS baseline")
-            await conn.execute("CREATE TABLE IF NOT EXISTS baseline.contacts (id uuid PRIMARY KEY, doc jsonb)")
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS baseline.contacts (id uuid PRIMARY KEY, doc jsonb)"
+            )
         app.state.pool = pool
         writer = asyncio.create_task(batch_writer(pool)) if MODE == "batched" else None
         yield
@@ -63,7 +65,11 @@ def create_app() -> FastAPI:
         else:
             async with app.state.pool.connection() as conn:
                 await conn.execute(INSERT, (contact_id, doc))
-        return Response(doc, status_code=201, media_type="application/json",
-                        headers={"Location": f"/v1/contacts/{contact_id}"})
+        return Response(
+            doc,
+            status_code=201,
+            media_type="application/json",
+            headers={"Location": f"/v1/contacts/{contact_id}"},
+        )
 
     return app

@@ -23,7 +23,9 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "last_name": "Lovelace",
         "emails": [{"address": "ada@example.com", "label": "work", "primary": True}],
         "phones": [{"number": "+442079460958", "label": "mobile"}],
-        "addresses": [{"label": "home", "street": "12 St James's Sq", "city": "London", "country": "GB"}],
+        "addresses": [
+            {"label": "home", "street": "12 St James's Sq", "city": "London", "country": "GB"}
+        ],
         "birthday": "1815-12-10",
         "job_title": "Analyst",
         "source": "conference",

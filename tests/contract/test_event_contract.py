@@ -8,13 +8,12 @@ from uuid import uuid4
 import orjson
 import pytest
 from cloudevents.core.bindings.kafka import KafkaMessage, from_binary_event
-from jsonschema import Draft202012Validator
-
 from crm_shared.catalog import CATALOG
 from crm_shared.events import DomainEvent, EventMetadata
 from crm_shared.events.documents import event_json_schema, rendered_documents
 from crm_shared.eventstore.mapper import CatalogMapper
 from crm_shared.messaging.cloudevents import decode, encode
+from jsonschema import Draft202012Validator
 
 from tests.contract.samples import AGGREGATE_ID, SAMPLES
 
@@ -48,8 +47,16 @@ def stored(type_name: str) -> tuple[DomainEvent, bytes]:
 @pytest.mark.parametrize("type_name", TYPES)
 def test_every_event_round_trips_through_the_cloudevents_sdk(type_name: str) -> None:
     event, state = stored(type_name)
-    record = encode(source="/crm/contacts", type_name=type_name, aggregate_id=AGGREGATE_ID, version=3, state=state)
-    parsed = from_binary_event(KafkaMessage(headers=dict(record.headers), key=record.key, value=record.value))
+    record = encode(
+        source="/crm/contacts",
+        type_name=type_name,
+        aggregate_id=AGGREGATE_ID,
+        version=3,
+        state=state,
+    )
+    parsed = from_binary_event(
+        KafkaMessage(headers=dict(record.headers), key=record.key, value=record.value)
+    )
     assert parsed.get_specversion() == "1.0"
     assert parsed.get_id() == str(event.id)
     assert parsed.get_type() == type_name
@@ -68,7 +75,13 @@ def test_every_event_round_trips_through_the_cloudevents_sdk(type_name: str) -> 
 @pytest.mark.parametrize("type_name", TYPES)
 def test_every_event_validates_against_its_json_schema(type_name: str) -> None:
     _, state = stored(type_name)
-    record = encode(source="/crm/contacts", type_name=type_name, aggregate_id=AGGREGATE_ID, version=3, state=state)
+    record = encode(
+        source="/crm/contacts",
+        type_name=type_name,
+        aggregate_id=AGGREGATE_ID,
+        version=3,
+        state=state,
+    )
     schema = event_json_schema(CATALOG.model(type_name))
     Draft202012Validator.check_schema(schema)
     Draft202012Validator(schema).validate(orjson.loads(record.value))
@@ -86,11 +99,18 @@ def test_the_stored_event_reads_back_as_the_same_event(type_name: str) -> None:
 def test_our_consumer_decodes_what_we_publish() -> None:
     event, state = stored("crm.contacts.contact.registered.v1")
     record = encode(
-        source="/crm/contacts", type_name="crm.contacts.contact.registered.v1",
-        aggregate_id=AGGREGATE_ID, version=3, state=state,
+        source="/crm/contacts",
+        type_name="crm.contacts.contact.registered.v1",
+        aggregate_id=AGGREGATE_ID,
+        version=3,
+        state=state,
     )
     received = decode(record.headers, record.value, topic="t", partition=0, offset=7)
-    assert (received.id, received.subject, received.sequence) == (str(event.id), str(AGGREGATE_ID), 3)
+    assert (received.id, received.subject, received.sequence) == (
+        str(event.id),
+        str(AGGREGATE_ID),
+        3,
+    )
     assert received.actor == "user:alice"
     assert received.data == event.data.model_dump(mode="json")
 
@@ -113,7 +133,9 @@ def test_an_unknown_event_type_is_refused_by_the_mapper() -> None:
     from eventsourcing.persistence import StoredEvent
 
     with pytest.raises(LookupError):
-        CatalogMapper().to_domain_event(StoredEvent(uuid4(), 1, "crm.contacts.contact.teleported.v1", b'{"data":{}}'))
+        CatalogMapper().to_domain_event(
+            StoredEvent(uuid4(), 1, "crm.contacts.contact.teleported.v1", b'{"data":{}}')
+        )
 
 
 def test_an_old_version_is_upcast_to_the_current_model() -> None:

@@ -40,7 +40,9 @@ async def test_registering_a_contact_answers_201_with_location_and_etag(stack: S
 
 async def test_requests_without_a_valid_token_are_401_problems(stack: Stack) -> None:
     for headers in ({}, {"Authorization": "Bearer nonsense"}, {"Authorization": "Basic abc"}):
-        response = await stack.contacts.post("/v1/contacts", json={"first_name": "X"}, headers=headers)
+        response = await stack.contacts.post(
+            "/v1/contacts", json={"first_name": "X"}, headers=headers
+        )
         assert response.status_code == 401
         assert response.headers["content-type"] == PROBLEM
         assert response.json()["code"] == "unauthorized"
@@ -49,8 +51,12 @@ async def test_requests_without_a_valid_token_are_401_problems(stack: Stack) -> 
 async def test_an_expired_token_is_refused(stack: Stack) -> None:
     from crm_shared.auth.tokens import issue_token
 
-    expired = issue_token(stack.settings, subject="x", role=Role.ADMIN, departments=["sales"], ttl_seconds=-3600)
-    response = await stack.contacts.get(f"/v1/contacts/{uuid.uuid4()}", headers={"Authorization": f"Bearer {expired}"})
+    expired = issue_token(
+        stack.settings, subject="x", role=Role.ADMIN, departments=["sales"], ttl_seconds=-3600
+    )
+    response = await stack.contacts.get(
+        f"/v1/contacts/{uuid.uuid4()}", headers={"Authorization": f"Bearer {expired}"}
+    )
     assert response.status_code == 401
 
 
@@ -61,7 +67,9 @@ async def test_unknown_fields_bad_emails_and_phones_are_422_naming_the_field(sta
         "body.phones.0.number": {"phones": [{"number": "12"}]},
         "body.birthday": {"birthday": "yesterday"},
         "body.tags": {"tags": "vip"},
-        "body.custom_fields.Bad Key.[key]": {"custom_fields": {"Bad Key": {"type": "string", "value": "x"}}},
+        "body.custom_fields.Bad Key.[key]": {
+            "custom_fields": {"Bad Key": {"type": "string", "value": "x"}}
+        },
     }
     for field, body in cases.items():
         response = await stack.contacts.post("/v1/contacts", json=body, headers=stack.auth())
@@ -73,7 +81,9 @@ async def test_unknown_fields_bad_emails_and_phones_are_422_naming_the_field(sta
 
 async def test_a_body_that_is_not_json_is_422(stack: Stack) -> None:
     response = await stack.contacts.post(
-        "/v1/contacts", content=b"{not json", headers={**stack.auth(), "content-type": "application/json"}
+        "/v1/contacts",
+        content=b"{not json",
+        headers={**stack.auth(), "content-type": "application/json"},
     )
     assert response.status_code == 422
 
@@ -83,13 +93,16 @@ async def test_an_oversized_body_is_413_and_writes_nothing(stack: Stack) -> None
     response = await stack.contacts.post("/v1/contacts", json=big, headers=stack.auth())
     assert response.status_code == 413
     assert response.json()["code"] == "payload_too_large"
+
     # Also when the client does not declare the length up front (chunked upload):
     async def chunks():  # type: ignore[no-untyped-def]
         for _ in range(stack.settings.max_body_bytes // 65536 + 2):
             yield b"x" * 65536
 
     streamed = await stack.contacts.post(
-        "/v1/contacts", content=chunks(), headers={**stack.auth(), "content-type": "application/json"}
+        "/v1/contacts",
+        content=chunks(),
+        headers={**stack.auth(), "content-type": "application/json"},
     )
     assert streamed.status_code == 413
 
@@ -102,9 +115,13 @@ async def test_an_unknown_id_is_404_on_every_route(stack: Stack) -> None:
         stack.contacts.patch(f"/v1/contacts/{missing}", json={"first_name": "X"}, headers=auth),
         stack.contacts.post(f"/v1/contacts/{missing}/archive", headers=auth),
         stack.contacts.post(
-            f"/v1/contacts/{missing}/interactions", json={"channel": "phone", "direction": "inbound"}, headers=auth
+            f"/v1/contacts/{missing}/interactions",
+            json={"channel": "phone", "direction": "inbound"},
+            headers=auth,
         ),
-        stack.contacts.put(f"/v1/contacts/{missing}/consents/email", json={"status": "granted"}, headers=auth),
+        stack.contacts.put(
+            f"/v1/contacts/{missing}/consents/email", json={"status": "granted"}, headers=auth
+        ),
         stack.contacts.get(f"/v1/accounts/{missing}", headers=auth),
     ]
     for response in await asyncio.gather(*calls):
@@ -121,7 +138,9 @@ async def test_a_contact_id_is_not_found_as_an_account(stack: Stack) -> None:
 async def test_patch_changes_only_the_given_fields(stack: Stack) -> None:
     contact = await register_contact(stack, job_title="Analyst")
     response = await stack.contacts.patch(
-        f"/v1/contacts/{contact['id']}", json={"last_name": "Byron", "job_title": None}, headers=stack.auth()
+        f"/v1/contacts/{contact['id']}",
+        json={"last_name": "Byron", "job_title": None},
+        headers=stack.auth(),
     )
     assert response.status_code == 200
     body = response.json()
@@ -132,9 +151,13 @@ async def test_patch_changes_only_the_given_fields(stack: Stack) -> None:
 async def test_patch_with_a_stale_if_match_is_412_and_writes_nothing(stack: Stack) -> None:
     contact = await register_contact(stack)
     url = f"/v1/contacts/{contact['id']}"
-    first = await stack.contacts.patch(url, json={"first_name": "B"}, headers={**stack.auth(), "If-Match": '"1"'})
+    first = await stack.contacts.patch(
+        url, json={"first_name": "B"}, headers={**stack.auth(), "If-Match": '"1"'}
+    )
     assert first.status_code == 200
-    stale = await stack.contacts.patch(url, json={"first_name": "C"}, headers={**stack.auth(), "If-Match": '"1"'})
+    stale = await stack.contacts.patch(
+        url, json={"first_name": "C"}, headers={**stack.auth(), "If-Match": '"1"'}
+    )
     assert stale.status_code == 412
     assert stale.json()["code"] == "precondition_failed"
     current = await stack.contacts.get(url, headers=stack.auth())
@@ -145,7 +168,9 @@ async def test_patch_with_a_stale_if_match_is_412_and_writes_nothing(stack: Stac
 async def test_a_malformed_if_match_is_400(stack: Stack) -> None:
     contact = await register_contact(stack)
     response = await stack.contacts.patch(
-        f"/v1/contacts/{contact['id']}", json={"first_name": "B"}, headers={**stack.auth(), "If-Match": "yesterday"}
+        f"/v1/contacts/{contact['id']}",
+        json={"first_name": "B"},
+        headers={**stack.auth(), "If-Match": "yesterday"},
     )
     assert response.status_code == 400
 
@@ -153,7 +178,9 @@ async def test_a_malformed_if_match_is_400(stack: Stack) -> None:
 async def test_a_retried_post_with_the_same_idempotency_key_writes_once(stack: Stack) -> None:
     headers = {**stack.auth(sub="retrier"), "Idempotency-Key": str(uuid.uuid4())}
     body = {"first_name": "Once"}
-    responses = await asyncio.gather(*[stack.contacts.post("/v1/contacts", json=body, headers=headers) for _ in range(5)])
+    responses = await asyncio.gather(
+        *[stack.contacts.post("/v1/contacts", json=body, headers=headers) for _ in range(5)]
+    )
     assert {r.status_code for r in responses} == {201}
     assert len({r.json()["id"] for r in responses}) == 1
     again = await stack.contacts.post("/v1/contacts", json=body, headers=headers)
@@ -185,7 +212,9 @@ async def test_logging_an_interaction_is_idempotent_with_a_key(stack: Stack) -> 
 async def test_archived_contacts_refuse_changes_with_409(stack: Stack) -> None:
     contact = await register_contact(stack)
     url = f"/v1/contacts/{contact['id']}"
-    archived = await stack.contacts.post(f"{url}/archive", json={"reason": "duplicate"}, headers=stack.auth())
+    archived = await stack.contacts.post(
+        f"{url}/archive", json={"reason": "duplicate"}, headers=stack.auth()
+    )
     assert archived.status_code == 200
     assert archived.json()["archived"] is True
     refused = await stack.contacts.patch(url, json={"first_name": "X"}, headers=stack.auth())
@@ -198,12 +227,18 @@ async def test_archived_contacts_refuse_changes_with_409(stack: Stack) -> None:
 async def test_consent_is_set_per_channel(stack: Stack) -> None:
     contact = await register_contact(stack)
     url = f"/v1/contacts/{contact['id']}/consents"
-    granted = await stack.contacts.put(f"{url}/email", json={"status": "granted", "source": "web form"}, headers=stack.auth())
+    granted = await stack.contacts.put(
+        f"{url}/email", json={"status": "granted", "source": "web form"}, headers=stack.auth()
+    )
     assert granted.status_code == 200
     assert granted.json()["consents"]["email"]["status"] == "granted"
-    bad_channel = await stack.contacts.put(f"{url}/pigeon", json={"status": "granted"}, headers=stack.auth())
+    bad_channel = await stack.contacts.put(
+        f"{url}/pigeon", json={"status": "granted"}, headers=stack.auth()
+    )
     assert bad_channel.status_code == 422
-    bad_status = await stack.contacts.put(f"{url}/sms", json={"status": "maybe"}, headers=stack.auth())
+    bad_status = await stack.contacts.put(
+        f"{url}/sms", json={"status": "maybe"}, headers=stack.auth()
+    )
     assert bad_status.status_code == 422
 
 
@@ -221,19 +256,29 @@ async def test_only_managers_and_admins_reassign(stack: Stack) -> None:
 
 async def test_accounts_have_the_same_shape(stack: Stack) -> None:
     created = await stack.contacts.post(
-        "/v1/accounts", json={"name": "Acme", "domain": "Acme.COM", "size": "11-50"}, headers=stack.auth()
+        "/v1/accounts",
+        json={"name": "Acme", "domain": "Acme.COM", "size": "11-50"},
+        headers=stack.auth(),
     )
     assert created.status_code == 201
     account = created.json()
     assert account["domain"] == "acme.com"
     url = created.headers["location"]
-    renamed = await stack.contacts.patch(url, json={"name": "Acme Corp"}, headers={**stack.auth(), "If-Match": '"1"'})
+    renamed = await stack.contacts.patch(
+        url, json={"name": "Acme Corp"}, headers={**stack.auth(), "If-Match": '"1"'}
+    )
     assert renamed.json()["name"] == "Acme Corp"
     nameless = await stack.contacts.patch(url, json={"name": None}, headers=stack.auth())
     assert nameless.status_code == 422
-    bad_domain = await stack.contacts.post("/v1/accounts", json={"name": "X", "domain": "not a domain"}, headers=stack.auth())
+    bad_domain = await stack.contacts.post(
+        "/v1/accounts", json={"name": "X", "domain": "not a domain"}, headers=stack.auth()
+    )
     assert bad_domain.status_code == 422
-    logged = await stack.contacts.post(f"{url}/interactions", json={"channel": "in_person", "direction": "outbound"}, headers=stack.auth())
+    logged = await stack.contacts.post(
+        f"{url}/interactions",
+        json={"channel": "in_person", "direction": "outbound"},
+        headers=stack.auth(),
+    )
     assert logged.status_code == 201
     archived = await stack.contacts.post(f"{url}/archive", headers=stack.auth())
     assert archived.json()["archived"] is True
@@ -243,7 +288,9 @@ async def test_a_caller_without_a_department_must_name_one(stack: Stack) -> None
     from crm_shared.auth.tokens import issue_token
 
     token = issue_token(stack.settings, subject="root", role=Role.ADMIN, departments=[])
-    response = await stack.contacts.post("/v1/contacts", json={"first_name": "A"}, headers={"Authorization": f"Bearer {token}"})
+    response = await stack.contacts.post(
+        "/v1/contacts", json={"first_name": "A"}, headers={"Authorization": f"Bearer {token}"}
+    )
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "body.department"
 

@@ -18,7 +18,10 @@ async def customer(stack: Stack, contact_id: str, version: int = 1) -> dict[str,
 
 async def test_a_registered_contact_appears_in_the_360(stack: Stack) -> None:
     contact = await register_contact(
-        stack, emails=[{"address": "ada.360@example.com"}], phones=[{"number": "+14155550199"}], tags=["vip"]
+        stack,
+        emails=[{"address": "ada.360@example.com"}],
+        phones=[{"number": "+14155550199"}],
+        tags=["vip"],
     )
     view = await eventually(lambda: customer(stack, contact["id"]))
     assert view["display_name"] == "Ada Lovelace"
@@ -28,15 +31,25 @@ async def test_a_registered_contact_appears_in_the_360(stack: Stack) -> None:
     assert view["timeline"][0]["actor"] == "user:tester"
 
 
-async def test_the_360_shows_account_consents_interactions_and_the_timeline_newest_first(stack: Stack) -> None:
-    account = (await stack.contacts.post("/v1/accounts", json={"name": "Globex 360"}, headers=stack.auth())).json()
+async def test_the_360_shows_account_consents_interactions_and_the_timeline_newest_first(
+    stack: Stack,
+) -> None:
+    account = (
+        await stack.contacts.post("/v1/accounts", json={"name": "Globex 360"}, headers=stack.auth())
+    ).json()
     contact = await register_contact(stack, account_id=account["id"])
     url = f"/v1/contacts/{contact['id']}"
-    await stack.contacts.put(f"{url}/consents/email", json={"status": "granted", "source": "web"}, headers=stack.auth())
+    await stack.contacts.put(
+        f"{url}/consents/email", json={"status": "granted", "source": "web"}, headers=stack.auth()
+    )
     for channel in ("phone", "email"):
         await stack.contacts.post(
             f"{url}/interactions",
-            json={"channel": channel, "direction": "inbound", "occurred_at": f"2026-01-0{1 if channel == 'phone' else 2}T10:00:00Z"},
+            json={
+                "channel": channel,
+                "direction": "inbound",
+                "occurred_at": f"2026-01-0{1 if channel == 'phone' else 2}T10:00:00Z",
+            },
             headers=stack.auth(),
         )
     await stack.contacts.patch(url, json={"job_title": "CTO"}, headers=stack.auth())
@@ -52,10 +65,14 @@ async def test_the_360_shows_account_consents_interactions_and_the_timeline_newe
 
 
 async def test_renaming_the_account_shows_in_the_360(stack: Stack) -> None:
-    account = (await stack.contacts.post("/v1/accounts", json={"name": "Initech"}, headers=stack.auth())).json()
+    account = (
+        await stack.contacts.post("/v1/accounts", json={"name": "Initech"}, headers=stack.auth())
+    ).json()
     contact = await register_contact(stack, account_id=account["id"])
     await eventually(lambda: customer(stack, contact["id"]))
-    await stack.contacts.patch(f"/v1/accounts/{account['id']}", json={"name": "Initrode"}, headers=stack.auth())
+    await stack.contacts.patch(
+        f"/v1/accounts/{account['id']}", json={"name": "Initrode"}, headers=stack.auth()
+    )
 
     async def renamed() -> bool:
         view = await customer(stack, contact["id"])
@@ -66,7 +83,11 @@ async def test_renaming_the_account_shows_in_the_360(stack: Stack) -> None:
 
 async def test_search_finds_by_name_email_phone_and_company(stack: Stack) -> None:
     marker = uuid.uuid4().hex[:8]
-    account = (await stack.contacts.post("/v1/accounts", json={"name": f"Zorg {marker}"}, headers=stack.auth())).json()
+    account = (
+        await stack.contacts.post(
+            "/v1/accounts", json={"name": f"Zorg {marker}"}, headers=stack.auth()
+        )
+    ).json()
     contact = await register_contact(
         stack,
         first_name=f"Ruby{marker}",
@@ -76,13 +97,17 @@ async def test_search_finds_by_name_email_phone_and_company(stack: Stack) -> Non
     )
     await eventually(lambda: customer(stack, contact["id"]))
     for q in (f"ruby{marker}", f"RUBY.{marker}@EXAMPLE", f"zorg {marker}", "33109758351"):
-        response = await stack.projections.get("/v1/customers", params={"q": q}, headers=stack.auth())
+        response = await stack.projections.get(
+            "/v1/customers", params={"q": q}, headers=stack.auth()
+        )
         assert response.status_code == 200
         ids = [item["id"] for item in response.json()["items"]]
         assert contact["id"] in ids, q
 
 
-async def test_search_filters_by_tag_owner_and_account_and_pages_with_a_cursor(stack: Stack) -> None:
+async def test_search_filters_by_tag_owner_and_account_and_pages_with_a_cursor(
+    stack: Stack,
+) -> None:
     tag = f"t{uuid.uuid4().hex[:8]}"
     created = [await register_contact(stack, first_name=f"P{i}", tags=[tag]) for i in range(5)]
     await eventually(lambda: customer(stack, created[-1]["id"]))
@@ -92,14 +117,18 @@ async def test_search_filters_by_tag_owner_and_account_and_pages_with_a_cursor(s
         params: dict[str, Any] = {"tag": tag, "limit": 2, "sort": "name"}
         if cursor:
             params["cursor"] = cursor
-        page = (await stack.projections.get("/v1/customers", params=params, headers=stack.auth())).json()
+        page = (
+            await stack.projections.get("/v1/customers", params=params, headers=stack.auth())
+        ).json()
         assert page["total"] == 5
         seen += [item["display_name"] for item in page["items"]]
         cursor = page["next_cursor"]
         if cursor is None:
             break
     assert seen == [f"P{i} Lovelace" for i in range(5)]
-    by_owner = await stack.projections.get("/v1/customers", params={"owner": "nobody-owns-this"}, headers=stack.auth())
+    by_owner = await stack.projections.get(
+        "/v1/customers", params={"owner": "nobody-owns-this"}, headers=stack.auth()
+    )
     assert by_owner.json()["items"] == []
 
 
@@ -110,7 +139,9 @@ async def test_archived_contacts_are_hidden_from_search_unless_asked_for(stack: 
     await eventually(lambda: customer(stack, contact["id"], version=2))
     hidden = await stack.projections.get("/v1/customers", params={"tag": tag}, headers=stack.auth())
     assert hidden.json()["items"] == []
-    shown = await stack.projections.get("/v1/customers", params={"tag": tag, "include_archived": True}, headers=stack.auth())
+    shown = await stack.projections.get(
+        "/v1/customers", params={"tag": tag, "include_archived": True}, headers=stack.auth()
+    )
     assert [i["id"] for i in shown.json()["items"]] == [contact["id"]]
 
 
@@ -119,28 +150,48 @@ async def test_the_timeline_pages_newest_first(stack: Stack) -> None:
     for i in range(4):
         await stack.contacts.post(
             f"/v1/contacts/{contact['id']}/interactions",
-            json={"channel": "chat", "direction": "inbound", "occurred_at": f"2026-03-0{i + 1}T00:00:00Z"},
+            json={
+                "channel": "chat",
+                "direction": "inbound",
+                "occurred_at": f"2026-03-0{i + 1}T00:00:00Z",
+            },
             headers=stack.auth(),
         )
     await eventually(lambda: customer(stack, contact["id"], version=5))
     url = f"/v1/customers/{contact['id']}/timeline"
     first = (await stack.projections.get(url, params={"limit": 3}, headers=stack.auth())).json()
-    second = (await stack.projections.get(url, params={"limit": 3, "cursor": first["next_cursor"]}, headers=stack.auth())).json()
+    second = (
+        await stack.projections.get(
+            url, params={"limit": 3, "cursor": first["next_cursor"]}, headers=stack.auth()
+        )
+    ).json()
     entries = first["items"] + second["items"]
     assert len(entries) == 5
     assert second["next_cursor"] is None
-    assert [e["occurred_at"] for e in entries] == sorted((e["occurred_at"] for e in entries), reverse=True)
+    assert [e["occurred_at"] for e in entries] == sorted(
+        (e["occurred_at"] for e in entries), reverse=True
+    )
 
 
 async def test_bad_queries_are_422_and_unknown_customers_404(stack: Stack) -> None:
     auth = stack.auth()
-    for params in ({"limit": 0}, {"limit": 1000}, {"sort": "shoe_size"}, {"cursor": "!!!"}, {"cursor": "WyJ4IiwieSJd"}):
+    for params in (
+        {"limit": 0},
+        {"limit": 1000},
+        {"sort": "shoe_size"},
+        {"cursor": "!!!"},
+        {"cursor": "WyJ4IiwieSJd"},
+    ):
         response = await stack.projections.get("/v1/customers", params=params, headers=auth)
         assert response.status_code == 422, (params, response.text)
         assert response.headers["content-type"] == "application/problem+json"
     missing = uuid.uuid4()
-    assert (await stack.projections.get(f"/v1/customers/{missing}", headers=auth)).status_code == 404
-    assert (await stack.projections.get(f"/v1/customers/{missing}/timeline", headers=auth)).status_code == 404
+    assert (
+        await stack.projections.get(f"/v1/customers/{missing}", headers=auth)
+    ).status_code == 404
+    assert (
+        await stack.projections.get(f"/v1/customers/{missing}/timeline", headers=auth)
+    ).status_code == 404
     assert (await stack.projections.get("/v1/customers", headers={})).status_code == 401
 
 
@@ -156,7 +207,9 @@ async def test_a_rebuild_from_the_start_of_the_topic_gives_the_same_360(stack: S
     from crm_projections.cli import consumer_settings, rebuild_projection
 
     contact = await register_contact(stack, tags=["rebuild"])
-    await stack.contacts.patch(f"/v1/contacts/{contact['id']}", json={"job_title": "Boss"}, headers=stack.auth())
+    await stack.contacts.patch(
+        f"/v1/contacts/{contact['id']}", json={"job_title": "Boss"}, headers=stack.auth()
+    )
     before = await eventually(lambda: customer(stack, contact["id"], version=2))
     records, _ = await rebuild_projection("customer360", consumer_settings(stack.settings))
     assert records > 0

@@ -14,7 +14,9 @@ def contact_events(count: int, updates: int = 0) -> list[DomainEvent]:
     """Events of ``count`` new contacts, each changed ``updates`` times."""
     events: list[DomainEvent] = []
     for i in range(count):
-        contact = Contact.register(uuid4(), ContactRegistered(first_name=f"C{i}", department="sales"))
+        contact = Contact.register(
+            uuid4(), ContactRegistered(first_name=f"C{i}", department="sales")
+        )
         for n in range(updates):
             contact.update({"last_name": f"L{n}"})
         for event in contact.collect_events():

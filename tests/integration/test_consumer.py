@@ -10,16 +10,17 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from psycopg import AsyncConnection
-
 from crm_shared.infra.embedded_kafka import EmbeddedKafka
 from crm_shared.messaging.cloudevents import ReceivedEvent
 from crm_shared.messaging.consumer import ConsumerSettings, ConsumerState, ProjectionConsumer
+from psycopg import AsyncConnection
 
 from tests.integration.kafka_tools import read_all
 
 
-def event_record(aggregate: str, version: int, payload: dict[str, Any] | None = None) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+def event_record(
+    aggregate: str, version: int, payload: dict[str, Any] | None = None
+) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
     headers = [
         ("ce_specversion", b"1.0"),
         ("ce_id", str(uuid.uuid4()).encode()),
@@ -44,7 +45,9 @@ class CountingProjection:
         self.table = f"{schema}.{self.name}"
 
     async def setup(self, conn: AsyncConnection[Any]) -> None:
-        await conn.execute(f"CREATE TABLE IF NOT EXISTS {self.table} (event_id text, aggregate text, version int)")  # type: ignore[arg-type]
+        await conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.table} (event_id text, aggregate text, version int)"
+        )  # type: ignore[arg-type]
 
     async def drop(self, conn: AsyncConnection[Any]) -> None:
         await conn.execute(f"TRUNCATE {self.table}")  # type: ignore[arg-type]
@@ -61,11 +64,15 @@ class CountingProjection:
 
     async def rows(self, database_url: str) -> list[tuple[str, str, int]]:
         async with await AsyncConnection.connect(database_url) as conn:
-            cur = await conn.execute(f"SELECT event_id, aggregate, version FROM {self.table} ORDER BY aggregate, version")  # type: ignore[arg-type]
+            cur = await conn.execute(
+                f"SELECT event_id, aggregate, version FROM {self.table} ORDER BY aggregate, version"
+            )  # type: ignore[arg-type]
             return await cur.fetchall()
 
 
-async def produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes, list[tuple[str, bytes]]]]) -> None:
+async def produce(
+    bootstrap: str, topic: str, records: list[tuple[bytes, bytes, list[tuple[str, bytes]]]]
+) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()
     try:
@@ -75,8 +82,8 @@ async def produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes, 
         await producer.stop()
 
 
-async def until(predicate, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
+async def until(predicate, within: float = 15.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + within
     while not await predicate():
         if time.monotonic() > deadline:
             raise AssertionError("timed out")
@@ -86,12 +93,19 @@ async def until(predicate, timeout: float = 15.0) -> None:  # type: ignore[no-un
 @pytest.fixture
 def settings(fresh_database: str, kafka: EmbeddedKafka) -> ConsumerSettings:
     return ConsumerSettings(
-        bootstrap_servers=kafka.bootstrap_servers, database_url=fresh_database, schema="readmodel",
-        batch_size=100, max_retries=2, poll_ms=20, retry_backoff_seconds=0.01,
+        bootstrap_servers=kafka.bootstrap_servers,
+        database_url=fresh_database,
+        schema="readmodel",
+        batch_size=100,
+        max_retries=2,
+        poll_ms=20,
+        retry_backoff_seconds=0.01,
     )
 
 
-async def test_each_event_is_applied_once_even_when_delivered_twice(settings: ConsumerSettings, fresh_topic: str) -> None:
+async def test_each_event_is_applied_once_even_when_delivered_twice(
+    settings: ConsumerSettings, fresh_topic: str
+) -> None:
     projection = CountingProjection(fresh_topic, settings.schema)
     records = [event_record(f"agg-{a}", v) for a in range(10) for v in (1, 2, 3)]
     await produce(settings.bootstrap_servers, fresh_topic, records)
@@ -112,14 +126,20 @@ async def _caught_up(consumer: ProjectionConsumer, settings: ConsumerSettings, t
     return sum(o for (t, _), o in consumer.applied_through.items() if t == topic) >= total
 
 
-async def test_a_restarted_consumer_continues_from_its_stored_offsets(settings: ConsumerSettings, fresh_topic: str) -> None:
+async def test_a_restarted_consumer_continues_from_its_stored_offsets(
+    settings: ConsumerSettings, fresh_topic: str
+) -> None:
     projection = CountingProjection(fresh_topic, settings.schema)
-    await produce(settings.bootstrap_servers, fresh_topic, [event_record(f"a{i}", 1) for i in range(5)])
+    await produce(
+        settings.bootstrap_servers, fresh_topic, [event_record(f"a{i}", 1) for i in range(5)]
+    )
     first = ProjectionConsumer(projection, settings)
     await first.start()
     await until(lambda: _caught_up(first, settings, fresh_topic))
     await first.stop()
-    await produce(settings.bootstrap_servers, fresh_topic, [event_record(f"b{i}", 1) for i in range(5)])
+    await produce(
+        settings.bootstrap_servers, fresh_topic, [event_record(f"b{i}", 1) for i in range(5)]
+    )
     second = ProjectionConsumer(projection, settings)
     await second.start()
     try:
@@ -135,7 +155,9 @@ async def test_an_undecodable_record_goes_to_the_dead_letter_topic_and_the_rest_
     projection = CountingProjection(fresh_topic, settings.schema)
     good = [event_record(f"g{i}", 1) for i in range(4)]
     garbage = (b"k", b"not json at all", [("ce_type", b"what")])
-    await produce(settings.bootstrap_servers, fresh_topic, [good[0], good[1], garbage, good[2], good[3]])
+    await produce(
+        settings.bootstrap_servers, fresh_topic, [good[0], good[1], garbage, good[2], good[3]]
+    )
     consumer = ProjectionConsumer(projection, settings)
     await consumer.start()
     try:
@@ -155,7 +177,12 @@ async def test_an_event_the_projection_keeps_failing_on_is_dead_lettered_after_r
     settings: ConsumerSettings, fresh_topic: str
 ) -> None:
     projection = CountingProjection(fresh_topic, settings.schema)
-    records = [event_record("x", 1), event_record("x", 2, {"poison": True}), event_record("x", 3), event_record("y", 1)]
+    records = [
+        event_record("x", 1),
+        event_record("x", 2, {"poison": True}),
+        event_record("x", 3),
+        event_record("y", 1),
+    ]
     await produce(settings.bootstrap_servers, fresh_topic, records)
     consumer = ProjectionConsumer(projection, settings)
     await consumer.start()
@@ -174,14 +201,18 @@ async def test_an_offset_past_the_end_of_the_partition_reads_it_again_skipping_w
     settings: ConsumerSettings, fresh_topic: str
 ) -> None:
     projection = CountingProjection(fresh_topic, settings.schema)
-    await produce(settings.bootstrap_servers, fresh_topic, [event_record(f"a{i}", 1) for i in range(6)])
+    await produce(
+        settings.bootstrap_servers, fresh_topic, [event_record(f"a{i}", 1) for i in range(6)]
+    )
     first = ProjectionConsumer(projection, settings)
     await first.start()
     await until(lambda: _caught_up(first, settings, fresh_topic))
     await first.stop()
     # As after the broker lost its data: our stored offsets are beyond what it holds.
     async with await AsyncConnection.connect(settings.database_url) as conn:
-        await conn.execute(f"UPDATE {settings.schema}.consumer_offsets SET next_offset = next_offset + 1000")  # type: ignore[arg-type]
+        await conn.execute(
+            f"UPDATE {settings.schema}.consumer_offsets SET next_offset = next_offset + 1000"
+        )  # type: ignore[arg-type]
     await produce(settings.bootstrap_servers, fresh_topic, [event_record("new", 1)])
     second = ProjectionConsumer(projection, settings)
     await second.start()
@@ -194,9 +225,13 @@ async def test_an_offset_past_the_end_of_the_partition_reads_it_again_skipping_w
     assert ("new", 1) in [(a, v) for _, a, v in rows]
 
 
-async def test_a_reset_read_model_is_rebuilt_by_the_running_consumer(settings: ConsumerSettings, fresh_topic: str) -> None:
+async def test_a_reset_read_model_is_rebuilt_by_the_running_consumer(
+    settings: ConsumerSettings, fresh_topic: str
+) -> None:
     projection = CountingProjection(fresh_topic, settings.schema)
-    await produce(settings.bootstrap_servers, fresh_topic, [event_record(f"a{i}", 1) for i in range(5)])
+    await produce(
+        settings.bootstrap_servers, fresh_topic, [event_record(f"a{i}", 1) for i in range(5)]
+    )
     consumer = ProjectionConsumer(projection, settings)
     await consumer.start()
     try:
@@ -219,11 +254,15 @@ async def test_catching_up_reads_to_the_true_end_even_when_the_broker_undercount
 ) -> None:
     # Many records per partition in few produce batches: the case where Tansu reports
     # a partition's end as (base offset of the last batch + 1).
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all", linger_ms=20)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.bootstrap_servers, acks="all", linger_ms=20
+    )
     await producer.start()
     try:
-        sends = [await producer.send(fresh_topic, v, key=k, headers=h) for k, v, h in
-                 (event_record(f"agg-{i % 7}", i // 7 + 1) for i in range(70))]
+        sends = [
+            await producer.send(fresh_topic, v, key=k, headers=h)
+            for k, v, h in (event_record(f"agg-{i % 7}", i // 7 + 1) for i in range(70))
+        ]
         await asyncio.gather(*sends)
     finally:
         await producer.stop()

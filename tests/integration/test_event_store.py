@@ -6,7 +6,6 @@ import asyncio
 from uuid import UUID, uuid4
 
 import pytest
-
 from crm_contacts.domain.contact import Contact
 from crm_shared.catalog.contacts import ContactRegistered
 from crm_shared.domain import NotFound
@@ -28,7 +27,9 @@ META = EventMetadata(actor="user:test")
 
 def register(contact_id: UUID, name: str = "A") -> object:
     def run(unit: UnitOfWork) -> Outcome:
-        contact = Contact.register(contact_id, ContactRegistered(first_name=name, department="sales"))
+        contact = Contact.register(
+            contact_id, ContactRegistered(first_name=name, department="sales")
+        )
         unit.add(contact)
         return Outcome(contact.id, contact.version, b"{}")
 
@@ -59,7 +60,9 @@ def _batches_and_commands() -> tuple[float, float]:
     return samples["crm_command_batch_size_count"], samples["crm_command_batch_size_sum"]
 
 
-async def test_concurrent_commands_share_transactions_and_all_succeed(committer: GroupCommitter) -> None:
+async def test_concurrent_commands_share_transactions_and_all_succeed(
+    committer: GroupCommitter,
+) -> None:
     transactions_before, commands_before = _batches_and_commands()
     ids = [uuid4() for _ in range(300)]
     outcomes = await asyncio.gather(
@@ -73,7 +76,9 @@ async def test_concurrent_commands_share_transactions_and_all_succeed(committer:
     assert stored.first_name == "A"
 
 
-async def test_a_refused_command_does_not_affect_the_rest_of_its_batch(committer: GroupCommitter) -> None:
+async def test_a_refused_command_does_not_affect_the_rest_of_its_batch(
+    committer: GroupCommitter,
+) -> None:
     good = [uuid4() for _ in range(20)]
     missing = uuid4()
     results = await asyncio.gather(
@@ -86,23 +91,32 @@ async def test_a_refused_command_does_not_affect_the_rest_of_its_batch(committer
     assert sum(isinstance(r, Outcome) for r in results) == 20
 
 
-async def test_commands_on_one_aggregate_in_one_burst_apply_in_order(committer: GroupCommitter) -> None:
+async def test_commands_on_one_aggregate_in_one_burst_apply_in_order(
+    committer: GroupCommitter,
+) -> None:
     contact_id = uuid4()
     await committer.submit(register(contact_id), touches=contact_id, creates=True, metadata=META)  # type: ignore[arg-type]
     outcomes = await asyncio.gather(
-        *[committer.submit(rename(contact_id, f"N{i}"), touches=contact_id, metadata=META) for i in range(10)]  # type: ignore[arg-type]
+        *[
+            committer.submit(rename(contact_id, f"N{i}"), touches=contact_id, metadata=META)
+            for i in range(10)
+        ]  # type: ignore[arg-type]
     )
     assert [o.version for o in outcomes] == list(range(2, 12))
     stored = await asyncio.to_thread(committer.app.load, Contact, contact_id)
     assert (stored.first_name, stored.version) == ("N9", 11)
 
 
-async def test_a_stale_expected_version_is_refused_and_writes_nothing(committer: GroupCommitter) -> None:
+async def test_a_stale_expected_version_is_refused_and_writes_nothing(
+    committer: GroupCommitter,
+) -> None:
     contact_id = uuid4()
     await committer.submit(register(contact_id), touches=contact_id, creates=True, metadata=META)  # type: ignore[arg-type]
     await committer.submit(rename(contact_id, "B", expected=1), touches=contact_id, metadata=META)  # type: ignore[arg-type]
     with pytest.raises(VersionMismatch):
-        await committer.submit(rename(contact_id, "C", expected=1), touches=contact_id, metadata=META)  # type: ignore[arg-type]
+        await committer.submit(
+            rename(contact_id, "C", expected=1), touches=contact_id, metadata=META
+        )  # type: ignore[arg-type]
     stored = await asyncio.to_thread(committer.app.load, Contact, contact_id)
     assert (stored.first_name, stored.version) == ("B", 2)
 
@@ -114,10 +128,14 @@ async def test_two_writer_processes_never_both_win_the_same_version(fresh_databa
         await c.start()
     try:
         contact_id = uuid4()
-        await committers[0].submit(register(contact_id), touches=contact_id, creates=True, metadata=META)  # type: ignore[arg-type]
+        await committers[0].submit(
+            register(contact_id), touches=contact_id, creates=True, metadata=META
+        )  # type: ignore[arg-type]
         results = await asyncio.gather(
             *[
-                committers[i % 2].submit(rename(contact_id, f"W{i}", expected=1), touches=contact_id, metadata=META)  # type: ignore[arg-type]
+                committers[i % 2].submit(
+                    rename(contact_id, f"W{i}", expected=1), touches=contact_id, metadata=META
+                )  # type: ignore[arg-type]
                 for i in range(10)
             ],
             return_exceptions=True,
@@ -135,13 +153,25 @@ async def test_two_writer_processes_never_both_win_the_same_version(fresh_databa
             s.close()
 
 
-async def test_an_idempotency_key_is_stored_with_the_events_and_replayed(committer: GroupCommitter) -> None:
+async def test_an_idempotency_key_is_stored_with_the_events_and_replayed(
+    committer: GroupCommitter,
+) -> None:
     first_id, second_id = uuid4(), uuid4()
     first = await committer.submit(
-        register(first_id), touches=first_id, creates=True, metadata=META, idempotency_key="k1", fingerprint="f"  # type: ignore[arg-type]
+        register(first_id),
+        touches=first_id,
+        creates=True,
+        metadata=META,
+        idempotency_key="k1",
+        fingerprint="f",  # type: ignore[arg-type]
     )
     again = await committer.submit(
-        register(second_id), touches=second_id, creates=True, metadata=META, idempotency_key="k1", fingerprint="f"  # type: ignore[arg-type]
+        register(second_id),
+        touches=second_id,
+        creates=True,
+        metadata=META,
+        idempotency_key="k1",
+        fingerprint="f",  # type: ignore[arg-type]
     )
     assert again.aggregate_id == first.aggregate_id == first_id
     assert again.replayed
@@ -149,7 +179,12 @@ async def test_an_idempotency_key_is_stored_with_the_events_and_replayed(committ
         await asyncio.to_thread(committer.app.load, Contact, second_id)
     with pytest.raises(IdempotencyKeyReused):
         await committer.submit(
-            register(uuid4()), touches=uuid4(), creates=True, metadata=META, idempotency_key="k1", fingerprint="other"  # type: ignore[arg-type]
+            register(uuid4()),
+            touches=uuid4(),
+            creates=True,
+            metadata=META,
+            idempotency_key="k1",
+            fingerprint="other",  # type: ignore[arg-type]
         )
 
 
@@ -163,7 +198,12 @@ async def test_racing_requests_with_one_idempotency_key_write_once(fresh_databas
         outcomes = await asyncio.gather(
             *[
                 committers[n % 2].submit(
-                    register(i), touches=i, creates=True, metadata=META, idempotency_key="race", fingerprint="f"  # type: ignore[arg-type]
+                    register(i),
+                    touches=i,
+                    creates=True,
+                    metadata=META,
+                    idempotency_key="race",
+                    fingerprint="f",  # type: ignore[arg-type]
                 )
                 for n, i in enumerate(ids)
             ]
@@ -178,16 +218,22 @@ async def test_racing_requests_with_one_idempotency_key_write_once(fresh_databas
             s.close()
 
 
-async def test_the_notification_log_numbers_events_in_commit_order(committer: GroupCommitter) -> None:
+async def test_the_notification_log_numbers_events_in_commit_order(
+    committer: GroupCommitter,
+) -> None:
     ids = [uuid4() for _ in range(50)]
-    await asyncio.gather(*[committer.submit(register(i), touches=i, creates=True, metadata=META) for i in ids])  # type: ignore[arg-type]
+    await asyncio.gather(
+        *[committer.submit(register(i), touches=i, creates=True, metadata=META) for i in ids]
+    )  # type: ignore[arg-type]
     notifications = await asyncio.to_thread(committer.app.recorder.select_notifications, None, 1000)
     numbers = [n.id for n in notifications]
     assert numbers == list(range(numbers[0], numbers[0] + len(numbers)))
     assert {n.topic for n in notifications} == {"crm.contacts.contact.registered.v1"}
 
 
-async def test_the_actor_and_correlation_id_are_stored_with_every_event(committer: GroupCommitter) -> None:
+async def test_the_actor_and_correlation_id_are_stored_with_every_event(
+    committer: GroupCommitter,
+) -> None:
     contact_id = uuid4()
     meta = EventMetadata(actor="user:carol", correlation_id="req-9")
     await committer.submit(register(contact_id), touches=contact_id, creates=True, metadata=meta)  # type: ignore[arg-type]

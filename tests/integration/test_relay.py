@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from cloudevents.core.bindings.kafka import KafkaMessage, from_binary_event
-
 from crm_contacts.application import SCHEMA
 from crm_shared.infra.embedded_kafka import EmbeddedKafka
 from crm_shared.messaging.relay import Relay
@@ -20,15 +19,23 @@ from tests.integration.helpers import contact_events, store_for
 from tests.integration.kafka_tools import read_all
 
 
-def make_relay(store, database_url: str, bootstrap: str, topic: str, batch_size: int = 100) -> Relay:  # type: ignore[no-untyped-def]
+def make_relay(
+    store, database_url: str, bootstrap: str, topic: str, batch_size: int = 100
+) -> Relay:  # type: ignore[no-untyped-def]
     return Relay(
-        service="contacts", topic=topic, recorder=store.store, database_url=database_url,
-        schema=SCHEMA, bootstrap_servers=bootstrap, batch_size=batch_size, poll_seconds=0.05,
+        service="contacts",
+        topic=topic,
+        recorder=store.store,
+        database_url=database_url,
+        schema=SCHEMA,
+        bootstrap_servers=bootstrap,
+        batch_size=batch_size,
+        poll_seconds=0.05,
     )
 
 
-async def wait_for(predicate, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
+async def wait_for(predicate, within: float = 15.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + within
     while not await predicate():
         if time.monotonic() > deadline:
             raise AssertionError("timed out")
@@ -53,13 +60,17 @@ async def test_every_stored_event_is_published_once_in_aggregate_order_as_a_clou
     by_id = {str(e.id): e for e in events}
     versions: dict[str, list[int]] = {}
     for record in records:
-        cloud_event = from_binary_event(KafkaMessage(headers=dict(record.headers), key=record.key, value=record.value))
+        cloud_event = from_binary_event(
+            KafkaMessage(headers=dict(record.headers), key=record.key, value=record.value)
+        )
         original = by_id[cloud_event.get_id()]
         assert cloud_event.get_subject() == str(original.originator_id) == record.key.decode()
         assert cloud_event.get_type() == original.data.type_name
         assert cloud_event.get_extension("actor") == "user:test"
         assert cloud_event.get_data() == original.data.model_dump(mode="json")
-        versions.setdefault(cloud_event.get_subject(), []).append(int(cloud_event.get_extension("sequence")))
+        versions.setdefault(cloud_event.get_subject(), []).append(
+            int(cloud_event.get_extension("sequence"))
+        )
     assert all(v == [1, 2, 3] for v in versions.values()), "one aggregate's events stay in order"
 
 
@@ -87,7 +98,9 @@ async def test_a_relay_that_dies_after_publishing_but_before_recording_loses_not
         await dying.publish_once()
     await dying.stop()
 
-    survivor = make_relay(store, fresh_database, kafka.bootstrap_servers, fresh_topic, batch_size=20)
+    survivor = make_relay(
+        store, fresh_database, kafka.bootstrap_servers, fresh_topic, batch_size=20
+    )
     await survivor.start()
     try:
         await wait_for(lambda: _published(kafka, fresh_topic, len(events) + 20))
@@ -116,7 +129,9 @@ async def test_the_relay_publishes_new_events_as_they_are_stored(
         store.close()
 
 
-async def test_an_empty_broker_makes_the_relay_publish_everything_again(fresh_database: str, tmp_path: Path) -> None:
+async def test_an_empty_broker_makes_the_relay_publish_everything_again(
+    fresh_database: str, tmp_path: Path
+) -> None:
     topic = f"test.{uuid.uuid4().hex[:8]}.events"
     store = await asyncio.to_thread(store_for, fresh_database)
     await asyncio.to_thread(store.events.put, contact_events(20))
@@ -163,7 +178,7 @@ async def test_a_broker_that_empties_while_the_relay_runs_gets_everything_again(
         await ensure_topics(broker.bootstrap_servers, 1, [topic])
         await asyncio.to_thread(store.events.put, contact_events(3))
         relay.wake()
-        await wait_for(lambda: _published(broker, topic, 43), timeout=40)
+        await wait_for(lambda: _published(broker, topic, 43), within=40)
         await relay.stop()
         records = await read_all(broker.bootstrap_servers, topic)
         assert len({dict(r.headers)["ce_id"] for r in records}) == 43

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import jwt
-from typer.testing import CliRunner
-
 from crm_shared.cli import app
 from crm_shared.settings import get_settings
+from typer.testing import CliRunner
 
 
 def test_crm_token_prints_a_token_the_services_accept() -> None:
-    result = CliRunner().invoke(app, ["token", "--role", "manager", "--department", "sales", "--sub", "mia"])
+    result = CliRunner().invoke(
+        app, ["token", "--role", "manager", "--department", "sales", "--sub", "mia"]
+    )
     assert result.exit_code == 0, result.output
     settings = get_settings()
     claims = jwt.decode(
-        result.output.strip(), settings.jwt_secret, algorithms=["HS256"], audience=settings.jwt_audience
+        result.output.strip(),
+        settings.jwt_secret,
+        algorithms=["HS256"],
+        audience=settings.jwt_audience,
     )
     assert (claims["sub"], claims["role"], claims["department"]) == ("mia", "manager", "sales")
     assert claims["exp"] > claims["iat"]

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from uuid import uuid4
 
 import pytest
-
 from crm_contacts.domain.contact import Contact
 from crm_contacts.domain.record import RecordArchived
 from crm_shared.catalog.contacts import (
@@ -21,7 +20,9 @@ NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 def registered(**fields: object) -> Contact:
-    details = ContactRegistered(first_name="Ada", last_name="Lovelace", department="sales", **fields)
+    details = ContactRegistered(
+        first_name="Ada", last_name="Lovelace", department="sales", **fields
+    )
     contact = Contact.register(uuid4(), details)
     contact.collect_events()
     return contact
@@ -68,8 +69,13 @@ def test_an_archived_contact_refuses_changes_and_interactions() -> None:
         contact.update({"first_name": "Grace"})
     with pytest.raises(RecordArchived):
         contact.log_interaction(
-            interaction_id=uuid4(), channel=Channel.PHONE, direction=Direction.INBOUND,
-            subject=None, notes=None, occurred_at=NOW, by="alice",
+            interaction_id=uuid4(),
+            channel=Channel.PHONE,
+            direction=Direction.INBOUND,
+            subject=None,
+            notes=None,
+            occurred_at=NOW,
+            by="alice",
         )
 
 
@@ -93,8 +99,13 @@ def test_interactions_are_logged_in_order() -> None:
     contact = registered()
     for channel in (Channel.EMAIL, Channel.IN_PERSON):
         contact.log_interaction(
-            interaction_id=uuid4(), channel=channel, direction=Direction.OUTBOUND,
-            subject="hello", notes=None, occurred_at=NOW, by="alice",
+            interaction_id=uuid4(),
+            channel=channel,
+            direction=Direction.OUTBOUND,
+            subject="hello",
+            notes=None,
+            occurred_at=NOW,
+            by="alice",
         )
     assert [i.channel for i in contact.interactions] == [Channel.EMAIL, Channel.IN_PERSON]
 
@@ -161,4 +172,8 @@ def test_granting_consent_records_channel_source_and_time() -> None:
     contact.set_consent(ConsentChannel.PHONE, ConsentStatus.GRANTED, "call", NOW)
     (event,) = contact.collect_events()
     assert isinstance(event.data, ContactConsentGranted)
-    assert (event.data.channel, event.data.source, event.data.at) == (ConsentChannel.PHONE, "call", NOW)
+    assert (event.data.channel, event.data.source, event.data.at) == (
+        ConsentChannel.PHONE,
+        "call",
+        NOW,
+    )

@@ -67,8 +67,12 @@ class ContactsApplication:
             return _contact_outcome(contact)
 
         return await self.committer.submit(
-            register, touches=contact_id, creates=True, metadata=meta,
-            idempotency_key=key, fingerprint=fp,
+            register,
+            touches=contact_id,
+            creates=True,
+            metadata=meta,
+            idempotency_key=key,
+            fingerprint=fp,
         )
 
     async def create_account(
@@ -82,8 +86,12 @@ class ContactsApplication:
             return _account_outcome(account)
 
         return await self.committer.submit(
-            create, touches=account_id, creates=True, metadata=meta,
-            idempotency_key=key, fingerprint=fp,
+            create,
+            touches=account_id,
+            creates=True,
+            metadata=meta,
+            idempotency_key=key,
+            fingerprint=fp,
         )
 
     # --- changing ----------------------------------------------------------------------
@@ -109,7 +117,11 @@ class ContactsApplication:
         )
 
     async def update(
-        self, cls: type[R], record_id: UUID, changes: dict[str, Any], meta: EventMetadata,
+        self,
+        cls: type[R],
+        record_id: UUID,
+        changes: dict[str, Any],
+        meta: EventMetadata,
         expected_version: int | None,
     ) -> Outcome:
         return await self._change(
@@ -117,29 +129,58 @@ class ContactsApplication:
         )
 
     async def archive(
-        self, cls: type[R], record_id: UUID, reason: str | None, meta: EventMetadata,
-        expected_version: int | None, key: str | None, fp: str,
+        self,
+        cls: type[R],
+        record_id: UUID,
+        reason: str | None,
+        meta: EventMetadata,
+        expected_version: int | None,
+        key: str | None,
+        fp: str,
     ) -> Outcome:
         return await self._change(
-            cls, record_id, lambda r: r.archive(reason), meta,
-            expected_version=expected_version, key=key, fp=fp,
+            cls,
+            record_id,
+            lambda r: r.archive(reason),
+            meta,
+            expected_version=expected_version,
+            key=key,
+            fp=fp,
         )
 
     async def restore(
-        self, cls: type[R], record_id: UUID, meta: EventMetadata,
-        expected_version: int | None, key: str | None, fp: str,
+        self,
+        cls: type[R],
+        record_id: UUID,
+        meta: EventMetadata,
+        expected_version: int | None,
+        key: str | None,
+        fp: str,
     ) -> Outcome:
         return await self._change(
-            cls, record_id, lambda r: r.restore(), meta,
-            expected_version=expected_version, key=key, fp=fp,
+            cls,
+            record_id,
+            lambda r: r.restore(),
+            meta,
+            expected_version=expected_version,
+            key=key,
+            fp=fp,
         )
 
     async def reassign(
-        self, cls: type[R], record_id: UUID, owner: str | None, department: str,
-        meta: EventMetadata, expected_version: int | None,
+        self,
+        cls: type[R],
+        record_id: UUID,
+        owner: str | None,
+        department: str,
+        meta: EventMetadata,
+        expected_version: int | None,
     ) -> Outcome:
         return await self._change(
-            cls, record_id, lambda r: r.reassign(owner, department), meta,
+            cls,
+            record_id,
+            lambda r: r.reassign(owner, department),
+            meta,
             expected_version=expected_version,
         )
 
@@ -163,8 +204,13 @@ class ContactsApplication:
             cls,
             record_id,
             lambda r: r.log_interaction(
-                interaction_id=interaction_id, channel=channel, direction=direction,
-                subject=subject, notes=notes, occurred_at=occurred_at, by=by,
+                interaction_id=interaction_id,
+                channel=channel,
+                direction=direction,
+                subject=subject,
+                notes=notes,
+                occurred_at=occurred_at,
+                by=by,
             ),
             meta,
             key=key,
@@ -172,10 +218,20 @@ class ContactsApplication:
         )
 
     async def set_consent(
-        self, cls: type[R], record_id: UUID, channel: ConsentChannel, status: ConsentStatus,
-        source: str | None, at: datetime, meta: EventMetadata, expected_version: int | None,
+        self,
+        cls: type[R],
+        record_id: UUID,
+        channel: ConsentChannel,
+        status: ConsentStatus,
+        source: str | None,
+        at: datetime,
+        meta: EventMetadata,
+        expected_version: int | None,
     ) -> Outcome:
         return await self._change(
-            cls, record_id, lambda r: r.set_consent(channel, status, source, at), meta,
+            cls,
+            record_id,
+            lambda r: r.set_consent(channel, status, source, at),
+            meta,
             expected_version=expected_version,
         )

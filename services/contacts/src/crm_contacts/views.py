@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
 from crm_shared.values import (
@@ -74,7 +75,7 @@ class AccountView(RecordView):
     parent_account_id: UUID | None
 
 
-def _record_fields(record: CrmRecord) -> dict[str, object]:
+def _record_fields(record: CrmRecord) -> dict[str, Any]:
     return {
         "id": record.id,
         "version": record.version,

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 import typer
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from crm_shared.messaging.offsets import end_offsets
 from crm_shared.messaging.consumer import ConsumerSettings, ConsumerState, ProjectionConsumer
+from crm_shared.messaging.offsets import end_offsets
 from crm_shared.settings import Settings, get_settings
 from psycopg import AsyncConnection
 
@@ -51,7 +51,9 @@ async def rebuild_projection(name: str, settings: ConsumerSettings) -> tuple[int
 def rebuild(name: Annotated[str, typer.Argument(help="customer360")]) -> None:
     """Drop a read model and rebuild it from the beginning of its topics."""
     if name not in all_projections():
-        raise typer.BadParameter(f"unknown projection {name!r}; known: {', '.join(all_projections())}")
+        raise typer.BadParameter(
+            f"unknown projection {name!r}; known: {', '.join(all_projections())}"
+        )
     records, seconds = asyncio.run(rebuild_projection(name, consumer_settings(get_settings())))
     rate = records / seconds if seconds else 0.0
     typer.echo(f"rebuilt {name}: {records} events in {seconds:.2f} s ({rate:,.0f} events/s)")
@@ -95,7 +97,9 @@ async def projection_status(settings: ConsumerSettings) -> list[dict[str, Any]]:
 def status() -> None:
     """Show each projection's position and lag per partition."""
     rows = asyncio.run(projection_status(consumer_settings(get_settings())))
-    typer.echo(f"{'projection':<14} {'topic':<24} {'part':>4} {'position':>10} {'end':>10} {'lag':>8}")
+    typer.echo(
+        f"{'projection':<14} {'topic':<24} {'part':>4} {'position':>10} {'end':>10} {'lag':>8}"
+    )
     for r in rows:
         typer.echo(
             f"{r['projection']:<14} {r['topic']:<24} {r['partition']:>4} {r['position']:>10}"

@@ -65,9 +65,18 @@ class ContactUpdated(Changes):
     account_id: UUID | None = None
 
 
-@event_type("contacts", "contact", "archived")
-class ContactArchived(EventData):
+class ArchivedData(EventData):
     reason: str | None = None
+
+
+class ReassignedData(EventData):
+    owner: str | None
+    department: str
+
+
+@event_type("contacts", "contact", "archived")
+class ContactArchived(ArchivedData):
+    pass
 
 
 @event_type("contacts", "contact", "restored")
@@ -76,9 +85,8 @@ class ContactRestored(EventData):
 
 
 @event_type("contacts", "contact", "reassigned")
-class ContactReassigned(EventData):
-    owner: str | None
-    department: str
+class ContactReassigned(ReassignedData):
+    pass
 
 
 class InteractionData(EventData):
@@ -138,8 +146,8 @@ class AccountUpdated(Changes):
 
 
 @event_type("contacts", "account", "archived")
-class AccountArchived(EventData):
-    reason: str | None = None
+class AccountArchived(ArchivedData):
+    pass
 
 
 @event_type("contacts", "account", "restored")
@@ -148,9 +156,8 @@ class AccountRestored(EventData):
 
 
 @event_type("contacts", "account", "reassigned")
-class AccountReassigned(EventData):
-    owner: str | None
-    department: str
+class AccountReassigned(ReassignedData):
+    pass
 
 
 @event_type("contacts", "account", "interaction_logged")

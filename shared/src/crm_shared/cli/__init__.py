@@ -29,7 +29,9 @@ def token(
     ttl: Annotated[int | None, typer.Option(help="Lifetime in seconds")] = None,
 ) -> None:
     """Print a bearer token the running stack accepts."""
-    typer.echo(issue_token(get_settings(), subject=sub, role=role, departments=department, ttl_seconds=ttl))
+    typer.echo(
+        issue_token(get_settings(), subject=sub, role=role, departments=department, ttl_seconds=ttl)
+    )
 
 
 @app.command()
@@ -94,10 +96,16 @@ def up() -> None:
             kafka = EmbeddedKafka(settings.embedded_kafka_port, log_file=data_dir / "kafka.log")
             kafka.start()
             bootstrap = kafka.bootstrap_servers
-            typer.echo(f"Kafka (embedded Tansu) {bootstrap}   in memory: relays re-publish on start")
+            typer.echo(
+                f"Kafka (embedded Tansu) {bootstrap}   in memory: relays re-publish on start"
+            )
         asyncio.run(ensure_topics(bootstrap, settings.topic_partitions))
 
-        env = {**os.environ, "CRM_DATABASE_URL": database_url, "CRM_KAFKA_BOOTSTRAP_SERVERS": bootstrap}
+        env = {
+            **os.environ,
+            "CRM_DATABASE_URL": database_url,
+            "CRM_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        }
         services = installed_services()
         for name in services:
             children.append(
@@ -105,12 +113,12 @@ def up() -> None:
             )
         _wait_until_ready(settings.host, [d.port(settings) for d in services.values()], children)
         typer.echo("\nThe CRM is running:")
-        for name, definition in services.items():
+        for definition in services.values():
             url = settings.service_url(definition.port(settings))
             typer.echo(f"  {definition.title:<12} {url}   API docs: {url}/docs")
         typer.echo(
             "\nGet a token:  .venv/bin/crm token --role admin --department sales\n"
-            "Then:         curl -H \"Authorization: Bearer $TOKEN\" "
+            'Then:         curl -H "Authorization: Bearer $TOKEN" '
             f"{settings.service_url(settings.contacts_port)}/v1/contacts/...\n"
             "Ctrl-C stops everything."
         )

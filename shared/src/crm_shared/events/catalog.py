@@ -60,7 +60,9 @@ class Catalog:
     def register_upcaster(self, old_type: str, new_type: str, upcast: Upcaster) -> None:
         self.upcasters[old_type] = (new_type, upcast)
 
-    def resolve(self, type_name: str, data: dict[str, Any]) -> tuple[type[EventData], dict[str, Any]]:
+    def resolve(
+        self, type_name: str, data: dict[str, Any]
+    ) -> tuple[type[EventData], dict[str, Any]]:
         """The current model for a stored type name, upcasting old versions' data."""
         while type_name in self.upcasters:
             type_name, upcast = self.upcasters[type_name]

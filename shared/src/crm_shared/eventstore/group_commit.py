@@ -330,7 +330,5 @@ class GroupCommitter:
 
 def _replay(previous: IdempotencyRecord, request_fingerprint: str) -> Outcome:
     if previous.fingerprint != request_fingerprint:
-        raise IdempotencyKeyReused(
-            "this Idempotency-Key was already used for a different request"
-        )
+        raise IdempotencyKeyReused("this Idempotency-Key was already used for a different request")
     return Outcome(previous.aggregate_id, previous.version, previous.body, replayed=True)

@@ -33,7 +33,7 @@ def expected_version(if_match: str | None) -> int | None:
         return None
     value = if_match.strip().removeprefix("W/").strip('"')
     if not value.isdigit():
-        raise Problem(400, "invalid_if_match", "If-Match must be an ETag such as \"3\"")
+        raise Problem(400, "invalid_if_match", 'If-Match must be an ETag such as "3"')
     return int(value)
 
 
@@ -54,4 +54,6 @@ def outcome_response(outcome: Outcome, status: int, location: str | None = None)
         headers["Location"] = location
     if outcome.replayed:
         headers["Idempotent-Replayed"] = "true"
-    return Response(outcome.body, status_code=status, media_type="application/json", headers=headers)
+    return Response(
+        outcome.body, status_code=status, media_type="application/json", headers=headers
+    )

@@ -26,7 +26,9 @@ DOCS_PATHS = ("/docs", "/redoc", "/openapi.json")
 
 
 def _problem(status: int, code: str, title: str) -> bytes:
-    return orjson.dumps({"type": f"https://crm.dev/problems/{code}", "title": title, "status": status, "code": code})
+    return orjson.dumps(
+        {"type": f"https://crm.dev/problems/{code}", "title": title, "status": status, "code": code}
+    )
 
 
 class RequestContextMiddleware:

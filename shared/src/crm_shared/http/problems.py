@@ -54,7 +54,10 @@ def problem_response(problem: Problem) -> Response:
     if problem.errors:
         body["errors"] = problem.errors
     return Response(
-        orjson.dumps(body), status_code=problem.status, media_type=PROBLEM_JSON, headers=problem.headers
+        orjson.dumps(body),
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers=problem.headers,
     )
 
 
@@ -75,7 +78,9 @@ def install_problem_handlers(app: FastAPI) -> None:
         ]
         fields = ", ".join(e["field"] for e in errors)
         return problem_response(
-            Problem(422, "validation_error", "The request is not valid", f"invalid: {fields}", errors)
+            Problem(
+                422, "validation_error", "The request is not valid", f"invalid: {fields}", errors
+            )
         )
 
     async def on_domain(_: Request, error: Exception) -> Response:
@@ -90,7 +95,12 @@ def install_problem_handlers(app: FastAPI) -> None:
         assert isinstance(error, StarletteHTTPException)
         code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
         return problem_response(
-            Problem(error.status_code, code, str(error.detail), headers=error.headers)
+            Problem(
+                error.status_code,
+                code,
+                str(error.detail),
+                headers=dict(error.headers) if error.headers else None,
+            )
         )
 
     app.add_exception_handler(Problem, on_problem)

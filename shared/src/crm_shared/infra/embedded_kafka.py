@@ -36,9 +36,12 @@ class EmbeddedKafka:
             [
                 str(tansu_binary()),
                 "broker",
-                "--listener-url", url,
-                "--advertised-listener-url", url,
-                "--storage-engine", "memory://tansu/",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
             ],
             stdout=log,
             stderr=log,
@@ -47,7 +50,9 @@ class EmbeddedKafka:
         deadline = time.monotonic() + timeout
         while True:
             if self._process.poll() is not None:
-                raise RuntimeError(f"the embedded Kafka broker exited with {self._process.returncode}")
+                raise RuntimeError(
+                    f"the embedded Kafka broker exited with {self._process.returncode}"
+                )
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
                     return

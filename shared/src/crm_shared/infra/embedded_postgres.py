@@ -93,7 +93,8 @@ class EmbeddedPostgres:
                 _as_server_user(
                     [
                         str(self._bin("initdb")),
-                        "-D", str(self.data_dir),
+                        "-D",
+                        str(self.data_dir),
                         "--auth=trust",
                         f"--username={SUPERUSER}",
                         "--encoding=UTF8",
@@ -112,10 +113,15 @@ class EmbeddedPostgres:
             _as_server_user(
                 [
                     str(self._bin("pg_ctl")),
-                    "-D", str(self.data_dir),
-                    "-o", options,
-                    "-l", str(self.data_dir / "server.log"),
-                    "-w", "-t", "60",
+                    "-D",
+                    str(self.data_dir),
+                    "-o",
+                    options,
+                    "-l",
+                    str(self.data_dir / "server.log"),
+                    "-w",
+                    "-t",
+                    "60",
                     "start",
                 ]
             ),
@@ -148,6 +154,8 @@ class EmbeddedPostgres:
 
     def create_database(self, name: str) -> None:
         with psycopg.connect(self.url, autocommit=True) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
+            ).fetchone()
             if not exists:
                 conn.execute(f'CREATE DATABASE "{name}"')

@@ -23,8 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from psycopg import AsyncConnection
 from psycopg.types.json import set_json_loads
 
@@ -175,7 +175,9 @@ class ProjectionConsumer:
         self.generation = 0
 
     async def setup(self) -> None:
-        async with await AsyncConnection.connect(self.settings.database_url, autocommit=True) as conn:
+        async with await AsyncConnection.connect(
+            self.settings.database_url, autocommit=True
+        ) as conn:
             await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.settings.schema}"')
             await self.state.setup(conn)
             await self.projection.setup(conn)
@@ -235,7 +237,9 @@ class ProjectionConsumer:
             fetch_max_wait_ms=self.settings.poll_ms,
         )
         await self._consumer.start()
-        self._producer = AIOKafkaProducer(bootstrap_servers=self.settings.bootstrap_servers, acks="all")
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=self.settings.bootstrap_servers, acks="all"
+        )
         await self._producer.start()
         await self._assign()
 
@@ -257,7 +261,7 @@ class ProjectionConsumer:
                 ids = self._consumer.partitions_for_topic(topic)
                 if ids:
                     break
-                await self._consumer._client.force_metadata_update()  # noqa: SLF001
+                await self._consumer._client.force_metadata_update()
                 await asyncio.sleep(0.1)
             else:
                 raise RuntimeError(f"topic {topic} does not exist")
@@ -281,7 +285,9 @@ class ProjectionConsumer:
                 log.warning(
                     "partition %s-%d no longer holds offset %d: the broker lost its data;"
                     " reading it again from the start",
-                    tp.topic, tp.partition, offset - 1,
+                    tp.topic,
+                    tp.partition,
+                    offset - 1,
                 )
                 offset = 0
             self._consumer.seek(tp, offset)
@@ -298,7 +304,10 @@ class ProjectionConsumer:
                 try:
                     await self.handle(records)
                 except GenerationChanged:
-                    log.warning("%s was reset; consuming again from its stored offsets", self.projection.name)
+                    log.warning(
+                        "%s was reset; consuming again from its stored offsets",
+                        self.projection.name,
+                    )
                     await self._assign()
             self._observe_lag()
 
@@ -321,18 +330,20 @@ class ProjectionConsumer:
         by_position = {(r.topic, r.partition, r.offset): r for r in records}
         for event in events:
             single = {(event.topic, event.partition): event.offset + 1}
-            error: BaseException | None = None
+            last_failure: BaseException | None = None
             for _ in range(self.settings.max_retries + 1):
                 try:
                     await self._apply_durably([event], single)
-                    error = None
+                    last_failure = None
                     break
                 except GenerationChanged:
                     raise
                 except Exception as failure:
-                    error = failure
-            if error is not None:
-                await self._dead_letter(by_position[(event.topic, event.partition, event.offset)], error)
+                    last_failure = failure
+            if last_failure is not None:
+                await self._dead_letter(
+                    by_position[(event.topic, event.partition, event.offset)], last_failure
+                )
                 await self._apply_durably([], single, skip=[event])
         await self._apply_durably([], offsets)
 
@@ -370,17 +381,22 @@ class ProjectionConsumer:
     def _decode(
         self, records: list[ConsumerRecord[bytes, bytes]]
     ) -> tuple[list[ReceivedEvent], list[tuple[ConsumerRecord[bytes, bytes], BaseException]]]:
-        events, poison = [], []
+        events: list[ReceivedEvent] = []
+        poison: list[tuple[ConsumerRecord[bytes, bytes], BaseException]] = []
         for r in records:
             try:
                 events.append(
-                    decode(r.headers, r.value, topic=r.topic, partition=r.partition, offset=r.offset)
+                    decode(
+                        r.headers, r.value, topic=r.topic, partition=r.partition, offset=r.offset
+                    )
                 )
             except UndecodableRecord as error:
                 poison.append((r, error))
         return events, poison
 
-    async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], error: BaseException) -> None:
+    async def _dead_letter(
+        self, record: ConsumerRecord[bytes, bytes], error: BaseException
+    ) -> None:
         assert self._producer is not None
         headers = [
             *record.headers,

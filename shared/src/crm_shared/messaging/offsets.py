@@ -44,7 +44,9 @@ async def lost_offsets(
         await consumer.stop()
 
 
-async def end_offsets(bootstrap_servers: str, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+async def end_offsets(
+    bootstrap_servers: str, partitions: list[TopicPartition]
+) -> dict[TopicPartition, int]:
     """Each partition's true end (the offset the next record will get).
 
     The broker's answer to a fetch carries the high watermark, which is right where the

@@ -13,6 +13,7 @@ event, so the read models converge.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from datetime import datetime
@@ -58,7 +59,9 @@ class RelayPositions:
             return 0, {}
         return row[0], {int(p): o for p, o in row[1].items()}
 
-    def save(self, conn: psycopg.Connection[Any], topic: str, position: int, offsets: dict[int, int]) -> None:
+    def save(
+        self, conn: psycopg.Connection[Any], topic: str, position: int, offsets: dict[int, int]
+    ) -> None:
         conn.execute(
             f"INSERT INTO {self.table} (topic, position, partition_offsets) VALUES (%s, %s, %s)"
             " ON CONFLICT (topic) DO UPDATE SET position = excluded.position,"
@@ -131,13 +134,7 @@ class Relay:
         The lock is held by the relay's database session, so it passes to a standby as
         soon as the leader's process or connection dies.
         """
-        if self._conn is None or self._conn.closed:
-            self._conn = await asyncio.to_thread(psycopg.connect, self.database_url, autocommit=True)
-            # The position is a hint, not data: losing the last few updates in a database
-            # crash only re-publishes a little (consumers deduplicate), so it need not wait
-            # for the disk and compete with the commands' durable commits.
-            await asyncio.to_thread(self._conn.execute, "SET synchronous_commit = off")
-        conn = self._conn
+        conn = await asyncio.to_thread(self._connection)
         row = await asyncio.to_thread(
             lambda: conn.execute(
                 "SELECT pg_try_advisory_lock(hashtext(%s))", (f"crm-relay:{self.topic}",)
@@ -151,6 +148,15 @@ class Relay:
             if await self._broker_lost_events():
                 await self._start_over("the broker holds fewer events than were published")
         return self.leading
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        if self._conn is None or self._conn.closed:
+            self._conn = psycopg.connect(self.database_url, autocommit=True)
+            # The position is a hint, not data: losing the last few updates in a database
+            # crash only re-publishes a little (consumers deduplicate), so it need not wait
+            # for the disk and compete with the commands' durable commits.
+            self._conn.execute("SET synchronous_commit = off")
+        return self._conn
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -192,10 +198,8 @@ class Relay:
                 await asyncio.sleep(1)
                 continue
             if published < self.batch_size:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), timeout=self.poll_seconds)
-                except TimeoutError:
-                    pass
                 self._wakeup.clear()
 
     async def publish_once(self) -> int:

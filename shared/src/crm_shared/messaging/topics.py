@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -25,7 +26,9 @@ def all_topics() -> list[str]:
     return topics + [dead_letter_topic(t) for t in topics]
 
 
-async def ensure_topics(bootstrap_servers: str, partitions: int, topics: list[str] | None = None) -> None:
+async def ensure_topics(
+    bootstrap_servers: str, partitions: int, topics: list[str] | None = None
+) -> None:
     """Creates the topics that do not exist yet (brokers auto-create with other settings)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
@@ -33,12 +36,11 @@ async def ensure_topics(bootstrap_servers: str, partitions: int, topics: list[st
         existing = set(await admin.list_topics())
         missing = [t for t in (topics or all_topics()) if t not in existing]
         if missing:
-            try:
+            # A concurrent starter may create them first.
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(
                     [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in missing]
                 )
-            except TopicAlreadyExistsError:
-                pass  # created by a concurrent starter
             log.info("created topics", extra={"topics": missing})
     finally:
         await admin.close()

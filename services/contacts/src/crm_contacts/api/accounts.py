@@ -85,7 +85,10 @@ async def update_account(
     changes = {name: getattr(body, name) for name in body.model_fields_set}
     if "name" in changes and changes["name"] is None:
         raise Problem(
-            422, "validation_error", "The request is not valid", "invalid: body.name",
+            422,
+            "validation_error",
+            "The request is not valid",
+            "invalid: body.name",
             [{"field": "body.name", "message": "an account needs a name", "type": "missing"}],
         )
     outcome = await contacts.update(Account, account_id, changes, meta, expected_version(if_match))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 from uuid import UUID
 
 from crm_shared.catalog.contacts import ContactRegistered
@@ -25,7 +26,13 @@ from crm_contacts.domain.contact import Contact
 from crm_contacts.views import ContactView, contact_view
 
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
-LIST_FIELDS = {"emails": [], "phones": [], "addresses": [], "tags": [], "custom_fields": {}}
+LIST_FIELDS: dict[str, list[Any] | dict[str, Any]] = {
+    "emails": [],
+    "phones": [],
+    "addresses": [],
+    "tags": [],
+    "custom_fields": {},
+}
 
 
 @router.post(
@@ -87,9 +94,7 @@ async def update_contact(
     for name, empty in LIST_FIELDS.items():
         if name in changes and changes[name] is None:
             changes[name] = type(empty)()
-    outcome = await contacts.update(
-        Contact, contact_id, changes, meta, expected_version(if_match)
-    )
+    outcome = await contacts.update(Contact, contact_id, changes, meta, expected_version(if_match))
     return outcome_response(outcome, 200)
 
 

@@ -27,6 +27,12 @@ def department_for(principal: Principal, requested: str | None) -> str:
             "validation_error",
             "The request is not valid",
             "invalid: body.department",
-            [{"field": "body.department", "message": "a department is required", "type": "missing"}],
+            [
+                {
+                    "field": "body.department",
+                    "message": "a department is required",
+                    "type": "missing",
+                }
+            ],
         )
     return department

@@ -58,8 +58,13 @@ def add_record_routes(
     ) -> Response:
         key, fp = await idempotency(request, principal, idempotency_key)
         outcome = await contacts.archive(
-            cls, record_id, body.reason if body else None, meta,
-            expected_version(if_match), key, fp,
+            cls,
+            record_id,
+            body.reason if body else None,
+            meta,
+            expected_version(if_match),
+            key,
+            fp,
         )
         return outcome_response(outcome, 200)
 
@@ -80,9 +85,7 @@ def add_record_routes(
         idempotency_key: IdempotencyKey = None,
     ) -> Response:
         key, fp = await idempotency(request, principal, idempotency_key)
-        outcome = await contacts.restore(
-            cls, record_id, meta, expected_version(if_match), key, fp
-        )
+        outcome = await contacts.restore(cls, record_id, meta, expected_version(if_match), key, fp)
         return outcome_response(outcome, 200)
 
     @router.put(
@@ -154,7 +157,13 @@ def add_record_routes(
         if_match: IfMatch = None,
     ) -> Response:
         outcome = await contacts.set_consent(
-            cls, record_id, channel, body.status, body.source, body.at or datetime.now(UTC),
-            meta, expected_version(if_match),
+            cls,
+            record_id,
+            channel,
+            body.status,
+            body.source,
+            body.at or datetime.now(UTC),
+            meta,
+            expected_version(if_match),
         )
         return outcome_response(outcome, 200)

@@ -21,7 +21,7 @@ from crm_shared.values import (
     Strict,
     Tag,
 )
-from pydantic import AfterValidator, BeforeValidator, AwareDatetime, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, StringConstraints
 
 Tags = Annotated[list[Tag], Field(max_length=100), AfterValidator(lambda t: list(dict.fromkeys(t)))]
 CustomFields = Annotated[dict[Key, CustomField], Field(max_length=100)]

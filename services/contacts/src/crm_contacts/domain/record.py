@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 from uuid import UUID
 
-from crm_shared.catalog.contacts import ConsentData, InteractionData
+from crm_shared.catalog.contacts import ArchivedData, ConsentData, InteractionData, ReassignedData
 from crm_shared.domain import Aggregate, DomainError
 from crm_shared.events import EventData
 from crm_shared.values import Channel, ConsentChannel, ConsentStatus, Direction
@@ -30,9 +30,9 @@ class Consent:
 @dataclass(frozen=True)
 class RecordEvents:
     updated: type[EventData]
-    archived: type[EventData]
+    archived: type[ArchivedData]
     restored: type[EventData]
-    reassigned: type[EventData]
+    reassigned: type[ReassignedData]
     interaction_logged: type[InteractionData]
     consent_granted: type[ConsentData]
     consent_withdrawn: type[ConsentData]
@@ -101,7 +101,7 @@ class CrmRecord(Aggregate):
         if (owner, department) != (self.owner, self.department):
             self._trigger(self.events.reassigned(owner=owner, department=department))
 
-    def _reassigned(self, e: Any) -> None:
+    def _reassigned(self, e: ReassignedData) -> None:
         self.owner, self.department = e.owner, e.department
 
     def log_interaction(

@@ -28,7 +28,10 @@ def _pool(request: Request) -> AsyncConnectionPool:
 
 def _bad_cursor(error: InvalidCursor) -> Problem:
     return Problem(
-        422, "validation_error", "The request is not valid", str(error),
+        422,
+        "validation_error",
+        "The request is not valid",
+        str(error),
         [{"field": "query.cursor", "message": str(error), "type": "value_error"}],
     )
 
@@ -37,7 +40,9 @@ def _bad_cursor(error: InvalidCursor) -> Problem:
 async def search_customers(
     request: Request,
     _: CurrentPrincipal,
-    q: Annotated[str | None, Query(max_length=200, description="Name, email, phone or company")] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Name, email, phone or company")
+    ] = None,
     tag: Annotated[str | None, Query(max_length=64)] = None,
     owner: Annotated[str | None, Query(max_length=128)] = None,
     account_id: UUID | None = None,
@@ -46,7 +51,9 @@ async def search_customers(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> dict[str, Any]:
-    filters = SearchFilters(q=q, tag=tag, owner=owner, account_id=account_id, include_archived=include_archived)
+    filters = SearchFilters(
+        q=q, tag=tag, owner=owner, account_id=account_id, include_archived=include_archived
+    )
     async with _pool(request).connection() as conn:
         try:
             return await queries.search(conn, filters, sort, limit, cursor)
@@ -55,7 +62,9 @@ async def search_customers(
 
 
 @router.get(
-    "/{contact_id}", summary="The 360 view of one customer", responses=RESPONSES,
+    "/{contact_id}",
+    summary="The 360 view of one customer",
+    responses=RESPONSES,
     operation_id="get_customer",
 )
 async def get_customer(contact_id: UUID, request: Request, _: CurrentPrincipal) -> dict[str, Any]:

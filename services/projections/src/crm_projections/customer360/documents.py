@@ -7,8 +7,15 @@ from typing import Any
 from crm_shared.messaging.cloudevents import ReceivedEvent
 
 PROFILE_FIELDS = (
-    "first_name", "last_name", "emails", "phones", "addresses", "birthday",
-    "job_title", "source", "custom_fields",
+    "first_name",
+    "last_name",
+    "emails",
+    "phones",
+    "addresses",
+    "birthday",
+    "job_title",
+    "source",
+    "custom_fields",
 )
 ACCOUNT_FIELDS = ("name", "domain", "industry", "size", "address", "parent_account_id")
 
@@ -130,7 +137,8 @@ def timeline_entry(event: ReceivedEvent) -> dict[str, Any]:
         entry["occurred_at"] = data.get("occurred_at") or entry["occurred_at"]
         entry["summary"] = f"{data.get('direction', '')} {data.get('channel', '')}".strip()
         entry["interaction"] = {
-            k: data.get(k) for k in ("interaction_id", "channel", "direction", "subject", "notes", "by")
+            k: data.get(k)
+            for k in ("interaction_id", "channel", "direction", "subject", "notes", "by")
         }
     else:
         entry["summary"] = SUMMARIES.get(name, name.replace("_", " "))

@@ -13,7 +13,6 @@ from typing import Any
 from uuid import UUID
 
 import orjson
-
 from crm_shared.messaging.cloudevents import ReceivedEvent
 from crm_shared.messaging.topics import events_topic
 from psycopg import AsyncConnection
@@ -118,10 +117,10 @@ class Customer360Projection:
     async def setup(self, conn: AsyncConnection[Any]) -> None:
         await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
         for statement in DDL:
-            await conn.execute(statement)  # type: ignore[arg-type]
+            await conn.execute(statement)
 
     async def drop(self, conn: AsyncConnection[Any]) -> None:
-        await conn.execute(f"TRUNCATE {', '.join(f'{SCHEMA}.{t}' for t in TABLES)}")  # type: ignore[arg-type]
+        await conn.execute(f"TRUNCATE {', '.join(f'{SCHEMA}.{t}' for t in TABLES)}")
 
     async def apply(self, conn: AsyncConnection[Any], events: list[ReceivedEvent]) -> None:
         contact_events = [e for e in events if e.type.startswith(CONTACT)]
@@ -131,7 +130,9 @@ class Customer360Projection:
         if contact_events:
             await self._apply_contacts(conn, contact_events)
 
-    async def _apply_contacts(self, conn: AsyncConnection[Any], events: list[ReceivedEvent]) -> None:
+    async def _apply_contacts(
+        self, conn: AsyncConnection[Any], events: list[ReceivedEvent]
+    ) -> None:
         ids = list({UUID(e.subject) for e in events})
         cur = await conn.execute(
             f"SELECT contact_id, doc FROM {SCHEMA}.customers WHERE contact_id = ANY(%s)", (ids,)
@@ -162,7 +163,9 @@ class Customer360Projection:
             columns = [list(column) for column in zip(*timeline, strict=True)]
             await conn.execute(INSERT_TIMELINE, columns)
 
-    async def _apply_accounts(self, conn: AsyncConnection[Any], events: list[ReceivedEvent]) -> None:
+    async def _apply_accounts(
+        self, conn: AsyncConnection[Any], events: list[ReceivedEvent]
+    ) -> None:
         ids = list({UUID(e.subject) for e in events})
         cur = await conn.execute(
             f"SELECT account_id, doc FROM {SCHEMA}.accounts WHERE account_id = ANY(%s)", (ids,)

@@ -99,11 +99,16 @@ def _summary(row: dict[str, Any]) -> dict[str, Any]:
 async def search(
     conn: AsyncConnection[Any], filters: SearchFilters, sort: Sort, limit: int, cursor: str | None
 ) -> dict[str, Any]:
-    where, params = ["TRUE"], []
+    where: list[str] = ["TRUE"]
+    params: list[Any] = []
     if not filters.include_archived:
         where.append("NOT c.archived")
     if filters.q:
-        pattern = "%" + filters.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = (
+            "%"
+            + filters.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            + "%"
+        )
         where.append("(c.search LIKE %s OR lower(a.name) LIKE %s)")
         params += [pattern, pattern]
     if filters.tag:
@@ -127,17 +132,19 @@ async def search(
     join = f"FROM {SCHEMA}.customers c LEFT JOIN {SCHEMA}.accounts a ON a.account_id = c.account_id"
     async with conn.cursor(row_factory=dict_row) as cur, _cursor_errors(conn):
         await cur.execute(
-            f"SELECT c.doc, c.display_name, c.{column}::text AS sort_key, c.contact_id::text AS cid,"  # type: ignore[arg-type]
+            f"SELECT c.doc, c.display_name, c.{column}::text AS sort_key, c.contact_id::text AS cid,"
             f" a.doc AS account_doc {join} WHERE {' AND '.join(where)}"
             f" ORDER BY c.{column} {direction}, c.contact_id {direction} LIMIT %s",
             [*params, limit + 1],
         )
         rows = await cur.fetchall()
-        await cur.execute(f"SELECT count(*) AS n {join} WHERE {base_where}", count_params)  # type: ignore[arg-type]
+        await cur.execute(f"SELECT count(*) AS n {join} WHERE {base_where}", count_params)
         total = (await cur.fetchone() or {"n": 0})["n"]
     page = rows[:limit]
     next_cursor = (
-        encode_cursor([page[-1]["sort_key"], page[-1]["cid"]]) if len(rows) > limit and page else None
+        encode_cursor([page[-1]["sort_key"], page[-1]["cid"]])
+        if len(rows) > limit and page
+        else None
     )
     return {"items": [_summary(r) for r in page], "total": total, "next_cursor": next_cursor}
 
@@ -175,7 +182,7 @@ async def customer(conn: AsyncConnection[Any], contact_id: UUID) -> dict[str, An
 
 async def exists(conn: AsyncConnection[Any], contact_id: UUID) -> bool:
     cur = await conn.execute(
-        f"SELECT 1 FROM {SCHEMA}.customers WHERE contact_id = %s",  # type: ignore[arg-type]
+        f"SELECT 1 FROM {SCHEMA}.customers WHERE contact_id = %s",
         (contact_id,),
     )
     return await cur.fetchone() is not None
@@ -191,11 +198,13 @@ async def timeline(
         params += [occurred, event_id]
     async with conn.cursor(row_factory=dict_row) as cur, _cursor_errors(conn):
         await cur.execute(
-            f"SELECT entry, occurred_at::text AS k, event_id::text AS e FROM {SCHEMA}.timeline"  # type: ignore[arg-type]
+            f"SELECT entry, occurred_at::text AS k, event_id::text AS e FROM {SCHEMA}.timeline"
             f" WHERE {' AND '.join(where)} ORDER BY occurred_at DESC, event_id DESC LIMIT %s",
             [*params, limit + 1],
         )
         rows = await cur.fetchall()
     page = rows[:limit]
-    next_cursor = encode_cursor([page[-1]["k"], page[-1]["e"]]) if len(rows) > limit and page else None
+    next_cursor = (
+        encode_cursor([page[-1]["k"], page[-1]["e"]]) if len(rows) > limit and page else None
+    )
     return {"items": [r["entry"] for r in page], "next_cursor": next_cursor}
