@@ -25,14 +25,14 @@ import httpx
 import orjson
 import psutil
 import psycopg
+
+from bench.loadgen import LoadResult, post_request, run_load
 from crm_shared.auth.principal import Role
 from crm_shared.auth.tokens import issue_token
 from crm_shared.infra.embedded_kafka import EmbeddedKafka
 from crm_shared.infra.embedded_postgres import EmbeddedPostgres
 from crm_shared.messaging.topics import ensure_topics
 from crm_shared.settings import Settings
-
-from bench.loadgen import LoadResult, post_request, run_load
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIENTS = (1, 8, 32)

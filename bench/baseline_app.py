@@ -9,10 +9,11 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from crm_contacts.api.schemas import RegisterContact
 from fastapi import FastAPI
 from psycopg_pool import AsyncConnectionPool
 from starlette.responses import Response
+
+from crm_contacts.api.schemas import RegisterContact
 
 DATABASE_URL = os.environ["BASELINE_DATABASE_URL"]
 MODE = os.environ.get("BASELINE_MODE", "plain")

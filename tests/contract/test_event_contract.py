@@ -8,13 +8,13 @@ from uuid import uuid4
 import orjson
 import pytest
 from cloudevents.core.bindings.kafka import KafkaMessage, from_binary_event
+from jsonschema import Draft202012Validator
+
 from crm_shared.catalog import CATALOG
 from crm_shared.events import DomainEvent, EventMetadata
 from crm_shared.events.documents import event_json_schema, rendered_documents
 from crm_shared.eventstore.mapper import CatalogMapper
 from crm_shared.messaging.cloudevents import decode, encode
-from jsonschema import Draft202012Validator
-
 from tests.contract.samples import AGGREGATE_ID, SAMPLES
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "events"

@@ -25,6 +25,7 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
+
 from crm_shared.messaging.topics import SERVICES, all_topics
 from crm_shared.settings import Settings
 

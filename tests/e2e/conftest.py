@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+
 from crm_contacts.main import create_app as create_contacts_app
 from crm_projections.main import create_app as create_projections_app
 from crm_shared.auth.principal import Role

@@ -6,7 +6,6 @@ import asyncio
 import uuid
 
 from crm_shared.auth.principal import Role
-
 from tests.e2e.conftest import Stack, register_contact
 
 PROBLEM = "application/problem+json"

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from psycopg import AsyncConnection
+
 from crm_shared.infra.embedded_kafka import EmbeddedKafka
 from crm_shared.messaging.cloudevents import ReceivedEvent
 from crm_shared.messaging.consumer import ConsumerSettings, ConsumerState, ProjectionConsumer
-from psycopg import AsyncConnection
-
 from tests.integration.kafka_tools import read_all
 
 

@@ -6,6 +6,7 @@ import asyncio
 from uuid import UUID, uuid4
 
 import pytest
+
 from crm_contacts.domain.contact import Contact
 from crm_shared.catalog.contacts import ContactRegistered
 from crm_shared.domain import NotFound
@@ -19,7 +20,6 @@ from crm_shared.eventstore.group_commit import (
     VersionMismatch,
 )
 from crm_shared.observability.metrics import COMMAND_BATCH_SIZE
-
 from tests.integration.helpers import store_for
 
 META = EventMetadata(actor="user:test")

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 from cloudevents.core.bindings.kafka import KafkaMessage, from_binary_event
+
 from crm_contacts.application import SCHEMA
 from crm_shared.infra.embedded_kafka import EmbeddedKafka
 from crm_shared.messaging.relay import Relay
 from crm_shared.messaging.topics import ensure_topics
-
 from tests.conftest import free_port
 from tests.integration.helpers import contact_events, store_for
 from tests.integration.kafka_tools import read_all

@@ -5,6 +5,7 @@ from __future__ import annotations
 from uuid import uuid4
 
 import pytest
+
 from crm_contacts.domain.account import Account, AccountCannotBeItsOwnParent
 from crm_shared.catalog.contacts import AccountCreated
 

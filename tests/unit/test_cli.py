@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import jwt
+from typer.testing import CliRunner
+
 from crm_shared.cli import app
 from crm_shared.settings import get_settings
-from typer.testing import CliRunner
 
 
 def test_crm_token_prints_a_token_the_services_accept() -> None:

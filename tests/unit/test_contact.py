@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from uuid import uuid4
 
 import pytest
+
 from crm_contacts.domain.contact import Contact
 from crm_contacts.domain.record import RecordArchived
 from crm_shared.catalog.contacts import (

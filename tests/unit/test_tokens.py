@@ -6,11 +6,12 @@ import time
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
 from crm_shared.auth.principal import Role
 from crm_shared.auth.tokens import InvalidToken, issue_token, verify_token
 from crm_shared.settings import Settings
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 SETTINGS = Settings(jwt_secret="s" * 40)
 

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list, description="Empty disables CORS")
 
     # Auth
+    auth_database_url: str | None = Field(
+        default=None, description="Where API keys live (schema auth); defaults to CRM_DATABASE_URL"
+    )
     jwt_algorithm: str = Field(default="HS256", pattern="^(HS256|RS256)$")
     jwt_secret: str = Field(
         default="dev-secret-change-me-0123456789abcdef",
@@ -73,6 +76,10 @@ class Settings(BaseSettings):
     )
     log_level: str = "INFO"
     log_json: bool = True
+
+    @property
+    def api_keys_database_url(self) -> str | None:
+        return self.auth_database_url or self.database_url
 
     def service_url(self, port: int) -> str:
         return f"http://{self.host}:{port}"

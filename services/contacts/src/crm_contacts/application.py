@@ -7,16 +7,15 @@ from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
+from crm_contacts.domain.account import Account
+from crm_contacts.domain.contact import Contact
+from crm_contacts.domain.record import CrmRecord
+from crm_contacts.views import account_view, contact_view
 from crm_shared.catalog.contacts import AccountCreated, ContactRegistered
 from crm_shared.events import EventMetadata
 from crm_shared.eventstore.application import EventSourcedApplication
 from crm_shared.eventstore.group_commit import GroupCommitter, Outcome, UnitOfWork
 from crm_shared.values import Channel, ConsentChannel, ConsentStatus, Direction
-
-from crm_contacts.domain.account import Account
-from crm_contacts.domain.contact import Contact
-from crm_contacts.domain.record import CrmRecord
-from crm_contacts.views import account_view, contact_view
 
 R = TypeVar("R", bound=CrmRecord)
 SCHEMA = "contacts"

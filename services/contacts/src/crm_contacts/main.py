@@ -6,6 +6,10 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from fastapi import FastAPI
+
+from crm_contacts.api import accounts, contacts
+from crm_contacts.application import SCHEMA, ContactsApplication, ContactsEventStore
 from crm_shared.eventstore.group_commit import GroupCommitter
 from crm_shared.health import broker_check, database_check
 from crm_shared.http.app import ReadinessCheck, create_service_app
@@ -14,10 +18,6 @@ from crm_shared.messaging.topics import events_topic
 from crm_shared.observability.logging import configure_logging
 from crm_shared.service import ServiceDefinition
 from crm_shared.settings import Settings, get_settings
-from fastapi import FastAPI
-
-from crm_contacts.api import accounts, contacts
-from crm_contacts.application import SCHEMA, ContactsApplication, ContactsEventStore
 
 NAME = "contacts"
 

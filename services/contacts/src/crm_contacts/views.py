@@ -6,6 +6,11 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+from pydantic import BaseModel
+
+from crm_contacts.domain.account import Account
+from crm_contacts.domain.contact import Contact
+from crm_contacts.domain.record import CrmRecord
 from crm_shared.values import (
     Channel,
     CompanySize,
@@ -17,11 +22,6 @@ from crm_shared.values import (
     Phone,
     PostalAddress,
 )
-from pydantic import BaseModel
-
-from crm_contacts.domain.account import Account
-from crm_contacts.domain.contact import Contact
-from crm_contacts.domain.record import CrmRecord
 
 
 class InteractionView(BaseModel):

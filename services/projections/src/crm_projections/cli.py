@@ -8,12 +8,12 @@ from typing import Annotated, Any
 
 import typer
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from crm_shared.messaging.consumer import ConsumerSettings, ConsumerState, ProjectionConsumer
-from crm_shared.messaging.offsets import end_offsets
-from crm_shared.settings import Settings, get_settings
 from psycopg import AsyncConnection
 
 from crm_projections.projections import SCHEMA, all_projections
+from crm_shared.messaging.consumer import ConsumerSettings, ConsumerState, ProjectionConsumer
+from crm_shared.messaging.offsets import end_offsets
+from crm_shared.settings import Settings, get_settings
 
 cli = typer.Typer(no_args_is_help=True, help="Operate the read models (projections).")
 

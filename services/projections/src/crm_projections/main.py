@@ -5,18 +5,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from crm_shared.health import broker_check, database_check
-from crm_shared.http.app import ReadinessCheck, create_service_app
-from crm_shared.messaging.consumer import ProjectionConsumer
-from crm_shared.observability.logging import configure_logging
-from crm_shared.service import ServiceDefinition
-from crm_shared.settings import Settings, get_settings
 from fastapi import FastAPI
 from psycopg_pool import AsyncConnectionPool
 
 from crm_projections.api import customers
 from crm_projections.cli import cli, consumer_settings
 from crm_projections.projections import all_projections
+from crm_shared.health import broker_check, database_check
+from crm_shared.http.app import ReadinessCheck, create_service_app
+from crm_shared.messaging.consumer import ProjectionConsumer
+from crm_shared.observability.logging import configure_logging
+from crm_shared.service import ServiceDefinition
+from crm_shared.settings import Settings, get_settings
 
 NAME = "projections"
 

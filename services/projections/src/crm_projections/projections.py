@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from crm_shared.messaging.consumer import Projection
-
 from crm_projections.customer360.projection import SCHEMA, Customer360Projection
+from crm_shared.messaging.consumer import Projection
 
 __all__ = ["SCHEMA", "all_projections"]
 

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from crm_shared.auth.api_keys import ApiKeyAdmin, ApiKeyError
 from crm_shared.auth.principal import Role
 from crm_shared.auth.tokens import issue_token
 from crm_shared.service import installed_services
@@ -131,6 +132,61 @@ def up() -> None:
         pass
     finally:
         shutdown()
+
+
+apikey = typer.Typer(no_args_is_help=True, help="API keys for other systems.")
+app.add_typer(apikey, name="apikey")
+
+
+def _key_admin() -> ApiKeyAdmin:
+    url = get_settings().api_keys_database_url
+    if url is None:
+        raise typer.BadParameter("set CRM_DATABASE_URL (the URL `crm up` printed)")
+    return ApiKeyAdmin(url)
+
+
+@apikey.command("create")
+def create_api_key(
+    name: Annotated[str, typer.Option(help="Which system the key is for")],
+    role: Annotated[Role, typer.Option(help="The role the key acts with")],
+    department: Annotated[list[str], typer.Option(help="Department (repeat for several)")] = [],  # noqa: B006
+    permission: Annotated[list[str], typer.Option(help="Extra permission, e.g. pii:read")] = [],  # noqa: B006
+) -> None:
+    """Create a key and print it once: only its hash is stored."""
+    try:
+        key, secret = _key_admin().create(name, role, department, permission)
+    except ApiKeyError as error:
+        raise typer.BadParameter(str(error)) from None
+    typer.echo(
+        f"created API key {key.name!r} ({key.role}, departments {', '.join(key.departments) or '-'})"
+    )
+    typer.echo("store it now; it cannot be shown again:")
+    typer.echo(secret)
+
+
+@apikey.command("list")
+def list_api_keys() -> None:
+    """Show every key: name, role, departments, created, last used, revoked."""
+    typer.echo(
+        f"{'name':<24} {'role':<14} {'departments':<20} {'hint':<12} {'last used':<20} revoked"
+    )
+    for key in _key_admin().list():
+        used = key.last_used_at.strftime("%Y-%m-%d %H:%M") if key.last_used_at else "-"
+        revoked = key.revoked_at.strftime("%Y-%m-%d %H:%M") if key.revoked_at else "-"
+        departments = ",".join(key.departments) or "-"
+        typer.echo(
+            f"{key.name:<24} {key.role:<14} {departments:<20} {key.hint:<12} {used:<20} {revoked}"
+        )
+
+
+@apikey.command("revoke")
+def revoke_api_key(name: Annotated[str, typer.Argument(help="The key's name")]) -> None:
+    """Revoke a key: every service refuses it within seconds."""
+    try:
+        key = _key_admin().revoke(name)
+    except ApiKeyError as error:
+        raise typer.BadParameter(str(error)) from None
+    typer.echo(f"revoked {key.name!r}")
 
 
 docs = typer.Typer(no_args_is_help=True, help="The published contract documents.")

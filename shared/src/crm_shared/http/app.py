@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
-from typing import Any
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -13,6 +12,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import Response
 
+from crm_shared.auth.api_keys import ApiKeyVerifier
 from crm_shared.auth.tokens import VerifiedTokens
 from crm_shared.http.middleware import RequestContextMiddleware
 from crm_shared.http.problems import install_problem_handlers
@@ -64,11 +64,21 @@ def create_service_app(
     routers: list[APIRouter],
     readiness: Callable[[], dict[str, ReadinessCheck]],
 ) -> FastAPI:
+    keys_url = settings.api_keys_database_url
+    api_keys = ApiKeyVerifier(keys_url) if keys_url else None
+
+    @asynccontextmanager
+    async def lifespan_with_auth(app: FastAPI) -> AsyncIterator[None]:
+        async with lifespan(app):
+            yield
+        if api_keys is not None:
+            await api_keys.close()
+
     app = FastAPI(
         title=title,
         description=description,
         version="1.0.0",
-        lifespan=lifespan,
+        lifespan=lifespan_with_auth,
         telemetry={
             "tracing": settings.opentelemetry,
             "metrics": settings.opentelemetry,
@@ -77,6 +87,7 @@ def create_service_app(
     )
     app.state.settings = settings
     app.state.tokens = VerifiedTokens(settings)
+    app.state.api_keys = api_keys
     install_problem_handlers(app)
     app.include_router(operations_router(readiness))
     for router in routers:
@@ -99,8 +110,4 @@ def create_service_app(
     return app
 
 
-async def noop_lifespan(_: FastAPI) -> AsyncIterator[None]:
-    yield
-
-
-__all__ = ["Any", "create_service_app"]
+__all__ = ["create_service_app"]

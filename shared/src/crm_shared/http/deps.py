@@ -6,15 +6,19 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from crm_shared.auth.api_keys import ApiKeyVerifier, looks_like_api_key
 from crm_shared.auth.principal import Principal, Role
 from crm_shared.auth.tokens import InvalidToken, VerifiedTokens
 from crm_shared.events import EventMetadata
 from crm_shared.http.problems import Problem
 from crm_shared.observability.context import correlation_id
 
-bearer = HTTPBearer(auto_error=False, description="A JWT from `crm token`")
+bearer = HTTPBearer(auto_error=False, description="A JWT from `crm token`, or an API key")
+api_key_header = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="An API key from `crm apikey create`"
+)
 
 UNAUTHORIZED = Problem(
     401,
@@ -28,12 +32,22 @@ UNAUTHORIZED = Problem(
 async def authenticate(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    api_key: Annotated[str | None, Depends(api_key_header)],
 ) -> Principal:
-    if credentials is None or credentials.scheme.lower() != "bearer":
+    if credentials is not None and credentials.scheme.lower() != "bearer":
         raise UNAUTHORIZED
+    presented = api_key or (credentials.credentials if credentials else None)
+    if presented is None:
+        raise UNAUTHORIZED
+    if api_key is not None or looks_like_api_key(presented):
+        keys: ApiKeyVerifier | None = request.app.state.api_keys
+        principal = await keys.verify(presented) if keys is not None else None
+        if principal is None:
+            raise UNAUTHORIZED
+        return principal
     tokens: VerifiedTokens = request.app.state.tokens
     try:
-        return tokens.verify(credentials.credentials)
+        return tokens.verify(presented)
     except InvalidToken:
         raise UNAUTHORIZED from None
 

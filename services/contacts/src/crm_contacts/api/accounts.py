@@ -5,6 +5,14 @@ from __future__ import annotations
 import asyncio
 from uuid import UUID
 
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from crm_contacts.api.deps import Contacts, department_for
+from crm_contacts.api.records import RESPONSES, add_record_routes
+from crm_contacts.api.schemas import CreateAccount, UpdateAccount
+from crm_contacts.domain.account import Account
+from crm_contacts.views import AccountView, account_view
 from crm_shared.catalog.contacts import AccountCreated
 from crm_shared.http.conditional import (
     IdempotencyKey,
@@ -16,14 +24,6 @@ from crm_shared.http.conditional import (
 )
 from crm_shared.http.deps import CurrentMetadata, CurrentPrincipal
 from crm_shared.http.problems import Problem
-from fastapi import APIRouter, Request
-from starlette.responses import Response
-
-from crm_contacts.api.deps import Contacts, department_for
-from crm_contacts.api.records import RESPONSES, add_record_routes
-from crm_contacts.api.schemas import CreateAccount, UpdateAccount
-from crm_contacts.domain.account import Account
-from crm_contacts.views import AccountView, account_view
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 

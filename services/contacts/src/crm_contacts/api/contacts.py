@@ -6,6 +6,14 @@ import asyncio
 from typing import Any
 from uuid import UUID
 
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from crm_contacts.api.deps import Contacts, department_for
+from crm_contacts.api.records import RESPONSES, add_record_routes
+from crm_contacts.api.schemas import RegisterContact, UpdateContact
+from crm_contacts.domain.contact import Contact
+from crm_contacts.views import ContactView, contact_view
 from crm_shared.catalog.contacts import ContactRegistered
 from crm_shared.http.conditional import (
     IdempotencyKey,
@@ -16,14 +24,6 @@ from crm_shared.http.conditional import (
     outcome_response,
 )
 from crm_shared.http.deps import CurrentMetadata, CurrentPrincipal
-from fastapi import APIRouter, Request
-from starlette.responses import Response
-
-from crm_contacts.api.deps import Contacts, department_for
-from crm_contacts.api.records import RESPONSES, add_record_routes
-from crm_contacts.api.schemas import RegisterContact, UpdateContact
-from crm_contacts.domain.contact import Contact
-from crm_contacts.views import ContactView, contact_view
 
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
 LIST_FIELDS: dict[str, list[Any] | dict[str, Any]] = {

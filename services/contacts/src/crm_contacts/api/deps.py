@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from crm_shared.auth.principal import Principal
-from crm_shared.http.problems import Problem
 from fastapi import Depends, Request
 
 from crm_contacts.application import ContactsApplication
+from crm_shared.auth.principal import Principal
+from crm_shared.http.problems import Problem
 
 
 async def contacts_app(request: Request) -> ContactsApplication:

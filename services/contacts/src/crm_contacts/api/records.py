@@ -6,6 +6,12 @@ from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
+from fastapi import APIRouter, Body, Depends, Request
+from starlette.responses import Response
+
+from crm_contacts.api.deps import Contacts
+from crm_contacts.api.schemas import Archive, LogInteraction, Reassign, SetConsent
+from crm_contacts.domain.record import CrmRecord
 from crm_shared.auth.principal import Role
 from crm_shared.http.conditional import (
     IdempotencyKey,
@@ -16,12 +22,6 @@ from crm_shared.http.conditional import (
 )
 from crm_shared.http.deps import CurrentMetadata, CurrentPrincipal, require_roles
 from crm_shared.values import ConsentChannel
-from fastapi import APIRouter, Body, Depends, Request
-from starlette.responses import Response
-
-from crm_contacts.api.deps import Contacts
-from crm_contacts.api.schemas import Archive, LogInteraction, Reassign, SetConsent
-from crm_contacts.domain.record import CrmRecord
 
 RESPONSES: dict[int | str, dict[str, str]] = {
     401: {"description": "Missing or invalid token"},

@@ -6,6 +6,8 @@ from datetime import UTC, date, datetime
 from typing import Annotated
 from uuid import UUID
 
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, StringConstraints
+
 from crm_shared.values import (
     Channel,
     CompanySize,
@@ -21,7 +23,6 @@ from crm_shared.values import (
     Strict,
     Tag,
 )
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, StringConstraints
 
 Tags = Annotated[list[Tag], Field(max_length=100), AfterValidator(lambda t: list(dict.fromkeys(t)))]
 CustomFields = Annotated[dict[Key, CustomField], Field(max_length=100)]

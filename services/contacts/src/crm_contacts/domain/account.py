@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from crm_contacts.domain.record import CrmRecord, RecordEvents
 from crm_shared.catalog.contacts import (
     AccountArchived,
     AccountConsentGranted,
@@ -16,8 +17,6 @@ from crm_shared.catalog.contacts import (
 )
 from crm_shared.domain import DomainError, applies
 from crm_shared.values import CompanySize, PostalAddress
-
-from crm_contacts.domain.record import CrmRecord, RecordEvents
 
 
 class AccountCannotBeItsOwnParent(DomainError):

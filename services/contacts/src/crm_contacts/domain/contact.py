@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
+from crm_contacts.domain.record import CrmRecord, RecordEvents
 from crm_shared.catalog.contacts import (
     ContactArchived,
     ContactConsentGranted,
@@ -17,8 +18,6 @@ from crm_shared.catalog.contacts import (
 )
 from crm_shared.domain import applies
 from crm_shared.values import CustomField, Email, Phone, PostalAddress
-
-from crm_contacts.domain.record import CrmRecord, RecordEvents
 
 
 class Contact(CrmRecord):

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from crm_shared.http.deps import CurrentPrincipal
-from crm_shared.http.problems import Problem
 from fastapi import APIRouter, Query, Request
 from psycopg_pool import AsyncConnectionPool
 
 from crm_projections.customer360 import queries
 from crm_projections.customer360.queries import InvalidCursor, SearchFilters, Sort
+from crm_shared.http.deps import CurrentPrincipal
+from crm_shared.http.problems import Problem
 
 router = APIRouter(prefix="/v1/customers", tags=["customer 360"])
 RESPONSES: dict[int | str, dict[str, str]] = {

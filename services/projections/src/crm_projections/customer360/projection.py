@@ -13,11 +13,11 @@ from typing import Any
 from uuid import UUID
 
 import orjson
-from crm_shared.messaging.cloudevents import ReceivedEvent
-from crm_shared.messaging.topics import events_topic
 from psycopg import AsyncConnection
 
 from crm_projections.customer360 import documents
+from crm_shared.messaging.cloudevents import ReceivedEvent
+from crm_shared.messaging.topics import events_topic
 
 SCHEMA = "projections"
 CONTACT = "crm.contacts.contact."
