@@ -210,3 +210,31 @@ async def test_of_two_relays_on_one_store_only_one_publishes_and_the_other_takes
         store.close()
     records = await read_all(kafka.bootstrap_servers, fresh_topic)
     assert len(records) == 15, "no event was published twice"
+
+
+async def test_the_relay_runs_on_its_own_for_a_service(
+    fresh_database: str, kafka: EmbeddedKafka
+) -> None:
+    from crm_contacts.main import SERVICE
+    from crm_shared.settings import Settings
+
+    store = await asyncio.to_thread(store_for, fresh_database)
+    events = contact_events(3)
+    await asyncio.to_thread(store.events.put, events)
+    store.close()
+    assert SERVICE.relay is not None
+    settings = Settings(
+        database_url=fresh_database, kafka_bootstrap_servers=kafka.bootstrap_servers
+    )
+    relay = await asyncio.to_thread(SERVICE.relay, settings)
+    await relay.start()
+    wanted = {str(e.id) for e in events}
+
+    async def published() -> bool:
+        records = await read_all(kafka.bootstrap_servers, "crm.contacts.events", timeout_ms=100)
+        return wanted <= {dict(r.headers)["ce_id"].decode() for r in records}
+
+    try:
+        await wait_for(published)
+    finally:
+        await relay.stop()

@@ -8,6 +8,7 @@ from importlib.metadata import entry_points
 
 import typer
 
+from crm_shared.messaging.relay import Relay
 from crm_shared.settings import Settings
 
 
@@ -18,6 +19,7 @@ class ServiceDefinition:
     port: Callable[[Settings], int]
     app_factory: str  # "module:function" returning the FastAPI app
     cli: typer.Typer | None = None
+    relay: Callable[[Settings], Relay] | None = None  # for event-sourced services
     # Worker processes share the load only where that is safe: a service whose relay
     # elects one leader can run several; one whose consumers take every partition, one.
     max_workers: int | None = None

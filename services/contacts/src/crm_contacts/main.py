@@ -14,7 +14,6 @@ from crm_shared.eventstore.group_commit import GroupCommitter
 from crm_shared.health import broker_check, database_check
 from crm_shared.http.app import ReadinessCheck, create_service_app
 from crm_shared.messaging.relay import Relay
-from crm_shared.messaging.topics import events_topic
 from crm_shared.observability.logging import configure_logging
 from crm_shared.service import ServiceDefinition
 from crm_shared.settings import Settings, get_settings
@@ -31,16 +30,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = await asyncio.to_thread(ContactsEventStore, database_url, SCHEMA)
-        relay = Relay(
-            service=NAME,
-            topic=events_topic(NAME),
-            recorder=store.store,
-            database_url=database_url,
-            schema=SCHEMA,
-            bootstrap_servers=bootstrap,
-            batch_size=settings.relay_batch_size,
-            poll_seconds=settings.relay_poll_seconds,
-        )
+        relay = Relay.for_service(NAME, store, SCHEMA, settings)
         committer = GroupCommitter(
             store,
             database_url,
@@ -78,9 +68,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
 
 
+def create_relay(settings: Settings) -> Relay:
+    """The relay on its own (`crm relay contacts`, with CRM_RELAY_IN_PROCESS=false)."""
+    if not settings.database_url:
+        raise RuntimeError("set CRM_DATABASE_URL")
+    store = ContactsEventStore(settings.database_url, SCHEMA)
+    return Relay.for_service(NAME, store, SCHEMA, settings)
+
+
 SERVICE = ServiceDefinition(
     name=NAME,
     title="Contacts",
     port=lambda s: s.contacts_port,
     app_factory="crm_contacts.main:create_app",
+    relay=create_relay,
 )

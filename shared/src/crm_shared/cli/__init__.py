@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -53,6 +54,27 @@ def serve(service: Annotated[str, typer.Argument(help="Which service to run")]) 
         log_config=None,
         access_log=False,
     )
+
+
+@app.command()
+def relay(service: Annotated[str, typer.Argument(help="Whose event store to relay")]) -> None:
+    """Run a service's outbox relay on its own (with CRM_RELAY_IN_PROCESS=false)."""
+    definition = installed_services()[service]
+    if definition.relay is None:
+        raise typer.BadParameter(f"{service} has no event store to relay")
+    make_relay = definition.relay
+
+    async def run() -> None:
+        relay = await asyncio.to_thread(make_relay, get_settings())
+        await relay.start()
+        typer.echo(f"relaying {relay.topic}; Ctrl-C stops")
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await relay.stop()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())
 
 
 @app.command()

@@ -25,10 +25,13 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from eventsourcing.persistence import Notification
 from psycopg.types.json import Jsonb
 
+from crm_shared.eventstore.application import EventSourcedApplication
 from crm_shared.eventstore.recorder import CrmApplicationRecorder
 from crm_shared.messaging.cloudevents import KafkaRecord, encode
 from crm_shared.messaging.offsets import lost_offsets
+from crm_shared.messaging.topics import events_topic
 from crm_shared.observability.metrics import EVENTS_PUBLISHED, OUTBOX_OLDEST_AGE, OUTBOX_PENDING
+from crm_shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +102,29 @@ class Relay:
         self._task: asyncio.Task[None] | None = None
         self._conn: psycopg.Connection[Any] | None = None
         self.leading = False
+        self.store: EventSourcedApplication | None = None
         self.standby_seconds = 1.0
+
+    @classmethod
+    def for_service(
+        cls, service: str, store: EventSourcedApplication, schema: str, settings: Settings
+    ) -> Relay:
+        """The relay of a service's event store to its topic, configured from settings."""
+        if not settings.database_url or not settings.kafka_bootstrap_servers:
+            raise RuntimeError("set CRM_DATABASE_URL and CRM_KAFKA_BOOTSTRAP_SERVERS")
+        relay = cls(
+            service=service,
+            topic=events_topic(service),
+            recorder=store.store,
+            database_url=settings.database_url,
+            schema=schema,
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            batch_size=settings.relay_batch_size,
+            poll_seconds=settings.relay_poll_seconds,
+        )
+        # The application owns the recorder's connection pool and closes it when collected.
+        relay.store = store
+        return relay
 
     @property
     def producer(self) -> AIOKafkaProducer | None:
