@@ -241,16 +241,23 @@ async def test_consent_is_set_per_channel(stack: Stack) -> None:
     assert bad_status.status_code == 422
 
 
-async def test_only_managers_and_admins_reassign(stack: Stack) -> None:
+async def test_only_managers_and_admins_reassign_and_only_between_departments_they_manage(
+    stack: Stack,
+) -> None:
     contact = await register_contact(stack)
     url = f"/v1/contacts/{contact['id']}/assignment"
-    body = {"owner": "bob", "department": "support"}
-    refused = await stack.contacts.put(url, json=body, headers=stack.auth(Role.SALES_REP))
+    to_bob = {"owner": "bob", "department": "sales"}
+    refused = await stack.contacts.put(url, json=to_bob, headers=stack.auth(Role.SALES_REP))
     assert refused.status_code == 403
     assert refused.headers["content-type"] == PROBLEM
-    allowed = await stack.contacts.put(url, json=body, headers=stack.auth(Role.MANAGER))
+    allowed = await stack.contacts.put(url, json=to_bob, headers=stack.auth(Role.MANAGER))
     assert allowed.status_code == 200
-    assert (allowed.json()["owner"], allowed.json()["department"]) == ("bob", "support")
+    assert (allowed.json()["owner"], allowed.json()["department"]) == ("bob", "sales")
+    to_support = {"owner": None, "department": "support"}
+    elsewhere = await stack.contacts.put(url, json=to_support, headers=stack.auth(Role.MANAGER))
+    assert elsewhere.status_code == 403
+    moved = await stack.contacts.put(url, json=to_support, headers=stack.auth(Role.ADMIN))
+    assert moved.json()["department"] == "support"
 
 
 async def test_accounts_have_the_same_shape(stack: Stack) -> None:

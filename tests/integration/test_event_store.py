@@ -18,6 +18,7 @@ from crm_shared.eventstore.group_commit import (
     Outcome,
     UnitOfWork,
     VersionMismatch,
+    check_version,
 )
 from crm_shared.observability.metrics import COMMAND_BATCH_SIZE
 from tests.integration.helpers import store_for
@@ -38,7 +39,8 @@ def register(contact_id: UUID, name: str = "A") -> object:
 
 def rename(contact_id: UUID, name: str, expected: int | None = None) -> object:
     def run(unit: UnitOfWork) -> Outcome:
-        contact = unit.get(Contact, contact_id, expected)
+        contact = unit.get(Contact, contact_id)
+        check_version(contact, expected)
         contact.update({"first_name": name})
         return Outcome(contact.id, contact.version, b"{}")
 

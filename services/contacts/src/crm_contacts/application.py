@@ -1,4 +1,5 @@
-"""The contacts service's use cases. Each is a short command run through group commit."""
+"""The contacts service's use cases. Each is a short command run through group commit,
+and each asks the shared policy whether the caller may do it."""
 
 from __future__ import annotations
 
@@ -11,10 +12,18 @@ from crm_contacts.domain.account import Account
 from crm_contacts.domain.contact import Contact
 from crm_contacts.domain.record import CrmRecord
 from crm_contacts.views import account_view, contact_view
+from crm_shared.auth.caller import Caller
+from crm_shared.auth.policy import Action, Forbidden, Scope, authorize, may_create, may_move
+from crm_shared.auth.principal import Principal
 from crm_shared.catalog.contacts import AccountCreated, ContactRegistered
-from crm_shared.events import EventMetadata
+from crm_shared.domain import NotFound
 from crm_shared.eventstore.application import EventSourcedApplication
-from crm_shared.eventstore.group_commit import GroupCommitter, Outcome, UnitOfWork
+from crm_shared.eventstore.group_commit import (
+    GroupCommitter,
+    Outcome,
+    UnitOfWork,
+    check_version,
+)
 from crm_shared.values import Channel, ConsentChannel, ConsentStatus, Direction
 
 R = TypeVar("R", bound=CrmRecord)
@@ -25,19 +34,17 @@ class ContactsEventStore(EventSourcedApplication):
     name = "contacts"
 
 
-def _contact_outcome(contact: Contact) -> Outcome:
-    return Outcome(contact.id, contact.version, contact_view(contact).model_dump_json().encode())
-
-
-def _account_outcome(account: Account) -> Outcome:
-    return Outcome(account.id, account.version, account_view(account).model_dump_json().encode())
-
-
 def _outcome(record: CrmRecord) -> Outcome:
-    if isinstance(record, Contact):
-        return _contact_outcome(record)
-    assert isinstance(record, Account)
-    return _account_outcome(record)
+    view = contact_view(record) if isinstance(record, Contact) else account_view(record)  # type: ignore[arg-type]
+    return Outcome(record.id, record.version, view.model_dump_json().encode())
+
+
+def _scope(record: CrmRecord) -> Scope:
+    return Scope(owner=record.owner, department=record.department)
+
+
+def _noun(cls: type[CrmRecord]) -> str:
+    return cls.__name__.lower()
 
 
 class ContactsApplication:
@@ -47,48 +54,49 @@ class ContactsApplication:
 
     # --- reads -----------------------------------------------------------------------
 
-    def get_contact(self, contact_id: UUID) -> Contact:
-        return self.store.load(Contact, contact_id)
-
-    def get_account(self, account_id: UUID) -> Account:
-        return self.store.load(Account, account_id)
+    def get(self, cls: type[R], record_id: UUID, caller: Principal) -> R:
+        record = self.store.load(cls, record_id)
+        authorize(caller, Action.READ, _scope(record), _noun(cls))
+        return record
 
     # --- creating ----------------------------------------------------------------------
 
     async def register_contact(
-        self, details: ContactRegistered, meta: EventMetadata, key: str | None, fp: str
+        self, details: ContactRegistered, caller: Caller, key: str | None, fp: str
     ) -> Outcome:
-        contact_id = uuid4()
-
-        def register(unit: UnitOfWork) -> Outcome:
-            contact = Contact.register(contact_id, details)
-            unit.add(contact)
-            return _contact_outcome(contact)
-
-        return await self.committer.submit(
-            register,
-            touches=contact_id,
-            creates=True,
-            metadata=meta,
-            idempotency_key=key,
-            fingerprint=fp,
-        )
+        return await self._create(Contact.register, details, caller, key, fp)
 
     async def create_account(
-        self, details: AccountCreated, meta: EventMetadata, key: str | None, fp: str
+        self, details: AccountCreated, caller: Caller, key: str | None, fp: str
     ) -> Outcome:
-        account_id = uuid4()
+        return await self._create(Account.create, details, caller, key, fp)
+
+    async def _create(
+        self,
+        make: Callable[[UUID, Any], CrmRecord],
+        details: ContactRegistered | AccountCreated,
+        caller: Caller,
+        key: str | None,
+        fp: str,
+    ) -> Outcome:
+        scope = Scope(owner=details.owner, department=details.department)
+        if not may_create(caller.principal, scope):
+            raise Forbidden(
+                f"role {caller.principal.role} may not create records owned by "
+                f"{details.owner or 'nobody'} in department {details.department}"
+            )
+        record_id = uuid4()
 
         def create(unit: UnitOfWork) -> Outcome:
-            account = Account.create(account_id, details)
-            unit.add(account)
-            return _account_outcome(account)
+            record = make(record_id, details)
+            unit.add(record)
+            return _outcome(record)
 
         return await self.committer.submit(
             create,
-            touches=account_id,
+            touches=record_id,
             creates=True,
-            metadata=meta,
+            metadata=caller.metadata,
             idempotency_key=key,
             fingerprint=fp,
         )
@@ -100,19 +108,23 @@ class ContactsApplication:
         cls: type[R],
         record_id: UUID,
         change: Callable[[R], None],
-        meta: EventMetadata,
+        caller: Caller,
         *,
+        action: Action = Action.CHANGE,
         expected_version: int | None = None,
         key: str | None = None,
         fp: str = "",
     ) -> Outcome:
         def run(unit: UnitOfWork) -> Outcome:
-            record = unit.get(cls, record_id, expected_version)
+            record = unit.get(cls, record_id)
+            # Out of sight before anything else: not even the version may leak.
+            authorize(caller.principal, action, _scope(record), _noun(cls))
+            check_version(record, expected_version)
             change(record)
             return _outcome(record)
 
         return await self.committer.submit(
-            run, touches=record_id, metadata=meta, idempotency_key=key, fingerprint=fp
+            run, touches=record_id, metadata=caller.metadata, idempotency_key=key, fingerprint=fp
         )
 
     async def update(
@@ -120,11 +132,11 @@ class ContactsApplication:
         cls: type[R],
         record_id: UUID,
         changes: dict[str, Any],
-        meta: EventMetadata,
+        caller: Caller,
         expected_version: int | None,
     ) -> Outcome:
         return await self._change(
-            cls, record_id, lambda r: r.update(changes), meta, expected_version=expected_version
+            cls, record_id, lambda r: r.update(changes), caller, expected_version=expected_version
         )
 
     async def archive(
@@ -132,7 +144,7 @@ class ContactsApplication:
         cls: type[R],
         record_id: UUID,
         reason: str | None,
-        meta: EventMetadata,
+        caller: Caller,
         expected_version: int | None,
         key: str | None,
         fp: str,
@@ -141,7 +153,7 @@ class ContactsApplication:
             cls,
             record_id,
             lambda r: r.archive(reason),
-            meta,
+            caller,
             expected_version=expected_version,
             key=key,
             fp=fp,
@@ -151,7 +163,7 @@ class ContactsApplication:
         self,
         cls: type[R],
         record_id: UUID,
-        meta: EventMetadata,
+        caller: Caller,
         expected_version: int | None,
         key: str | None,
         fp: str,
@@ -160,7 +172,7 @@ class ContactsApplication:
             cls,
             record_id,
             lambda r: r.restore(),
-            meta,
+            caller,
             expected_version=expected_version,
             key=key,
             fp=fp,
@@ -172,14 +184,22 @@ class ContactsApplication:
         record_id: UUID,
         owner: str | None,
         department: str,
-        meta: EventMetadata,
+        caller: Caller,
         expected_version: int | None,
     ) -> Outcome:
+        target = Scope(owner=owner, department=department)
+
+        def move(record: R) -> None:
+            if not may_move(caller.principal, _scope(record), target):
+                raise Forbidden(f"role {caller.principal.role} may not move it to {department}")
+            record.reassign(owner, department)
+
         return await self._change(
             cls,
             record_id,
-            lambda r: r.reassign(owner, department),
-            meta,
+            move,
+            caller,
+            action=Action.REASSIGN,
             expected_version=expected_version,
         )
 
@@ -194,7 +214,7 @@ class ContactsApplication:
         notes: str | None,
         occurred_at: datetime,
         by: str | None,
-        meta: EventMetadata,
+        caller: Caller,
         key: str | None,
         fp: str,
     ) -> Outcome:
@@ -211,7 +231,7 @@ class ContactsApplication:
                 occurred_at=occurred_at,
                 by=by,
             ),
-            meta,
+            caller,
             key=key,
             fp=fp,
         )
@@ -224,13 +244,16 @@ class ContactsApplication:
         status: ConsentStatus,
         source: str | None,
         at: datetime,
-        meta: EventMetadata,
+        caller: Caller,
         expected_version: int | None,
     ) -> Outcome:
         return await self._change(
             cls,
             record_id,
             lambda r: r.set_consent(channel, status, source, at),
-            meta,
+            caller,
             expected_version=expected_version,
         )
+
+
+__all__ = ["Caller", "ContactsApplication", "ContactsEventStore", "NotFound"]

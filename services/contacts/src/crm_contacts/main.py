@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     configure_logging(NAME, settings.log_level, settings.log_json)
     return create_service_app(
+        service=NAME,
         title="CRM contacts",
         description=(
             "People (contacts) and companies (accounts), their interactions on every channel "

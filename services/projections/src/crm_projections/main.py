@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     configure_logging(NAME, settings.log_level, settings.log_json)
     return create_service_app(
+        service=NAME,
         title="CRM projections",
         description=(
             "Read models built from the event streams. The customer 360: one document per "

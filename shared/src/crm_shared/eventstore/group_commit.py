@@ -70,22 +70,26 @@ class UnitOfWork:
         self._preloaded = preloaded
         self.aggregates: dict[UUID, Aggregate] = {}
 
-    def get(self, cls: type[A], aggregate_id: UUID, expected_version: int | None = None) -> A:
+    def get(self, cls: type[A], aggregate_id: UUID) -> A:
         if aggregate_id not in self._preloaded:
             raise LookupError(f"{aggregate_id} was not declared as the command's aggregate")
         aggregate = cls.project(None, self._preloaded[aggregate_id])
         if aggregate is None:
             raise NotFound(f"{cls.__name__.lower()} {aggregate_id} not found")
-        if expected_version is not None and aggregate.version != expected_version:
-            raise VersionMismatch(
-                f"{cls.__name__.lower()} {aggregate_id} is at version {aggregate.version}, "
-                f"not {expected_version}"
-            )
         self.aggregates[aggregate_id] = aggregate
         return aggregate
 
     def add(self, aggregate: Aggregate) -> None:
         self.aggregates[aggregate.id] = aggregate
+
+
+def check_version(aggregate: Aggregate, expected_version: int | None) -> None:
+    """Refuses a command whose caller read an older version (If-Match)."""
+    if expected_version is not None and aggregate.version != expected_version:
+        raise VersionMismatch(
+            f"{type(aggregate).__name__.lower()} {aggregate.id} is at version "
+            f"{aggregate.version}, not {expected_version}"
+        )
 
 
 CommandFn = Callable[[UnitOfWork], Outcome]

@@ -57,6 +57,7 @@ def operations_router(checks: Callable[[], dict[str, ReadinessCheck]]) -> APIRou
 
 def create_service_app(
     *,
+    service: str,
     title: str,
     description: str,
     settings: Settings,
@@ -86,6 +87,7 @@ def create_service_app(
         },
     )
     app.state.settings = settings
+    app.state.service = service
     app.state.tokens = VerifiedTokens(settings)
     app.state.api_keys = api_keys
     install_problem_handlers(app)

@@ -9,6 +9,8 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from crm_shared.auth.api_keys import ApiKeyVerifier, looks_like_api_key
+from crm_shared.auth.caller import Caller
+from crm_shared.auth.policy import may_use_service
 from crm_shared.auth.principal import Principal, Role
 from crm_shared.auth.tokens import InvalidToken, VerifiedTokens
 from crm_shared.events import EventMetadata
@@ -33,6 +35,17 @@ async def authenticate(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     api_key: Annotated[str | None, Depends(api_key_header)],
+) -> Principal:
+    principal = await _identify(request, credentials, api_key)
+    if not may_use_service(principal, request.app.state.service):
+        raise Problem(
+            403, "forbidden", "Not allowed", f"role {principal.role} may not use this service"
+        )
+    return principal
+
+
+async def _identify(
+    request: Request, credentials: HTTPAuthorizationCredentials | None, api_key: str | None
 ) -> Principal:
     if credentials is not None and credentials.scheme.lower() != "bearer":
         raise UNAUTHORIZED
@@ -66,8 +79,9 @@ def require_roles(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     return check
 
 
-async def event_metadata(principal: CurrentPrincipal) -> EventMetadata:
-    return EventMetadata(actor=principal.actor, correlation_id=correlation_id.get())
+async def current_caller(principal: CurrentPrincipal) -> Caller:
+    metadata = EventMetadata(actor=principal.actor, correlation_id=correlation_id.get())
+    return Caller(principal, metadata)
 
 
-CurrentMetadata = Annotated[EventMetadata, Depends(event_metadata)]
+CurrentCaller = Annotated[Caller, Depends(current_caller)]

@@ -22,7 +22,7 @@ from crm_shared.http.conditional import (
     idempotency,
     outcome_response,
 )
-from crm_shared.http.deps import CurrentMetadata, CurrentPrincipal
+from crm_shared.http.deps import CurrentCaller, CurrentPrincipal
 from crm_shared.http.problems import Problem
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
@@ -40,15 +40,16 @@ async def create_account(
     body: CreateAccount,
     request: Request,
     contacts: Contacts,
-    principal: CurrentPrincipal,
-    meta: CurrentMetadata,
+    caller: CurrentCaller,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    key, fp = await idempotency(request, principal, idempotency_key)
+    key, fp = await idempotency(request, caller.principal, idempotency_key)
     fields = {name: getattr(body, name) for name in type(body).model_fields}
-    fields["owner"] = body.owner or principal.subject
-    fields["department"] = department_for(principal, body.department)
-    outcome = await contacts.create_account(AccountCreated.model_construct(**fields), meta, key, fp)
+    fields["owner"] = body.owner or caller.principal.subject
+    fields["department"] = department_for(caller.principal, body.department)
+    outcome = await contacts.create_account(
+        AccountCreated.model_construct(**fields), caller, key, fp
+    )
     return outcome_response(outcome, 201, location=f"/v1/accounts/{outcome.aggregate_id}")
 
 
@@ -59,8 +60,10 @@ async def create_account(
     responses=RESPONSES,
     operation_id="get_account",
 )
-async def get_account(account_id: UUID, contacts: Contacts, _: CurrentPrincipal) -> Response:
-    account = await asyncio.to_thread(contacts.get_account, account_id)
+async def get_account(
+    account_id: UUID, contacts: Contacts, principal: CurrentPrincipal
+) -> Response:
+    account = await asyncio.to_thread(contacts.get, Account, account_id, principal)
     return Response(
         account_view(account).model_dump_json(),
         media_type="application/json",
@@ -79,7 +82,7 @@ async def update_account(
     account_id: UUID,
     body: UpdateAccount,
     contacts: Contacts,
-    meta: CurrentMetadata,
+    caller: CurrentCaller,
     if_match: IfMatch = None,
 ) -> Response:
     changes = {name: getattr(body, name) for name in body.model_fields_set}
@@ -91,7 +94,9 @@ async def update_account(
             "invalid: body.name",
             [{"field": "body.name", "message": "an account needs a name", "type": "missing"}],
         )
-    outcome = await contacts.update(Account, account_id, changes, meta, expected_version(if_match))
+    outcome = await contacts.update(
+        Account, account_id, changes, caller, expected_version(if_match)
+    )
     return outcome_response(outcome, 200)
 
 

@@ -23,7 +23,7 @@ from crm_shared.http.conditional import (
     idempotency,
     outcome_response,
 )
-from crm_shared.http.deps import CurrentMetadata, CurrentPrincipal
+from crm_shared.http.deps import CurrentCaller, CurrentPrincipal
 
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
 LIST_FIELDS: dict[str, list[Any] | dict[str, Any]] = {
@@ -47,16 +47,15 @@ async def register_contact(
     body: RegisterContact,
     request: Request,
     contacts: Contacts,
-    principal: CurrentPrincipal,
-    meta: CurrentMetadata,
+    caller: CurrentCaller,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    key, fp = await idempotency(request, principal, idempotency_key)
+    key, fp = await idempotency(request, caller.principal, idempotency_key)
     fields = {name: getattr(body, name) for name in type(body).model_fields}
-    fields["owner"] = body.owner or principal.subject
-    fields["department"] = department_for(principal, body.department)
+    fields["owner"] = body.owner or caller.principal.subject
+    fields["department"] = department_for(caller.principal, body.department)
     details = ContactRegistered.model_construct(**fields)
-    outcome = await contacts.register_contact(details, meta, key, fp)
+    outcome = await contacts.register_contact(details, caller, key, fp)
     return outcome_response(outcome, 201, location=f"/v1/contacts/{outcome.aggregate_id}")
 
 
@@ -67,8 +66,10 @@ async def register_contact(
     responses=RESPONSES,
     operation_id="get_contact",
 )
-async def get_contact(contact_id: UUID, contacts: Contacts, _: CurrentPrincipal) -> Response:
-    contact = await asyncio.to_thread(contacts.get_contact, contact_id)
+async def get_contact(
+    contact_id: UUID, contacts: Contacts, principal: CurrentPrincipal
+) -> Response:
+    contact = await asyncio.to_thread(contacts.get, Contact, contact_id, principal)
     return Response(
         contact_view(contact).model_dump_json(),
         media_type="application/json",
@@ -87,14 +88,16 @@ async def update_contact(
     contact_id: UUID,
     body: UpdateContact,
     contacts: Contacts,
-    meta: CurrentMetadata,
+    caller: CurrentCaller,
     if_match: IfMatch = None,
 ) -> Response:
     changes = {name: getattr(body, name) for name in body.model_fields_set}
     for name, empty in LIST_FIELDS.items():
         if name in changes and changes[name] is None:
             changes[name] = type(empty)()
-    outcome = await contacts.update(Contact, contact_id, changes, meta, expected_version(if_match))
+    outcome = await contacts.update(
+        Contact, contact_id, changes, caller, expected_version(if_match)
+    )
     return outcome_response(outcome, 200)
 
 

@@ -6,13 +6,12 @@ from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Request
 from starlette.responses import Response
 
 from crm_contacts.api.deps import Contacts
 from crm_contacts.api.schemas import Archive, LogInteraction, Reassign, SetConsent
 from crm_contacts.domain.record import CrmRecord
-from crm_shared.auth.principal import Role
 from crm_shared.http.conditional import (
     IdempotencyKey,
     IfMatch,
@@ -20,7 +19,7 @@ from crm_shared.http.conditional import (
     idempotency,
     outcome_response,
 )
-from crm_shared.http.deps import CurrentMetadata, CurrentPrincipal, require_roles
+from crm_shared.http.deps import CurrentCaller
 from crm_shared.values import ConsentChannel
 
 RESPONSES: dict[int | str, dict[str, str]] = {
@@ -50,18 +49,17 @@ def add_record_routes(
         record_id: UUID,
         request: Request,
         contacts: Contacts,
-        principal: CurrentPrincipal,
-        meta: CurrentMetadata,
+        caller: CurrentCaller,
         if_match: IfMatch = None,
         idempotency_key: IdempotencyKey = None,
         body: Annotated[Archive | None, Body()] = None,
     ) -> Response:
-        key, fp = await idempotency(request, principal, idempotency_key)
+        key, fp = await idempotency(request, caller.principal, idempotency_key)
         outcome = await contacts.archive(
             cls,
             record_id,
             body.reason if body else None,
-            meta,
+            caller,
             expected_version(if_match),
             key,
             fp,
@@ -79,13 +77,14 @@ def add_record_routes(
         record_id: UUID,
         request: Request,
         contacts: Contacts,
-        principal: CurrentPrincipal,
-        meta: CurrentMetadata,
+        caller: CurrentCaller,
         if_match: IfMatch = None,
         idempotency_key: IdempotencyKey = None,
     ) -> Response:
-        key, fp = await idempotency(request, principal, idempotency_key)
-        outcome = await contacts.restore(cls, record_id, meta, expected_version(if_match), key, fp)
+        key, fp = await idempotency(request, caller.principal, idempotency_key)
+        outcome = await contacts.restore(
+            cls, record_id, caller, expected_version(if_match), key, fp
+        )
         return outcome_response(outcome, 200)
 
     @router.put(
@@ -94,17 +93,16 @@ def add_record_routes(
         response_model=view,
         responses=RESPONSES,
         operation_id=f"reassign_{noun}",
-        dependencies=[Depends(require_roles(Role.ADMIN, Role.MANAGER))],
     )
     async def reassign(
         record_id: UUID,
         body: Reassign,
         contacts: Contacts,
-        meta: CurrentMetadata,
+        caller: CurrentCaller,
         if_match: IfMatch = None,
     ) -> Response:
         outcome = await contacts.reassign(
-            cls, record_id, body.owner, body.department, meta, expected_version(if_match)
+            cls, record_id, body.owner, body.department, caller, expected_version(if_match)
         )
         return outcome_response(outcome, 200)
 
@@ -121,11 +119,10 @@ def add_record_routes(
         body: LogInteraction,
         request: Request,
         contacts: Contacts,
-        principal: CurrentPrincipal,
-        meta: CurrentMetadata,
+        caller: CurrentCaller,
         idempotency_key: IdempotencyKey = None,
     ) -> Response:
-        key, fp = await idempotency(request, principal, idempotency_key)
+        key, fp = await idempotency(request, caller.principal, idempotency_key)
         outcome = await contacts.log_interaction(
             cls,
             record_id,
@@ -134,8 +131,8 @@ def add_record_routes(
             subject=body.subject,
             notes=body.notes,
             occurred_at=body.occurred_at or datetime.now(UTC),
-            by=body.by or principal.subject,
-            meta=meta,
+            by=body.by or caller.principal.subject,
+            caller=caller,
             key=key,
             fp=fp,
         )
@@ -153,7 +150,7 @@ def add_record_routes(
         channel: ConsentChannel,
         body: SetConsent,
         contacts: Contacts,
-        meta: CurrentMetadata,
+        caller: CurrentCaller,
         if_match: IfMatch = None,
     ) -> Response:
         outcome = await contacts.set_consent(
@@ -163,7 +160,7 @@ def add_record_routes(
             body.status,
             body.source,
             body.at or datetime.now(UTC),
-            meta,
+            caller,
             expected_version(if_match),
         )
         return outcome_response(outcome, 200)

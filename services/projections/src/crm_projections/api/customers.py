@@ -10,6 +10,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from crm_projections.customer360 import queries
 from crm_projections.customer360.queries import InvalidCursor, SearchFilters, Sort
+from crm_shared.auth.policy import readable_departments
 from crm_shared.http.deps import CurrentPrincipal
 from crm_shared.http.problems import Problem
 
@@ -39,7 +40,7 @@ def _bad_cursor(error: InvalidCursor) -> Problem:
 @router.get("", summary="Search customers", responses=RESPONSES, operation_id="search_customers")
 async def search_customers(
     request: Request,
-    _: CurrentPrincipal,
+    principal: CurrentPrincipal,
     q: Annotated[
         str | None, Query(max_length=200, description="Name, email, phone or company")
     ] = None,
@@ -52,7 +53,12 @@ async def search_customers(
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> dict[str, Any]:
     filters = SearchFilters(
-        q=q, tag=tag, owner=owner, account_id=account_id, include_archived=include_archived
+        q=q,
+        tag=tag,
+        owner=owner,
+        account_id=account_id,
+        include_archived=include_archived,
+        departments=readable_departments(principal),
     )
     async with _pool(request).connection() as conn:
         try:
@@ -67,9 +73,11 @@ async def search_customers(
     responses=RESPONSES,
     operation_id="get_customer",
 )
-async def get_customer(contact_id: UUID, request: Request, _: CurrentPrincipal) -> dict[str, Any]:
+async def get_customer(
+    contact_id: UUID, request: Request, principal: CurrentPrincipal
+) -> dict[str, Any]:
     async with _pool(request).connection() as conn:
-        document = await queries.customer(conn, contact_id)
+        document = await queries.customer(conn, contact_id, readable_departments(principal))
     if document is None:
         raise Problem(404, "not_found", "No such customer", f"customer {contact_id} not found")
     return document
@@ -84,12 +92,12 @@ async def get_customer(contact_id: UUID, request: Request, _: CurrentPrincipal) 
 async def get_timeline(
     contact_id: UUID,
     request: Request,
-    _: CurrentPrincipal,
+    principal: CurrentPrincipal,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> dict[str, Any]:
     async with _pool(request).connection() as conn:
-        if not await queries.exists(conn, contact_id):
+        if not await queries.exists(conn, contact_id, readable_departments(principal)):
             raise Problem(404, "not_found", "No such customer", f"customer {contact_id} not found")
         try:
             return await queries.timeline(conn, contact_id, limit, cursor)

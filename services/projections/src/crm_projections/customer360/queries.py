@@ -67,6 +67,8 @@ class SearchFilters:
     owner: str | None = None
     account_id: UUID | None = None
     include_archived: bool = False
+    # The caller's reach (crm_shared.auth.policy.readable_departments); None: everything.
+    departments: tuple[str, ...] | None = ()
 
 
 def _account_summary(row: dict[str, Any]) -> dict[str, Any] | None:
@@ -101,6 +103,9 @@ async def search(
 ) -> dict[str, Any]:
     where: list[str] = ["TRUE"]
     params: list[Any] = []
+    if filters.departments is not None:
+        where.append("c.department = ANY(%s)")
+        params.append(list(filters.departments))
     if not filters.include_archived:
         where.append("NOT c.archived")
     if filters.q:
@@ -149,12 +154,23 @@ async def search(
     return {"items": [_summary(r) for r in page], "total": total, "next_cursor": next_cursor}
 
 
-async def customer(conn: AsyncConnection[Any], contact_id: UUID) -> dict[str, Any] | None:
+def _reach(departments: tuple[str, ...] | None) -> tuple[str, list[Any]]:
+    if departments is None:
+        return "", []
+    return " AND c.department = ANY(%s)", [list(departments)]
+
+
+async def customer(
+    conn: AsyncConnection[Any], contact_id: UUID, departments: tuple[str, ...] | None
+) -> dict[str, Any] | None:
+    """The 360 document, or None if it does not exist or is out of the caller's reach."""
+    reach, params = _reach(departments)
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
             f"SELECT c.doc, c.display_name, a.doc AS account_doc FROM {SCHEMA}.customers c"
-            f" LEFT JOIN {SCHEMA}.accounts a ON a.account_id = c.account_id WHERE c.contact_id = %s",
-            (contact_id,),
+            f" LEFT JOIN {SCHEMA}.accounts a ON a.account_id = c.account_id"
+            f" WHERE c.contact_id = %s{reach}",
+            [contact_id, *params],
         )
         row = await cur.fetchone()
     if row is None:
@@ -180,10 +196,13 @@ async def customer(conn: AsyncConnection[Any], contact_id: UUID) -> dict[str, An
     }
 
 
-async def exists(conn: AsyncConnection[Any], contact_id: UUID) -> bool:
+async def exists(
+    conn: AsyncConnection[Any], contact_id: UUID, departments: tuple[str, ...] | None
+) -> bool:
+    reach, params = _reach(departments)
     cur = await conn.execute(
-        f"SELECT 1 FROM {SCHEMA}.customers WHERE contact_id = %s",
-        (contact_id,),
+        f"SELECT 1 FROM {SCHEMA}.customers c WHERE c.contact_id = %s{reach}",
+        [contact_id, *params],
     )
     return await cur.fetchone() is not None
 
