@@ -317,3 +317,63 @@ async def test_the_correlation_id_is_echoed_and_generated(stack: Stack) -> None:
     assert given.headers["x-correlation-id"] == "abc-123"
     generated = await stack.contacts.get("/healthz")
     assert len(generated.headers["x-correlation-id"]) == 36
+
+
+async def test_history_shows_every_change_oldest_first_with_who_when_and_old_and_new_values(
+    stack: Stack,
+) -> None:
+    contact = await register_contact(stack, headers=stack.auth(sub="ann"), job_title="Analyst")
+    url = f"/v1/contacts/{contact['id']}"
+    await stack.contacts.patch(
+        url,
+        json={"job_title": "CTO", "last_name": "Byron"},
+        headers={**stack.auth(sub="bob"), "X-Correlation-ID": "req-77"},
+    )
+    await stack.contacts.post(
+        f"{url}/interactions",
+        json={"channel": "sms", "direction": "outbound"},
+        headers=stack.auth(),
+    )
+    await stack.contacts.put(
+        f"{url}/consents/email", json={"status": "granted"}, headers=stack.auth()
+    )
+    await stack.contacts.post(f"{url}/archive", headers=stack.auth())
+    history = (await stack.contacts.get(f"{url}/history", headers=stack.auth())).json()
+    items = history["items"]
+    assert [i["version"] for i in items] == [1, 2, 3, 4, 5]
+    assert items[0]["actor"] == "user:ann"
+    assert {"field": "job_title", "old": None, "new": "Analyst"} in items[0]["changes"]
+    update = items[1]
+    assert (update["actor"], update["correlation_id"]) == ("user:bob", "req-77")
+    assert update["type"] == "crm.contacts.contact.updated.v1"
+    assert sorted(update["changes"], key=lambda c: c["field"]) == [
+        {"field": "job_title", "old": "Analyst", "new": "CTO"},
+        {"field": "last_name", "old": "Lovelace", "new": "Byron"},
+    ]
+    (interaction,) = items[2]["changes"]
+    assert interaction["field"] == "interactions" and interaction["new"][0]["channel"] == "sms"
+    assert items[3]["changes"][0]["field"] == "consents"
+    assert items[4]["changes"] == [{"field": "archived", "old": False, "new": True}]
+    first = (
+        await stack.contacts.get(f"{url}/history", params={"limit": 2}, headers=stack.auth())
+    ).json()
+    rest = (
+        await stack.contacts.get(
+            f"{url}/history",
+            params={"after_version": first["next_after_version"]},
+            headers=stack.auth(),
+        )
+    ).json()
+    assert [i["version"] for i in first["items"] + rest["items"]] == [1, 2, 3, 4, 5]
+    assert rest["next_after_version"] is None
+
+
+async def test_history_of_an_unknown_or_out_of_reach_record_is_404(stack: Stack) -> None:
+    assert (
+        await stack.contacts.get(f"/v1/contacts/{uuid.uuid4()}/history", headers=stack.auth())
+    ).status_code == 404
+    theirs = await register_contact(stack, department="support")
+    outsider = stack.auth(Role.SALES_REP, "sales", "rep")
+    assert (
+        await stack.contacts.get(f"/v1/contacts/{theirs['id']}/history", headers=outsider)
+    ).status_code == 404

@@ -83,8 +83,11 @@ async def test_every_contacts_route_obeys_the_policy(
 ) -> None:
     department = "sales" if in_scope else "support"
     read_id = await create(stack, kind, department, "rep1")
-    read = await stack.contacts.get(f"/v1/{kind}/{read_id}", headers=headers(stack, caller))
-    assert read.status_code == expected(caller, in_scope, "read"), ("read", read.text)
+    for path in ("", "/history"):
+        read = await stack.contacts.get(
+            f"/v1/{kind}/{read_id}{path}", headers=headers(stack, caller)
+        )
+        assert read.status_code == expected(caller, in_scope, "read"), (path, read.text)
     for action, (method, path, body) in WRITES.items():
         record_id = await create(stack, kind, department, "rep1")
         if action == "restore":  # something to restore

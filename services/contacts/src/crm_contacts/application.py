@@ -17,6 +17,7 @@ from crm_shared.auth.policy import Action, Forbidden, Scope, authorize, may_crea
 from crm_shared.auth.principal import Principal
 from crm_shared.catalog.contacts import AccountCreated, ContactRegistered
 from crm_shared.domain import NotFound
+from crm_shared.events import DomainEvent
 from crm_shared.eventstore.application import EventSourcedApplication
 from crm_shared.eventstore.group_commit import (
     GroupCommitter,
@@ -24,6 +25,7 @@ from crm_shared.eventstore.group_commit import (
     UnitOfWork,
     check_version,
 )
+from crm_shared.history import history
 from crm_shared.values import Channel, ConsentChannel, ConsentStatus, Direction
 
 R = TypeVar("R", bound=CrmRecord)
@@ -37,6 +39,11 @@ class ContactsEventStore(EventSourcedApplication):
 def _outcome(record: CrmRecord) -> Outcome:
     view = contact_view(record) if isinstance(record, Contact) else account_view(record)  # type: ignore[arg-type]
     return Outcome(record.id, record.version, view.model_dump_json().encode())
+
+
+def _view_json(record: CrmRecord) -> dict[str, Any]:
+    view = contact_view(record) if isinstance(record, Contact) else account_view(record)  # type: ignore[arg-type]
+    return view.model_dump(mode="json")
 
 
 def _scope(record: CrmRecord) -> Scope:
@@ -58,6 +65,15 @@ class ContactsApplication:
         record = self.store.load(cls, record_id)
         authorize(caller, Action.READ, _scope(record), _noun(cls))
         return record
+
+    def history(self, cls: type[R], record_id: UUID, caller: Principal) -> list[dict[str, Any]]:
+        """Every change to the record, oldest first (the event store is the audit log)."""
+        events = [e for e in self.store.events.get(record_id) if isinstance(e, DomainEvent)]
+        record = cls.project(None, events)
+        if record is None:
+            raise NotFound(f"{_noun(cls)} {record_id} not found")
+        authorize(caller, Action.READ, _scope(record), _noun(cls))
+        return history(cls, events, _view_json, appended=frozenset({"interactions"}))
 
     # --- creating ----------------------------------------------------------------------
 

@@ -1,12 +1,14 @@
-"""Routes that contacts and accounts share: archive, restore, reassign, interactions, consent."""
+"""Routes that contacts and accounts share: history, archive, restore, reassign,
+interactions, consent."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Query, Request
 from starlette.responses import Response
 
 from crm_contacts.api.deps import Contacts
@@ -19,7 +21,7 @@ from crm_shared.http.conditional import (
     idempotency,
     outcome_response,
 )
-from crm_shared.http.deps import CurrentCaller
+from crm_shared.http.deps import CurrentCaller, CurrentPrincipal
 from crm_shared.values import ConsentChannel
 
 RESPONSES: dict[int | str, dict[str, str]] = {
@@ -37,6 +39,26 @@ def add_record_routes(
     router: APIRouter, cls: type[CrmRecord], noun: str, view: type[object]
 ) -> None:
     """Adds the shared routes under ``/{id}/...`` for one kind of record."""
+
+    @router.get(
+        "/{record_id}/history",
+        summary=f"Every change to a {noun}, oldest first: who, when, and each field's old and new value",
+        responses=RESPONSES,
+        operation_id=f"{noun}_history",
+    )
+    async def get_history(
+        record_id: UUID,
+        contacts: Contacts,
+        principal: CurrentPrincipal,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+        after_version: Annotated[
+            int, Query(ge=0, description="Continue after this version (the previous page's last)")
+        ] = 0,
+    ) -> dict[str, Any]:
+        entries = await asyncio.to_thread(contacts.history, cls, record_id, principal)
+        page = [e for e in entries if e["version"] > after_version][:limit]
+        more = bool(page) and page[-1]["version"] < entries[-1]["version"]
+        return {"items": page, "next_after_version": page[-1]["version"] if more else None}
 
     @router.post(
         "/{record_id}/archive",
