@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import pytest
+
 from crm_shared.auth.principal import Role
 from tests.e2e.conftest import Stack, register_contact
 
@@ -377,3 +379,61 @@ async def test_history_of_an_unknown_or_out_of_reach_record_is_404(stack: Stack)
     assert (
         await stack.contacts.get(f"/v1/contacts/{theirs['id']}/history", headers=outsider)
     ).status_code == 404
+
+
+async def test_export_holds_profile_consents_interactions_and_history(stack: Stack) -> None:
+    contact = await register_contact(stack, emails=[{"address": "export.me@example.com"}])
+    url = f"/v1/contacts/{contact['id']}"
+    await stack.contacts.put(
+        f"{url}/consents/sms", json={"status": "granted"}, headers=stack.auth()
+    )
+    await stack.contacts.post(
+        f"{url}/interactions",
+        json={"channel": "email", "direction": "inbound", "notes": "hi"},
+        headers=stack.auth(),
+    )
+    response = await stack.contacts.get(f"{url}/export", headers=stack.auth())
+    assert response.status_code == 200
+    assert "attachment" in response.headers["content-disposition"]
+    document = response.json()
+    assert document["format"] == "crm.contact.export.v1"
+    assert document["contact"]["emails"][0]["address"] == "export.me@example.com"
+    assert document["contact"]["consents"]["sms"]["status"] == "granted"
+    assert document["contact"]["interactions"][0]["notes"] == "hi"
+    assert [h["version"] for h in document["history"]] == [1, 2, 3]
+    outsider = stack.auth(Role.SALES_REP, "support", "x")
+    assert (await stack.contacts.get(f"{url}/export", headers=outsider)).status_code == 404
+
+
+async def test_tokens_and_keys_never_appear_in_logs_or_error_bodies(
+    stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    from crm_shared.auth.api_keys import ApiKeyAdmin
+
+    caplog.set_level("DEBUG")
+    assert stack.settings.database_url is not None
+    name = f"leak-{uuid.uuid4().hex[:6]}"
+    keys = ApiKeyAdmin(stack.settings.database_url)
+    _, key = keys.create(name, Role.ADMIN, ["sales"], [])
+    token = stack.token()
+    forged = token[:-4] + "AAAA"
+    bodies = []
+    for headers in (
+        {"Authorization": f"Bearer {token}"},
+        {"Authorization": f"Bearer {forged}"},
+        {"X-API-Key": key},
+        {"X-API-Key": key + "x"},
+    ):
+        for call in (
+            stack.contacts.post(
+                "/v1/contacts", json={"first_name": "L", "bogus": 1}, headers=headers
+            ),
+            stack.contacts.get(f"/v1/contacts/{uuid.uuid4()}", headers=headers),
+            stack.projections.get("/v1/customers", params={"cursor": "!!"}, headers=headers),
+        ):
+            bodies.append((await call).text)
+    keys.revoke(name)
+    logged = caplog.text
+    for secret in (token, forged, key, key + "x", token.split(".")[2]):
+        assert secret not in logged
+        assert all(secret not in body for body in bodies)

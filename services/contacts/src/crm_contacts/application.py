@@ -4,7 +4,7 @@ and each asks the shared policy whether the caller may do it."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
@@ -74,6 +74,17 @@ class ContactsApplication:
             raise NotFound(f"{_noun(cls)} {record_id} not found")
         authorize(caller, Action.READ, _scope(record), _noun(cls))
         return history(cls, events, _view_json, appended=frozenset({"interactions"}))
+
+    def export(self, contact_id: UUID, caller: Principal) -> dict[str, Any]:
+        """Right of access and portability: the profile, consents, interactions and every
+        change, in one document."""
+        contact = self.get(Contact, contact_id, caller)
+        return {
+            "format": "crm.contact.export.v1",
+            "exported_at": datetime.now(UTC).isoformat(),
+            "contact": _view_json(contact),
+            "history": self.history(Contact, contact_id, caller),
+        }
 
     # --- creating ----------------------------------------------------------------------
 

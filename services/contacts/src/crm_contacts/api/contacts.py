@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 from uuid import UUID
 
+import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
@@ -99,6 +100,23 @@ async def update_contact(
         Contact, contact_id, changes, caller, expected_version(if_match)
     )
     return outcome_response(outcome, 200)
+
+
+@router.get(
+    "/{contact_id}/export",
+    summary="Everything the CRM holds about a person, as one JSON document (right of access)",
+    responses=RESPONSES,
+    operation_id="export_contact",
+)
+async def export_contact(
+    contact_id: UUID, contacts: Contacts, principal: CurrentPrincipal
+) -> Response:
+    document = await asyncio.to_thread(contacts.export, contact_id, principal)
+    return Response(
+        orjson.dumps(document),
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="contact-{contact_id}.json"'},
+    )
 
 
 add_record_routes(router, Contact, "contact", ContactView)
