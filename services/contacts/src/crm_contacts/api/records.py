@@ -25,6 +25,9 @@ from crm_shared.http.deps import CurrentCaller, CurrentPrincipal
 from crm_shared.values import ConsentChannel
 
 RESPONSES: dict[int | str, dict[str, str]] = {
+    400: {
+        "description": "Malformed request: an If-Match that is not an ETag, a body that is not JSON"
+    },
     401: {"description": "Missing or invalid token"},
     403: {"description": "The caller's role may not do this"},
     404: {"description": "No such record"},
