@@ -66,6 +66,10 @@ class ContactsApplication:
         authorize(caller, Action.READ, _scope(record), _noun(cls))
         return record
 
+    def read(self, cls: type[R], record_id: UUID, caller: Principal) -> Outcome:
+        """The record as the API shows it (its view, id and version)."""
+        return _outcome(self.get(cls, record_id, caller))
+
     def history(self, cls: type[R], record_id: UUID, caller: Principal) -> list[dict[str, Any]]:
         """Every change to the record, oldest first (the event store is the audit log)."""
         events = [e for e in self.store.events.get(record_id) if isinstance(e, DomainEvent)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from uuid import UUID
 
 from fastapi import APIRouter, Request
@@ -12,17 +11,16 @@ from crm_contacts.api.deps import Contacts, department_for
 from crm_contacts.api.records import RESPONSES, add_record_routes
 from crm_contacts.api.schemas import CreateAccount, UpdateAccount
 from crm_contacts.domain.account import Account
-from crm_contacts.views import AccountView, account_view
+from crm_contacts.views import AccountView
 from crm_shared.catalog.contacts import AccountCreated
 from crm_shared.http.conditional import (
     IdempotencyKey,
     IfMatch,
-    etag,
     expected_version,
     idempotency,
     outcome_response,
 )
-from crm_shared.http.deps import CurrentCaller, CurrentPrincipal
+from crm_shared.http.deps import CurrentCaller
 from crm_shared.http.problems import Problem
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
@@ -51,24 +49,6 @@ async def create_account(
         AccountCreated.model_construct(**fields), caller, key, fp
     )
     return outcome_response(outcome, 201, location=f"/v1/accounts/{outcome.aggregate_id}")
-
-
-@router.get(
-    "/{account_id}",
-    summary="Read an account",
-    response_model=AccountView,
-    responses=RESPONSES,
-    operation_id="get_account",
-)
-async def get_account(
-    account_id: UUID, contacts: Contacts, principal: CurrentPrincipal
-) -> Response:
-    account = await asyncio.to_thread(contacts.get, Account, account_id, principal)
-    return Response(
-        account_view(account).model_dump_json(),
-        media_type="application/json",
-        headers={"ETag": etag(account.version)},
-    )
 
 
 @router.patch(

@@ -14,12 +14,11 @@ from crm_contacts.api.deps import Contacts, department_for
 from crm_contacts.api.records import RESPONSES, add_record_routes
 from crm_contacts.api.schemas import RegisterContact, UpdateContact
 from crm_contacts.domain.contact import Contact
-from crm_contacts.views import ContactView, contact_view
+from crm_contacts.views import ContactView
 from crm_shared.catalog.contacts import ContactRegistered
 from crm_shared.http.conditional import (
     IdempotencyKey,
     IfMatch,
-    etag,
     expected_version,
     idempotency,
     outcome_response,
@@ -58,24 +57,6 @@ async def register_contact(
     details = ContactRegistered.model_construct(**fields)
     outcome = await contacts.register_contact(details, caller, key, fp)
     return outcome_response(outcome, 201, location=f"/v1/contacts/{outcome.aggregate_id}")
-
-
-@router.get(
-    "/{contact_id}",
-    summary="Read a contact",
-    response_model=ContactView,
-    responses=RESPONSES,
-    operation_id="get_contact",
-)
-async def get_contact(
-    contact_id: UUID, contacts: Contacts, principal: CurrentPrincipal
-) -> Response:
-    contact = await asyncio.to_thread(contacts.get, Contact, contact_id, principal)
-    return Response(
-        contact_view(contact).model_dump_json(),
-        media_type="application/json",
-        headers={"ETag": etag(contact.version)},
-    )
 
 
 @router.patch(

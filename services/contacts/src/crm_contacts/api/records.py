@@ -44,6 +44,17 @@ def add_record_routes(
     """Adds the shared routes under ``/{id}/...`` for one kind of record."""
 
     @router.get(
+        "/{record_id}",
+        summary=f"Read a {noun}",
+        response_model=view,
+        responses=RESPONSES,
+        operation_id=f"get_{noun}",
+    )
+    async def read(record_id: UUID, contacts: Contacts, principal: CurrentPrincipal) -> Response:
+        outcome = await asyncio.to_thread(contacts.read, cls, record_id, principal)
+        return outcome_response(outcome, 200)
+
+    @router.get(
         "/{record_id}/history",
         summary=f"Every change to a {noun}, oldest first: who, when, and each field's old and new value",
         responses=RESPONSES,

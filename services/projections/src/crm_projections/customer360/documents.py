@@ -48,12 +48,8 @@ def apply_contact_event(doc: dict[str, Any] | None, event: ReceivedEvent) -> dic
                 doc["profile"][field] = value
             else:
                 doc[field] = value
-    elif name == "archived":
-        doc["archived"] = True
-    elif name == "restored":
-        doc["archived"] = False
-    elif name == "reassigned":
-        doc["owner"], doc["department"] = data.get("owner"), data.get("department")
+    elif _apply_record_event(doc, name, data):
+        pass
     elif name == "interaction_logged":
         stats = doc["interactions"]
         stats["count"] += 1
@@ -82,14 +78,23 @@ def apply_account_event(doc: dict[str, Any] | None, event: ReceivedEvent) -> dic
         return None
     if name == "updated":
         doc.update({k: v for k, v in data.items() if k in ACCOUNT_FIELDS})
-    elif name == "archived":
+    else:
+        _apply_record_event(doc, name, data)
+    doc["version"] = event.sequence
+    return doc
+
+
+def _apply_record_event(doc: dict[str, Any], name: str, data: dict[str, Any]) -> bool:
+    """What contacts and accounts share: archiving, restoring, moving. True if applied."""
+    if name == "archived":
         doc["archived"] = True
     elif name == "restored":
         doc["archived"] = False
     elif name == "reassigned":
         doc["owner"], doc["department"] = data.get("owner"), data.get("department")
-    doc["version"] = event.sequence
-    return doc
+    else:
+        return False
+    return True
 
 
 def display_name(doc: dict[str, Any]) -> str:
