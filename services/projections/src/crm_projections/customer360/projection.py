@@ -42,6 +42,7 @@ DDL = [
     f"CREATE INDEX IF NOT EXISTS customers_search_trgm ON {SCHEMA}.customers USING gin (search gin_trgm_ops)",
     f"CREATE INDEX IF NOT EXISTS customers_tags ON {SCHEMA}.customers USING gin (tags)",
     f"CREATE INDEX IF NOT EXISTS customers_owner ON {SCHEMA}.customers (owner)",
+    f"CREATE INDEX IF NOT EXISTS customers_department ON {SCHEMA}.customers (department)",
     f"CREATE INDEX IF NOT EXISTS customers_account ON {SCHEMA}.customers (account_id)",
     f"CREATE INDEX IF NOT EXISTS customers_name ON {SCHEMA}.customers (display_name, contact_id)",
     f"CREATE INDEX IF NOT EXISTS customers_updated ON {SCHEMA}.customers (updated_at, contact_id)",
