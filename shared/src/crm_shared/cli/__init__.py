@@ -91,7 +91,17 @@ def up() -> None:
     kafka: EmbeddedKafka | None = None
     children: list[subprocess.Popen[bytes]] = []
 
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    # Explicitly: a process started in the background inherits SIGINT ignored, and a
+    # container stops it with SIGTERM; either way everything it started must stop too.
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
+
     def shutdown(*_: object) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         typer.echo("\nstopping…")
         for child in children:
             child.terminate()
@@ -145,7 +155,6 @@ def up() -> None:
             f"{settings.service_url(settings.contacts_port)}/v1/contacts/...\n"
             "Ctrl-C stops everything."
         )
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
         typer.echo("a service exited; stopping the rest", err=True)
