@@ -285,6 +285,3 @@ class ContactsApplication:
             caller,
             expected_version=expected_version,
         )
-
-
-__all__ = ["Caller", "ContactsApplication", "ContactsEventStore", "NotFound"]

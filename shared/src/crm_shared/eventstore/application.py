@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import TypeVar
 from uuid import UUID
 
@@ -65,13 +64,6 @@ class EventSourcedApplication(Application[UUID]):
             return self.repository.get(aggregate_id, projector_func=cls.project)
         except AggregateNotFoundError:
             raise NotFound(f"{cls.__name__.lower()} {aggregate_id} not found") from None
-
-    def load_many(self, ids: Iterable[UUID]) -> dict[UUID, list[object]]:
-        stored = self.store.select_events_of(list(ids))
-        return {
-            aggregate_id: [self.mapper.to_domain_event(s) for s in events]
-            for aggregate_id, events in stored.items()
-        }
 
     def close(self) -> None:
         self.factory.close()

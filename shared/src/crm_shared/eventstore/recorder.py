@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -120,34 +119,3 @@ class CrmApplicationRecorder(PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(self.append_statement, params, prepare=True)
             return [row["notification_id"] for row in curs.fetchall()]
-
-    def find_idempotency_record(self, key: str) -> IdempotencyRecord | None:
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(self.select_idempotency_statement, (key,), prepare=True)
-            row = curs.fetchone()
-        if row is None:
-            return None
-        return IdempotencyRecord(
-            key=key,
-            fingerprint=row["fingerprint"],
-            aggregate_id=row["aggregate_id"],
-            version=row["version"],
-            body=bytes(row["body"]),
-        )
-
-    def select_events_of(self, ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
-        found: dict[UUID, list[StoredEvent]] = defaultdict(list)
-        if not ids:
-            return found
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(self.select_many_statement, (list(ids),), prepare=True)
-            for row in curs.fetchall():
-                found[row["originator_id"]].append(
-                    StoredEvent(
-                        originator_id=row["originator_id"],
-                        originator_version=row["originator_version"],
-                        topic=row["topic"],
-                        state=bytes(row["state"]),
-                    )
-                )
-        return found

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -11,7 +10,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from crm_shared.auth.api_keys import ApiKeyVerifier, looks_like_api_key
 from crm_shared.auth.caller import Caller
 from crm_shared.auth.policy import may_use_service
-from crm_shared.auth.principal import Principal, Role
+from crm_shared.auth.principal import Principal
 from crm_shared.auth.tokens import InvalidToken, VerifiedTokens
 from crm_shared.events import EventMetadata
 from crm_shared.http.problems import Problem
@@ -66,17 +65,6 @@ async def _identify(
 
 
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
-
-
-def require_roles(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
-    allowed = frozenset(roles)
-
-    async def check(principal: CurrentPrincipal) -> Principal:
-        if principal.role not in allowed:
-            raise Problem(403, "forbidden", "Not allowed", f"role {principal.role} may not do this")
-        return principal
-
-    return check
 
 
 async def current_caller(principal: CurrentPrincipal) -> Caller:

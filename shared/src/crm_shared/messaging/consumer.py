@@ -206,10 +206,6 @@ class ProjectionConsumer:
             await self.stop()
         return read
 
-    @property
-    def producer(self) -> AIOKafkaProducer | None:
-        return self._producer
-
     def _consumer_position(self, tp: TopicPartition) -> int:
         return self.applied_through.get((tp.topic, tp.partition), 0)
 

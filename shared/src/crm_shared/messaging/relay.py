@@ -126,10 +126,6 @@ class Relay:
         relay.store = store
         return relay
 
-    @property
-    def producer(self) -> AIOKafkaProducer | None:
-        return self._producer
-
     def wake(self) -> None:
         """New events were stored: publish now rather than at the next poll."""
         self._wakeup.set()
