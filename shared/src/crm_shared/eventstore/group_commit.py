@@ -27,7 +27,7 @@ from psycopg import AsyncConnection
 from crm_shared.domain import A, Aggregate, DomainError, NotFound
 from crm_shared.events import DomainEvent, EventMetadata
 from crm_shared.eventstore.application import EventSourcedApplication
-from crm_shared.eventstore.recorder import IdempotencyRecord
+from crm_shared.eventstore.recorder import IdempotencyRecord, append_parameters
 from crm_shared.observability.metrics import COMMAND_BATCH_SIZE, EVENTS_APPENDED
 
 log = logging.getLogger(__name__)
@@ -297,22 +297,20 @@ class GroupCommitter:
     async def _store(self, commands: list[PendingCommand]) -> None:
         to_stored = self.app.mapper.to_stored_event
         stored = [to_stored(event) for command in commands for event in command.events]
-        keyed = [c for c in commands if c.idempotency_key is not None and c.outcome is not None]
+        keys = [
+            IdempotencyRecord(
+                c.idempotency_key,
+                c.fingerprint,
+                c.outcome.aggregate_id,
+                c.outcome.version,
+                c.outcome.body,
+            )
+            for c in commands
+            if c.idempotency_key is not None and c.outcome is not None
+        ]
         conn = await self._connection()
         await conn.execute(
-            self.app.store.append_statement,
-            (
-                [e.originator_id for e in stored],
-                [e.originator_version for e in stored],
-                [e.topic for e in stored],
-                [e.state for e in stored],
-                [c.idempotency_key for c in keyed],
-                [c.fingerprint for c in keyed],
-                [c.outcome.aggregate_id for c in keyed if c.outcome],
-                [c.outcome.version for c in keyed if c.outcome],
-                [c.outcome.body for c in keyed if c.outcome],
-            ),
-            prepare=True,
+            self.app.store.append_statement, append_parameters(stored, keys), prepare=True
         )
         COMMAND_BATCH_SIZE.observe(len(commands))
         EVENTS_APPENDED.labels(service=self.app.name).inc(len(stored))

@@ -36,6 +36,23 @@ class IdempotencyRecord:
     body: bytes
 
 
+def append_parameters(
+    stored_events: Sequence[StoredEvent], idempotency: Sequence[IdempotencyRecord]
+) -> tuple[list[Any], ...]:
+    """The append function's arguments: the events and the keys, column by column."""
+    return (
+        [e.originator_id for e in stored_events],
+        [e.originator_version for e in stored_events],
+        [e.topic for e in stored_events],
+        [e.state for e in stored_events],
+        [r.key for r in idempotency],
+        [r.fingerprint for r in idempotency],
+        [r.aggregate_id for r in idempotency],
+        [r.version for r in idempotency],
+        [r.body for r in idempotency],
+    )
+
+
 class CrmApplicationRecorder(PostgresApplicationRecorder):
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
@@ -105,17 +122,7 @@ class CrmApplicationRecorder(PostgresApplicationRecorder):
     ) -> Sequence[int] | None:
         if not stored_events and not idempotency:
             return []
-        params = (
-            [e.originator_id for e in stored_events],
-            [e.originator_version for e in stored_events],
-            [e.topic for e in stored_events],
-            [e.state for e in stored_events],
-            [r.key for r in idempotency],
-            [r.fingerprint for r in idempotency],
-            [r.aggregate_id for r in idempotency],
-            [r.version for r in idempotency],
-            [r.body for r in idempotency],
-        )
+        params = append_parameters(stored_events, idempotency)
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(self.append_statement, params, prepare=True)
             return [row["notification_id"] for row in curs.fetchall()]
