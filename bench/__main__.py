@@ -215,6 +215,27 @@ def latency_percentiles(database_url: str, tag: str) -> dict[str, float]:
     return {"p50_ms": p50 * 1000, "p95_ms": p95 * 1000, "p99_ms": p99 * 1000, "count": row[1]}
 
 
+def search_latencies(port: int, token: str, requests: int = 200) -> dict[str, float]:
+    """Sequential searches by name fragment: what a user typing in a search box causes."""
+    latencies = []
+    total = 0
+    with httpx.Client(
+        base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"}
+    ) as client:
+        for n in range(requests):
+            started = time.perf_counter()
+            answer = client.get("/v1/customers", params={"q": f"r{n % 50}", "limit": 50})
+            latencies.append(time.perf_counter() - started)
+            assert answer.status_code == 200, answer.text
+            total = max(total, answer.json()["total"])
+    latencies.sort()
+    return {
+        "p50_ms": latencies[len(latencies) // 2] * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
+        "total": total,
+    }
+
+
 def top_up_events(database_url: str, target: int) -> int:
     """Stores generated contact events straight into the event store until ``target``."""
     from uuid import uuid4
@@ -375,7 +396,19 @@ def main() -> None:
         output = rebuild.communicate()[0].decode()
         print(f"  {total:,} events in the store; {output.strip().splitlines()[-1]}", flush=True)
         report["rebuild"] = {"events": total, "output": output.strip().splitlines()[-1]}
-        time.sleep(0.3)
+
+        print("\ncustomer-360 search latency, unscoped (admin) vs department-scoped (sales rep):")
+        wait_until(lambda: projection_caught_up(database_url))
+        report["search"] = {}
+        for label, role in (("admin", Role.ADMIN), ("sales_rep", Role.SALES_REP)):
+            caller = issue_token(settings, subject="bench", role=role, departments=["sales"])
+            timings = search_latencies(projections_port, caller)
+            report["search"][label] = timings
+            print(
+                f"  {label:<10} p50 {timings['p50_ms']:.1f} ms  p99 {timings['p99_ms']:.1f} ms"
+                f"  ({timings['total']:,} customers match)",
+                flush=True,
+            )
     finally:
         memory.stop()
         for process in services:
