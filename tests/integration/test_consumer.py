@@ -270,3 +270,29 @@ async def test_catching_up_reads_to_the_true_end_even_when_the_broker_undercount
     read = await ProjectionConsumer(projection, settings).catch_up()
     assert read == 70
     assert len(await projection.rows(settings.database_url)) == 70
+
+
+async def test_a_consumer_that_fails_mid_batch_resumes_from_its_stored_offsets(
+    settings: ConsumerSettings, fresh_topic: str
+) -> None:
+    projection = CountingProjection(fresh_topic, settings.schema)
+    records = [event_record("p", 1), event_record("p", 2, {"poison": True}), event_record("q", 1)]
+    await produce(settings.bootstrap_servers, fresh_topic, records)
+    consumer = ProjectionConsumer(projection, settings)
+    dead_letter = consumer._dead_letter
+    failures = iter([RuntimeError("the dead-letter topic is unreachable")])
+
+    async def flaky_dead_letter(record, error):  # type: ignore[no-untyped-def]
+        for failure in failures:
+            raise failure
+        await dead_letter(record, error)
+
+    consumer._dead_letter = flaky_dead_letter  # type: ignore[method-assign]
+    await consumer.start()
+    try:
+        await until(lambda: _caught_up(consumer, settings, fresh_topic), within=30)
+    finally:
+        await consumer.stop()
+    rows = await projection.rows(settings.database_url)
+    assert [(a, v) for _, a, v in rows] == [("p", 1), ("q", 1)]
+    assert len(await read_all(settings.bootstrap_servers, f"{fresh_topic}.dlq")) == 1

@@ -291,7 +291,20 @@ class ProjectionConsumer:
 
     async def _run(self) -> None:
         assert self._consumer is not None
+        reposition = False
         while True:
+            if reposition:
+                # Back to the offsets stored with the read model, so that nothing the
+                # consumer fetched but did not apply is skipped.
+                try:
+                    if self._conn is None or self._conn.closed:
+                        self._conn = await self._connect()
+                    await self._assign()
+                    reposition = False
+                except Exception:
+                    log.exception("%s cannot reposition; retrying", self.projection.name)
+                    await asyncio.sleep(1)
+                    continue
             batches = await self._consumer.getmany(
                 timeout_ms=self.settings.poll_ms, max_records=self.settings.batch_size
             )
@@ -304,7 +317,11 @@ class ProjectionConsumer:
                         "%s was reset; consuming again from its stored offsets",
                         self.projection.name,
                     )
-                    await self._assign()
+                    reposition = True
+                except Exception:
+                    log.exception("%s failed on a batch; resuming", self.projection.name)
+                    await asyncio.sleep(1)
+                    reposition = True
             self._observe_lag()
 
     async def handle(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
