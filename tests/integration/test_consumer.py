@@ -110,15 +110,22 @@ async def test_each_event_is_applied_once_even_when_delivered_twice(
     records = [event_record(f"agg-{a}", v) for a in range(10) for v in (1, 2, 3)]
     await produce(settings.bootstrap_servers, fresh_topic, records)
     await produce(settings.bootstrap_servers, fresh_topic, records)  # a re-publish from the start
-    consumer = ProjectionConsumer(projection, settings)
-    await consumer.start()
-    try:
-        await until(lambda: _caught_up(consumer, settings, fresh_topic))
-    finally:
-        await consumer.stop()
+    await consume_everything(projection, settings, fresh_topic)
     rows = await projection.rows(settings.database_url)
     assert len(rows) == 30
     assert [v for _, a, v in rows if a == "agg-3"] == [1, 2, 3]
+
+
+async def consume_everything(
+    projection: CountingProjection, settings: ConsumerSettings, topic: str
+) -> None:
+    """Runs a consumer until it has applied everything on the topic, then stops it."""
+    consumer = ProjectionConsumer(projection, settings)
+    await consumer.start()
+    try:
+        await until(lambda: _caught_up(consumer, settings, topic))
+    finally:
+        await consumer.stop()
 
 
 async def _caught_up(consumer: ProjectionConsumer, settings: ConsumerSettings, topic: str) -> bool:
@@ -133,19 +140,11 @@ async def test_a_restarted_consumer_continues_from_its_stored_offsets(
     await produce(
         settings.bootstrap_servers, fresh_topic, [event_record(f"a{i}", 1) for i in range(5)]
     )
-    first = ProjectionConsumer(projection, settings)
-    await first.start()
-    await until(lambda: _caught_up(first, settings, fresh_topic))
-    await first.stop()
+    await consume_everything(projection, settings, fresh_topic)
     await produce(
         settings.bootstrap_servers, fresh_topic, [event_record(f"b{i}", 1) for i in range(5)]
     )
-    second = ProjectionConsumer(projection, settings)
-    await second.start()
-    try:
-        await until(lambda: _caught_up(second, settings, fresh_topic))
-    finally:
-        await second.stop()
+    await consume_everything(projection, settings, fresh_topic)
     assert len(await projection.rows(settings.database_url)) == 10
 
 
@@ -158,12 +157,7 @@ async def test_an_undecodable_record_goes_to_the_dead_letter_topic_and_the_rest_
     await produce(
         settings.bootstrap_servers, fresh_topic, [good[0], good[1], garbage, good[2], good[3]]
     )
-    consumer = ProjectionConsumer(projection, settings)
-    await consumer.start()
-    try:
-        await until(lambda: _caught_up(consumer, settings, fresh_topic))
-    finally:
-        await consumer.stop()
+    await consume_everything(projection, settings, fresh_topic)
     assert len(await projection.rows(settings.database_url)) == 4
     (dead,) = await read_all(settings.bootstrap_servers, f"{fresh_topic}.dlq")
     headers = dict(dead.headers)
@@ -184,12 +178,7 @@ async def test_an_event_the_projection_keeps_failing_on_is_dead_lettered_after_r
         event_record("y", 1),
     ]
     await produce(settings.bootstrap_servers, fresh_topic, records)
-    consumer = ProjectionConsumer(projection, settings)
-    await consumer.start()
-    try:
-        await until(lambda: _caught_up(consumer, settings, fresh_topic))
-    finally:
-        await consumer.stop()
+    await consume_everything(projection, settings, fresh_topic)
     rows = await projection.rows(settings.database_url)
     assert [(a, v) for _, a, v in rows] == [("x", 1), ("x", 3), ("y", 1)]
     (dead,) = await read_all(settings.bootstrap_servers, f"{fresh_topic}.dlq")
@@ -204,22 +193,14 @@ async def test_an_offset_past_the_end_of_the_partition_reads_it_again_skipping_w
     await produce(
         settings.bootstrap_servers, fresh_topic, [event_record(f"a{i}", 1) for i in range(6)]
     )
-    first = ProjectionConsumer(projection, settings)
-    await first.start()
-    await until(lambda: _caught_up(first, settings, fresh_topic))
-    await first.stop()
+    await consume_everything(projection, settings, fresh_topic)
     # As after the broker lost its data: our stored offsets are beyond what it holds.
     async with await AsyncConnection.connect(settings.database_url) as conn:
         await conn.execute(
             f"UPDATE {settings.schema}.consumer_offsets SET next_offset = next_offset + 1000"
         )  # type: ignore[arg-type]
     await produce(settings.bootstrap_servers, fresh_topic, [event_record("new", 1)])
-    second = ProjectionConsumer(projection, settings)
-    await second.start()
-    try:
-        await until(lambda: _caught_up(second, settings, fresh_topic))
-    finally:
-        await second.stop()
+    await consume_everything(projection, settings, fresh_topic)
     rows = await projection.rows(settings.database_url)
     assert len(rows) == 7
     assert ("new", 1) in [(a, v) for _, a, v in rows]
