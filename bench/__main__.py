@@ -246,7 +246,7 @@ def top_up_events(database_url: str, target: int) -> int:
     from crm_shared.events import EventMetadata
     from crm_shared.values import Channel, Direction, Email
 
-    store = ContactsEventStore(database_url, SCHEMA)
+    store = ContactsEventStore(database_url, SCHEMA, Settings().key_wrapper())
     try:
         existing = store.recorder.max_notification_id() or 0
         missing = target - existing
@@ -278,7 +278,7 @@ def top_up_events(database_url: str, target: int) -> int:
                 for event in contact.collect_events():
                     event.metadata = meta
                     events.append(event)
-            store.events.put(events)
+            store.append(events)
             missing -= len(events)
         return store.recorder.max_notification_id() or 0
     finally:

@@ -38,6 +38,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "crm.contacts.contact.updated.v1": {"last_name": "Byron", "job_title": None},
     "crm.contacts.contact.archived.v1": {"reason": "duplicate"},
     "crm.contacts.contact.restored.v1": {},
+    "crm.contacts.contact.erased.v1": {},
     "crm.contacts.contact.reassigned.v1": {"owner": "bob", "department": "support"},
     "crm.contacts.contact.interaction_logged.v1": INTERACTION,
     "crm.contacts.contact.consent_granted.v1": CONSENT,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import orjson
 import pytest
@@ -15,10 +16,25 @@ from crm_shared.events import DomainEvent, EventMetadata
 from crm_shared.events.documents import event_json_schema, rendered_documents
 from crm_shared.eventstore.mapper import CatalogMapper
 from crm_shared.messaging.cloudevents import KafkaRecord, decode, encode
+from crm_shared.privacy.cipher import ERASED, UnreadableValue, is_sealed, reveal
+from crm_shared.privacy.keyring import DataKeyring
+from crm_shared.privacy.master_key import MasterKey
 from tests.contract.samples import AGGREGATE_ID, SAMPLES
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "events"
 TYPES = sorted(CATALOG.by_type)
+
+
+def keyring_with_a_key_for(subject: UUID) -> DataKeyring:
+    keyring = DataKeyring("contacts", "contacts", MasterKey(os.urandom(32)))
+    new_keys, _ = keyring.prepare_sync({subject})
+    keyring.stored(new_keys, [])
+    return keyring
+
+
+KEYRING = keyring_with_a_key_for(AGGREGATE_ID)
+MAPPER = CatalogMapper(KEYRING)
+KEYS = KEYRING.lookup({("contacts", AGGREGATE_ID)})
 
 
 def test_every_event_type_has_a_sample() -> None:
@@ -41,7 +57,7 @@ def stored(type_name: str) -> tuple[DomainEvent, bytes]:
         data=data,
         metadata=EventMetadata(actor="user:alice", correlation_id="corr-1", causation_id="cause-1"),
     )
-    return event, CatalogMapper().to_stored_event(event).state
+    return event, MAPPER.to_stored_event(event).state
 
 
 def published(type_name: str) -> tuple[DomainEvent, KafkaRecord]:
@@ -75,7 +91,7 @@ def test_every_event_round_trips_through_the_cloudevents_sdk(type_name: str) -> 
     assert parsed.get_extension("correlationid") == "corr-1"
     assert parsed.get_extension("causationid") == "cause-1"
     assert parsed.get_extension("partitionkey") == str(AGGREGATE_ID)
-    assert parsed.get_data() == event.data.model_dump(mode="json")
+    assert reveal(parsed.get_data(), KEYS) == event.data.model_dump(mode="json")
 
 
 @pytest.mark.parametrize("type_name", TYPES)
@@ -91,7 +107,7 @@ def test_the_stored_event_reads_back_as_the_same_event(type_name: str) -> None:
     event, state = stored(type_name)
     from eventsourcing.persistence import StoredEvent
 
-    back = CatalogMapper().to_domain_event(StoredEvent(AGGREGATE_ID, 3, type_name, state))
+    back = MAPPER.to_domain_event(StoredEvent(AGGREGATE_ID, 3, type_name, state))
     assert back == event
 
 
@@ -104,18 +120,49 @@ def test_our_consumer_decodes_what_we_publish() -> None:
         3,
     )
     assert received.actor == "user:alice"
-    assert received.data == event.data.model_dump(mode="json")
+    assert reveal(received.data, KEYS) == event.data.model_dump(mode="json")
+
+
+def test_personal_fields_are_sealed_in_the_store_and_on_the_topic() -> None:
+    _, record = published("crm.contacts.contact.registered.v1")
+    data = orjson.loads(record.value)
+    for field in ("first_name", "last_name", "emails", "phones", "addresses", "birthday"):
+        assert is_sealed(data[field]), field
+    assert is_sealed(data["custom_fields"]["shoe_size"]["value"])
+    assert (data["job_title"], data["department"]) == ("Analyst", "sales")
+    for clear_text in (b"Ada", b"Lovelace", b"ada@example.com", b"442079460958", b"1815"):
+        assert clear_text not in record.value
+
+
+def test_a_consumer_without_the_key_sees_sealed_placeholders_and_an_erased_person_null() -> None:
+    _, record = published("crm.contacts.contact.registered.v1")
+    data = orjson.loads(record.value)
+    without_key = reveal(data, {})
+    assert is_sealed(without_key["emails"]) and without_key["job_title"] == "Analyst"
+    erased = reveal(data, {("contacts", AGGREGATE_ID): ERASED}, erased=None)
+    assert erased["emails"] is None and erased["first_name"] is None
+    assert "shoe_size" not in erased["custom_fields"]
+
+
+def test_a_sealed_value_does_not_open_under_another_persons_id() -> None:
+    _, record = published("crm.contacts.contact.registered.v1")
+    sealed = orjson.loads(record.value)["first_name"]
+    other = uuid4()
+    relabelled = sealed.replace(str(AGGREGATE_ID), str(other))
+    with pytest.raises(UnreadableValue):
+        reveal({"first_name": relabelled}, {("contacts", other): KEYS[("contacts", AGGREGATE_ID)]})
 
 
 def test_a_change_event_carries_only_the_changed_fields_and_null_for_cleared_ones() -> None:
     _, state = stored("crm.contacts.contact.updated.v1")
-    assert orjson.loads(state)["data"] == {"last_name": "Byron", "job_title": None}
+    assert reveal(orjson.loads(state)["data"], KEYS) == {"last_name": "Byron", "job_title": None}
 
 
 def test_personal_fields_are_marked_in_the_schemas() -> None:
     schema = event_json_schema(CATALOG.model("crm.contacts.contact.registered.v1"))
     for field in ("first_name", "last_name", "emails", "phones", "addresses", "birthday"):
         assert schema["properties"][field]["x-personal"] is True, field
+        assert "x-sealed-schema" in schema["properties"][field], field
     assert "x-personal" not in schema["properties"]["department"]
     interaction = event_json_schema(CATALOG.model("crm.contacts.contact.interaction_logged.v1"))
     assert interaction["properties"]["notes"]["x-personal"] is True
@@ -125,7 +172,7 @@ def test_an_unknown_event_type_is_refused_by_the_mapper() -> None:
     from eventsourcing.persistence import StoredEvent
 
     with pytest.raises(LookupError):
-        CatalogMapper().to_domain_event(
+        MAPPER.to_domain_event(
             StoredEvent(uuid4(), 1, "crm.contacts.contact.teleported.v1", b'{"data":{}}')
         )
 

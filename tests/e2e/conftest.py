@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
 import pytest
+import uvicorn
 
 from crm_contacts.main import create_app as create_contacts_app
 from crm_projections.main import create_app as create_projections_app
@@ -20,6 +21,7 @@ from crm_shared.auth.tokens import issue_token
 from crm_shared.infra.embedded_kafka import EmbeddedKafka
 from crm_shared.infra.embedded_postgres import EmbeddedPostgres
 from crm_shared.settings import Settings
+from tests.conftest import free_port
 
 T = TypeVar("T")
 
@@ -51,20 +53,41 @@ async def eventually(probe: Callable[[], Awaitable[T | None]], within: float = 1
         await asyncio.sleep(0.05)
 
 
+@asynccontextmanager
+async def served(app: Any, port: int) -> AsyncIterator[None]:
+    """Serves an app over real HTTP (for other services' calls, like key fetches)."""
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_config=None)
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 (uvicorn offers no event to wait on)
+        await asyncio.sleep(0.01)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await task
+
+
 @pytest.fixture(scope="session")
 async def stack(postgres: EmbeddedPostgres, kafka: EmbeddedKafka) -> AsyncIterator[Stack]:
     postgres.create_database("e2e")
+    contacts_port = free_port()
     settings = Settings(
         database_url=postgres.database_url("e2e"),
         kafka_bootstrap_servers=kafka.bootstrap_servers,
         log_json=False,
         relay_poll_seconds=0.05,
+        service_urls={"contacts": f"http://127.0.0.1:{contacts_port}"},
     )
     async with AsyncExitStack() as exits:
         clients = []
         for factory in (create_contacts_app, create_projections_app):
             app = factory(settings)
             await exits.enter_async_context(app.router.lifespan_context(app))
+            if factory is create_contacts_app:
+                # The 360 fetches people's data keys from the contacts service over HTTP.
+                await exits.enter_async_context(served(app, contacts_port))
             client = httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=app), base_url="http://test"
             )

@@ -56,7 +56,11 @@ def test_the_api_keeps_to_its_openapi_document(
     try:
         wait_ready(port)
         token = issue_token(
-            Settings(), subject="schemathesis", role=Role.ADMIN, departments=["sales"]
+            Settings(),
+            subject="schemathesis",
+            role=Role.ADMIN,
+            departments=["sales"],
+            permissions=["pii:read"],  # so the data-key endpoint is exercised too
         )
         result = subprocess.run(
             [

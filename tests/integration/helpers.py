@@ -8,6 +8,7 @@ from crm_contacts.application import SCHEMA, ContactsEventStore
 from crm_contacts.domain.contact import Contact
 from crm_shared.catalog.contacts import ContactRegistered
 from crm_shared.events import DomainEvent, EventMetadata
+from crm_shared.settings import Settings
 
 
 def contact_events(count: int, updates: int = 0) -> list[DomainEvent]:
@@ -26,4 +27,4 @@ def contact_events(count: int, updates: int = 0) -> list[DomainEvent]:
 
 
 def store_for(database_url: str) -> ContactsEventStore:
-    return ContactsEventStore(database_url, SCHEMA)
+    return ContactsEventStore(database_url, SCHEMA, Settings().key_wrapper())

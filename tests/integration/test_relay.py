@@ -14,6 +14,7 @@ from crm_contacts.application import SCHEMA
 from crm_shared.infra.embedded_kafka import EmbeddedKafka
 from crm_shared.messaging.relay import Relay
 from crm_shared.messaging.topics import ensure_topics
+from crm_shared.privacy.cipher import reveal, sealed_subjects
 from tests.conftest import free_port
 from tests.integration.helpers import contact_events, store_for
 from tests.integration.kafka_tools import read_all
@@ -47,7 +48,7 @@ async def test_every_stored_event_is_published_once_in_aggregate_order_as_a_clou
 ) -> None:
     store = await asyncio.to_thread(store_for, fresh_database)
     events = contact_events(30, updates=2)
-    await asyncio.to_thread(store.events.put, events)
+    await asyncio.to_thread(store.append, events)
     relay = make_relay(store, fresh_database, kafka.bootstrap_servers, fresh_topic, batch_size=25)
     await relay.start()
     try:
@@ -67,7 +68,8 @@ async def test_every_stored_event_is_published_once_in_aggregate_order_as_a_clou
         assert cloud_event.get_subject() == str(original.originator_id) == record.key.decode()
         assert cloud_event.get_type() == original.data.type_name
         assert cloud_event.get_extension("actor") == "user:test"
-        assert cloud_event.get_data() == original.data.model_dump(mode="json")
+        keys = store.keyring.lookup(sealed_subjects(cloud_event.get_data()))
+        assert reveal(cloud_event.get_data(), keys) == original.data.model_dump(mode="json")
         versions.setdefault(cloud_event.get_subject(), []).append(
             int(cloud_event.get_extension("sequence"))
         )
@@ -83,7 +85,7 @@ async def test_a_relay_that_dies_after_publishing_but_before_recording_loses_not
 ) -> None:
     store = await asyncio.to_thread(store_for, fresh_database)
     events = contact_events(50)
-    await asyncio.to_thread(store.events.put, events)
+    await asyncio.to_thread(store.append, events)
 
     class DiesBeforeRecording(Relay):
         def _save_position(self) -> None:
@@ -121,7 +123,7 @@ async def test_the_relay_publishes_new_events_as_they_are_stored(
     await relay.start()
     try:
         for round_ in range(3):
-            await asyncio.to_thread(store.events.put, contact_events(5))
+            await asyncio.to_thread(store.append, contact_events(5))
             relay.wake()
             await wait_for(lambda r=round_: _published(kafka, fresh_topic, 5 * (r + 1)))
     finally:
@@ -134,7 +136,7 @@ async def test_an_empty_broker_makes_the_relay_publish_everything_again(
 ) -> None:
     topic = f"test.{uuid.uuid4().hex[:8]}.events"
     store = await asyncio.to_thread(store_for, fresh_database)
-    await asyncio.to_thread(store.events.put, contact_events(20))
+    await asyncio.to_thread(store.append, contact_events(20))
     broker = EmbeddedKafka(free_port(), log_file=tmp_path / "tansu.log")
     broker.start()
     try:
@@ -148,7 +150,7 @@ async def test_an_empty_broker_makes_the_relay_publish_everything_again(
         broker.stop()
         broker.start()
         await ensure_topics(broker.bootstrap_servers, 4, [topic])
-        await asyncio.to_thread(store.events.put, contact_events(5))
+        await asyncio.to_thread(store.append, contact_events(5))
         restarted = make_relay(store, fresh_database, broker.bootstrap_servers, topic)
         await restarted.start()
         await wait_for(lambda: _published(broker, topic, 25))
@@ -165,7 +167,7 @@ async def test_a_broker_that_empties_while_the_relay_runs_gets_everything_again(
 ) -> None:
     topic = f"test.{uuid.uuid4().hex[:8]}.events"
     store = await asyncio.to_thread(store_for, fresh_database)
-    await asyncio.to_thread(store.events.put, contact_events(40))
+    await asyncio.to_thread(store.append, contact_events(40))
     broker = EmbeddedKafka(free_port(), log_file=tmp_path / "tansu.log")
     broker.start()
     try:
@@ -176,7 +178,7 @@ async def test_a_broker_that_empties_while_the_relay_runs_gets_everything_again(
         broker.stop()
         broker.start()
         await ensure_topics(broker.bootstrap_servers, 1, [topic])
-        await asyncio.to_thread(store.events.put, contact_events(3))
+        await asyncio.to_thread(store.append, contact_events(3))
         relay.wake()
         await wait_for(lambda: _published(broker, topic, 43), within=40)
         await relay.stop()
@@ -191,7 +193,7 @@ async def test_of_two_relays_on_one_store_only_one_publishes_and_the_other_takes
     fresh_database: str, fresh_topic: str, kafka: EmbeddedKafka
 ) -> None:
     store = await asyncio.to_thread(store_for, fresh_database)
-    await asyncio.to_thread(store.events.put, contact_events(10))
+    await asyncio.to_thread(store.append, contact_events(10))
     first = make_relay(store, fresh_database, kafka.bootstrap_servers, fresh_topic)
     second = make_relay(store, fresh_database, kafka.bootstrap_servers, fresh_topic)
     second.standby_seconds = 0.1
@@ -201,7 +203,7 @@ async def test_of_two_relays_on_one_store_only_one_publishes_and_the_other_takes
         assert first.leading and not second.leading
         await wait_for(lambda: _published(kafka, fresh_topic, 10))
         await first.stop()  # the leader goes away; the standby takes over
-        await asyncio.to_thread(store.events.put, contact_events(5))
+        await asyncio.to_thread(store.append, contact_events(5))
         second.wake()
         await wait_for(lambda: _published(kafka, fresh_topic, 15))
         assert second.leading
@@ -220,7 +222,7 @@ async def test_the_relay_runs_on_its_own_for_a_service(
 
     store = await asyncio.to_thread(store_for, fresh_database)
     events = contact_events(3)
-    await asyncio.to_thread(store.events.put, events)
+    await asyncio.to_thread(store.append, events)
     store.close()
     assert SERVICE.relay is not None
     settings = Settings(

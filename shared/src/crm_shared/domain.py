@@ -63,9 +63,10 @@ class Aggregate:
             applier = self.appliers[type(event.data)]
         except KeyError:
             raise NotFound(f"{type(self).__name__} {self.id} not found") from None
+        # Set first, so an applier can record when its event happened.
+        self.last_modified = event.timestamp
         applier(self, event.data)
         self.version = event.originator_version
-        self.last_modified = event.timestamp
         if self.version == 1:
             self.created_on = event.timestamp
 

@@ -5,8 +5,13 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from crm_shared.privacy.master_key import MasterKey
+
+# 32 bytes, obviously not secret: `make up` works out of the box; production sets its own.
+DEVELOPMENT_MASTER_KEY = "Y3JtLWRldmVsb3BtZW50LW1hc3Rlci1rZXktMzJieXQ="
 
 
 class Settings(BaseSettings):
@@ -70,6 +75,26 @@ class Settings(BaseSettings):
     consumer_max_retries: int = Field(default=3, ge=0)
     consumer_poll_ms: int = Field(default=50, ge=1)
 
+    # Personal data: sealed per person with data keys, each wrapped by the master key.
+    master_key: SecretStr = Field(
+        default=SecretStr(DEVELOPMENT_MASTER_KEY),
+        description="Base64 of 32 random bytes wrapping every data key (development "
+        "default; set it in production: `openssl rand -base64 32`)",
+    )
+    data_key_cache_seconds: float = Field(
+        default=60.0, gt=0, description="How long a consumer keeps a fetched data key"
+    )
+    pii_api_key: SecretStr | None = Field(
+        default=None,
+        description="API key with pii:read for our consumers to fetch data keys; unset, "
+        "they sign a short-lived service token themselves (HS256, or RS256 with a private key)",
+    )
+    service_urls: dict[str, str] = Field(
+        default_factory=dict,
+        description='Where other services answer, e.g. {"contacts": "http://contacts:8101"}; '
+        "default http://<host>:<port>",
+    )
+
     opentelemetry: bool = Field(
         default=False,
         description="FastAPI's native OpenTelemetry (it checks the providers on every request)",
@@ -83,6 +108,18 @@ class Settings(BaseSettings):
 
     def service_url(self, port: int) -> str:
         return f"http://{self.host}:{port}"
+
+    def url_of(self, service: str) -> str:
+        """The base URL of a service by name (its key endpoint, for consumers)."""
+        if service in self.service_urls:
+            return self.service_urls[service].rstrip("/")
+        port = getattr(self, f"{service}_port", None)
+        if not isinstance(port, int):
+            raise LookupError(f"no URL for service {service!r}: set CRM_SERVICE_URLS")
+        return self.service_url(port)
+
+    def key_wrapper(self) -> MasterKey:
+        return MasterKey.from_base64(self.master_key.get_secret_value())
 
 
 @lru_cache

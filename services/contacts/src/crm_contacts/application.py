@@ -234,6 +234,12 @@ class ContactsApplication:
             expected_version=expected_version,
         )
 
+    async def erase(self, contact_id: UUID, caller: Caller, key: str | None, fp: str) -> Outcome:
+        """Right to erasure: admins, and managers of the contact's department."""
+        return await self._change(
+            Contact, contact_id, lambda c: c.erase(), caller, action=Action.ERASE, key=key, fp=fp
+        )
+
     async def log_interaction(
         self,
         cls: type[R],

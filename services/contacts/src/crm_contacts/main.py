@@ -15,6 +15,7 @@ from crm_shared.health import broker_check, database_check
 from crm_shared.http.app import ReadinessCheck, create_service_app
 from crm_shared.messaging.relay import Relay
 from crm_shared.observability.logging import configure_logging
+from crm_shared.privacy.endpoint import DataKeyEndpoint, data_keys_router
 from crm_shared.service import ServiceDefinition
 from crm_shared.settings import Settings, get_settings
 
@@ -29,7 +30,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = await asyncio.to_thread(ContactsEventStore, database_url, SCHEMA)
+        store = await asyncio.to_thread(
+            ContactsEventStore, database_url, SCHEMA, settings.key_wrapper()
+        )
         relay = Relay.for_service(NAME, store, SCHEMA, settings)
         committer = GroupCommitter(
             store,
@@ -41,9 +44,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.relay_in_process:
             await relay.start()
         app.state.contacts = ContactsApplication(store, committer)
+        app.state.data_keys = data_keys = DataKeyEndpoint(
+            store.keyring, database_url, settings.data_key_cache_seconds
+        )
+        await data_keys.open()
         try:
             yield
         finally:
+            await data_keys.close()
             await committer.stop()
             await relay.stop()
             store.close()
@@ -64,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
         settings=settings,
         lifespan=lifespan,
-        routers=[contacts.router, accounts.router],
+        routers=[contacts.router, accounts.router, data_keys_router()],
         readiness=readiness,
     )
 
@@ -73,7 +81,7 @@ def create_relay(settings: Settings) -> Relay:
     """The relay on its own (`crm relay contacts`, with CRM_RELAY_IN_PROCESS=false)."""
     if not settings.database_url:
         raise RuntimeError("set CRM_DATABASE_URL")
-    store = ContactsEventStore(settings.database_url, SCHEMA)
+    store = ContactsEventStore(settings.database_url, SCHEMA, settings.key_wrapper())
     return Relay.for_service(NAME, store, SCHEMA, settings)
 
 

@@ -64,6 +64,8 @@ class ContactView(RecordView):
     tags: list[str]
     custom_fields: dict[str, CustomField]
     account_id: UUID | None
+    erased: bool = False
+    erased_at: datetime | None = None
 
 
 class AccountView(RecordView):
@@ -117,6 +119,8 @@ def contact_view(contact: Contact) -> ContactView:
         tags=contact.tags,
         custom_fields=contact.custom_fields,
         account_id=contact.account_id,
+        erased=contact.erased_at is not None,
+        erased_at=contact.erased_at,
     )
 
 

@@ -13,6 +13,7 @@ from psycopg import AsyncConnection
 from crm_projections.projections import SCHEMA, all_projections
 from crm_shared.messaging.consumer import ConsumerSettings, ConsumerState, ProjectionConsumer
 from crm_shared.messaging.offsets import end_offsets
+from crm_shared.privacy.key_client import DataKeyClient
 from crm_shared.settings import Settings, get_settings
 
 cli = typer.Typer(no_args_is_help=True, help="Operate the read models (projections).")
@@ -30,6 +31,7 @@ def consumer_settings(settings: Settings) -> ConsumerSettings:
         batch_size=settings.consumer_batch_size,
         max_retries=settings.consumer_max_retries,
         poll_ms=settings.consumer_poll_ms,
+        keys=DataKeyClient.for_consumer(settings, "projections"),
     )
 
 

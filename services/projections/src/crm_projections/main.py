@@ -38,6 +38,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             for consumer in consumers:
                 await consumer.stop()
+            if config.keys is not None:
+                await config.keys.close()
             await pool.close()
 
     def readiness() -> dict[str, ReadinessCheck]:

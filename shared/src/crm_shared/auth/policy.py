@@ -1,8 +1,8 @@
 """Who may see and change what: the one place that decides, for every service.
 
 - ``admin`` reads and changes everything.
-- ``manager`` reads and changes everything in their own department(s), and moves records
-  between owners and departments.
+- ``manager`` reads and changes everything in their own department(s), moves records
+  between owners and departments, and erases people (right to erasure).
 - ``sales_rep``, ``service_agent`` and ``marketer`` read the records of their departments,
   and change the ones they own plus the unowned ones of their departments.
 - A system's API key acts with the role and departments it was issued with.
@@ -25,6 +25,7 @@ class Action(StrEnum):
     READ = "read"
     CHANGE = "change"
     REASSIGN = "reassign"
+    ERASE = "erase"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +67,15 @@ def allows(principal: Principal, action: Action, record: Scope) -> bool:
         return True
     if action == Action.CHANGE:
         return record.owner is None or record.owner == principal.subject
-    return False  # only managers and admins reassign
+    return False  # only managers and admins reassign and erase
+
+
+PII_READ = "pii:read"
+
+
+def may_read_data_keys(principal: Principal) -> bool:
+    """Handing out people's data keys: only to systems granted ``pii:read``."""
+    return PII_READ in principal.permissions
 
 
 def may_create(principal: Principal, record: Scope) -> bool:

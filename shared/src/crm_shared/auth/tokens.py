@@ -44,6 +44,7 @@ def issue_token(
     role: Role,
     departments: list[str],
     ttl_seconds: int | None = None,
+    permissions: list[str] | None = None,
 ) -> str:
     now = int(time.time())
     claims: dict[str, Any] = {
@@ -56,6 +57,8 @@ def issue_token(
         "exp": now + (ttl_seconds or settings.token_ttl_seconds),
         "jti": uuid.uuid4().hex,
     }
+    if permissions:
+        claims["permissions"] = permissions
     return jwt.encode(claims, _signing_key(settings), algorithm=settings.jwt_algorithm)
 
 
@@ -103,5 +106,13 @@ def _verify(settings: Settings, token: str) -> tuple[Principal, float]:
         raise InvalidToken(str(error)) from error
     department = claims.get("department") or []
     departments = tuple([department] if isinstance(department, str) else department)
-    principal = Principal(subject=str(claims["sub"]), role=role, departments=departments)
+    permissions = claims.get("permissions") or []
+    if not isinstance(permissions, list) or not all(isinstance(p, str) for p in permissions):
+        raise InvalidToken("permissions must be a list of strings")
+    principal = Principal(
+        subject=str(claims["sub"]),
+        role=role,
+        departments=departments,
+        permissions=frozenset(permissions),
+    )
     return principal, float(claims["exp"])

@@ -120,6 +120,14 @@ class ContactConsentWithdrawn(ConsentData):
     pass
 
 
+@event_type("contacts", "contact", "erased")
+class ContactErased(EventData):
+    """The person's data key was deleted: every personal field of every earlier event
+    can no longer be read. Carries no personal data itself."""
+
+    erases_subject = True
+
+
 # --- account (a company) -------------------------------------------------------------
 
 

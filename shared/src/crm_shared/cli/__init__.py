@@ -29,10 +29,18 @@ def token(
     department: Annotated[list[str], typer.Option(help="Department (repeat for several)")] = [],  # noqa: B006
     sub: Annotated[str, typer.Option(help="The user id")] = "dev-user",
     ttl: Annotated[int | None, typer.Option(help="Lifetime in seconds")] = None,
+    permission: Annotated[list[str], typer.Option(help="Extra permission, e.g. pii:read")] = [],  # noqa: B006
 ) -> None:
     """Print a bearer token the running stack accepts."""
     typer.echo(
-        issue_token(get_settings(), subject=sub, role=role, departments=department, ttl_seconds=ttl)
+        issue_token(
+            get_settings(),
+            subject=sub,
+            role=role,
+            departments=department,
+            ttl_seconds=ttl,
+            permissions=permission,
+        )
     )
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, ClassVar, TypeVar
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -33,8 +35,33 @@ class EventData(BaseModel):
     service: ClassVar[str]
     aggregate: ClassVar[str]
     version: ClassVar[int]
+    # Whose personal data the event carries (sealed with their key): the field naming
+    # them, or None for the aggregate itself (a contact's own events).
+    subject_field: ClassVar[str | None] = None
+    # An erasure: recording the event deletes the subject's data key.
+    erases_subject: ClassVar[bool] = False
+
+    def has_personal_data(self) -> bool:
+        """Whether anything here must be sealed: a personal field, or a custom field
+        marked personal."""
+        if any(getattr(self, name) is not None for name in self.personal_fields()):
+            return True
+        return any(
+            getattr(item, "personal", False) is True
+            for value in self.__dict__.values()
+            if isinstance(value, dict)
+            for item in value.values()
+        )
+
+    def data_subject(self, aggregate_id: UUID) -> UUID:
+        if self.subject_field is None:
+            return aggregate_id
+        subject = getattr(self, self.subject_field)
+        assert isinstance(subject, UUID), f"{self.subject_field} must name a data subject"
+        return subject
 
     @classmethod
+    @cache
     def personal_fields(cls) -> frozenset[str]:
         return frozenset(
             name

@@ -12,7 +12,7 @@ from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 
 from crm_shared.catalog import CATALOG
-from crm_shared.events.catalog import EventData
+from crm_shared.events.catalog import PERSONAL, EventData
 from crm_shared.messaging.topics import dead_letter_topic, events_topic
 
 CLOUDEVENTS_HEADERS: dict[str, Any] = {
@@ -55,8 +55,41 @@ CLOUDEVENTS_HEADERS: dict[str, Any] = {
 }
 
 
+SEALED_VALUE: dict[str, Any] = {
+    "type": "string",
+    "pattern": "^pii:v1:[a-z_]+:[0-9a-f-]{36}:[A-Za-z0-9_-]+$",
+    "description": "Personal data sealed with the person's own key: "
+    "pii:v1:<service>:<subject>:<base64url(nonce + AES-256-GCM ciphertext + tag)>. "
+    "The plaintext is the JSON value described by x-sealed-schema; the key comes from "
+    "the owning service's /v1/data-keys endpoint (pii:read). Null once the person is erased.",
+}
+
+
+def seal_schema(schema: Any) -> Any:
+    """The schema of what is published: personal fields (and custom field values marked
+    personal) travel sealed. The plaintext schema stays visible as ``x-sealed-schema``."""
+    if isinstance(schema, list):
+        return [seal_schema(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    if schema.get(PERSONAL) is True:
+        plaintext = {k: v for k, v in schema.items() if k not in (PERSONAL, "default", "title")}
+        sealed = {k: v for k, v in schema.items() if k in ("title", "description", "default")}
+        return sealed | {
+            PERSONAL: True,
+            "anyOf": [SEALED_VALUE, {"type": "null"}],
+            "x-sealed-schema": plaintext,
+        }
+    sealed = {key: seal_schema(value) for key, value in schema.items()}
+    properties = sealed.get("properties")
+    if isinstance(properties, dict) and "personal" in properties and "value" in properties:
+        # A custom field: its value is sealed when it is marked personal.
+        properties["value"] = {"anyOf": [properties["value"], SEALED_VALUE]}
+    return sealed
+
+
 def event_json_schema(cls: type[EventData]) -> dict[str, Any]:
-    schema = cls.model_json_schema(mode="serialization")
+    schema: dict[str, Any] = seal_schema(cls.model_json_schema(mode="serialization"))
     schema["$id"] = f"https://crm.dev/events/{cls.type_name}.json"
     schema["title"] = cls.type_name
     schema["description"] = (cls.__doc__ or "").strip() or cls.type_name
@@ -89,6 +122,7 @@ def asyncapi_document(partitions: int = 4) -> dict[str, Any]:
         schema_version="3.0.0",
     )
     document: dict[str, Any] = orjson.loads(spec.to_specification().to_json())
+    document["components"]["schemas"] = seal_schema(document["components"]["schemas"])
     for channel in document["channels"].values():
         channel["bindings"]["kafka"]["partitions"] = partitions
         channel["bindings"]["kafka"]["topicConfiguration"] = {"cleanup.policy": ["delete"]}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TypeVar
 from uuid import UUID
 
@@ -11,8 +12,11 @@ from eventsourcing.persistence import Mapper
 from psycopg.conninfo import conninfo_to_dict
 
 from crm_shared.domain import Aggregate, NotFound
+from crm_shared.events import DomainEvent
 from crm_shared.eventstore.mapper import CatalogMapper
-from crm_shared.eventstore.recorder import CrmApplicationRecorder
+from crm_shared.eventstore.recorder import CrmApplicationRecorder, KeyChanges
+from crm_shared.privacy.keyring import DataKeyring, KeyRow, SubjectErased
+from crm_shared.privacy.master_key import KeyWrapper
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -44,20 +48,54 @@ def eventsourcing_env(database_url: str, schema: str, pool_size: int = 8) -> dic
 
 
 class EventSourcedApplication(Application[UUID]):
-    """An eventsourcing Application whose events are our catalog's, stored by type name."""
+    """An eventsourcing Application whose events are our catalog's, stored by type name,
+    with personal data sealed by per-subject keys kept in the same schema."""
 
-    def __init__(self, database_url: str, schema: str) -> None:
+    def __init__(self, database_url: str, schema: str, key_wrapper: KeyWrapper) -> None:
         ensure_schema(database_url, schema)
+        self.keyring = DataKeyring(self.name, schema, key_wrapper)
         super().__init__(env=eventsourcing_env(database_url, schema))
+        self.keyring.attach(self._fetch_keys)
 
     def construct_mapper(self) -> Mapper[UUID]:
-        return CatalogMapper()
+        return CatalogMapper(self.keyring)
+
+    @property
+    def catalog_mapper(self) -> CatalogMapper:
+        mapper = self.mapper
+        assert isinstance(mapper, CatalogMapper)
+        return mapper
+
+    def _fetch_keys(self, subjects: Sequence[UUID]) -> list[KeyRow]:
+        with self.store.datastore.transaction(commit=False) as cursor:
+            cursor.execute(self.keyring.select_statement, (list(subjects),))
+            return [(row["subject_id"], row["wrapped_key"]) for row in cursor.fetchall()]
 
     @property
     def store(self) -> CrmApplicationRecorder:
         recorder = self.recorder
         assert isinstance(recorder, CrmApplicationRecorder)
         return recorder
+
+    def append(self, events: Sequence[DomainEvent]) -> None:
+        """Stores events outside group commit (imports, tests, benchmarks), sealing their
+        personal data like every other write."""
+        mapper, keyring = self.catalog_mapper, self.keyring
+        subjects = {s for e in events if (s := mapper.sealing_subject(e)) is not None}
+        new_keys, erased = keyring.prepare_sync(subjects)
+        if erased:
+            keyring.discard()
+            raise SubjectErased(f"erased subjects: {sorted(map(str, erased))}")
+        erasing = [e.data.data_subject(e.originator_id) for e in events if e.data.erases_subject]
+        try:
+            stored = [mapper.to_stored_event(e) for e in events]
+            self.store.insert_events(
+                stored, keys=KeyChanges(keyring.wrapper.key_id, new_keys.wrapped, erasing)
+            )
+        except BaseException:
+            keyring.discard()
+            raise
+        keyring.stored(new_keys, erasing)
 
     def load(self, cls: type[A], aggregate_id: UUID) -> A:
         try:

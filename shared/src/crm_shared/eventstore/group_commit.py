@@ -27,12 +27,15 @@ from psycopg import AsyncConnection
 from crm_shared.domain import A, Aggregate, DomainError, NotFound
 from crm_shared.events import DomainEvent, EventMetadata
 from crm_shared.eventstore.application import EventSourcedApplication
-from crm_shared.eventstore.recorder import IdempotencyRecord, append_parameters
+from crm_shared.eventstore.recorder import IdempotencyRecord, KeyChanges, append_parameters
 from crm_shared.observability.metrics import COMMAND_BATCH_SIZE, EVENTS_APPENDED
+from crm_shared.privacy.cipher import PREFIX, open_bytes, seal_bytes, sealed_by
+from crm_shared.privacy.keyring import SubjectErased
 
 log = logging.getLogger(__name__)
 
 R = TypeVar("R")
+SEALED_PREFIX = PREFIX.encode()
 
 
 class ConcurrencyConflict(DomainError):
@@ -281,11 +284,13 @@ class GroupCommitter:
             self._conn = None
 
     async def _load(self, ids: list[UUID]) -> dict[UUID, list[Any]]:
-        """The stored events of the given aggregates, in one query."""
+        """The stored events of the given aggregates, in one query (and their data keys,
+        unless cached, in one more)."""
         loaded: dict[UUID, list[Any]] = {aggregate_id: [] for aggregate_id in ids}
         if not ids:
             return loaded
         conn = await self._connection()
+        await self.app.keyring.prefetch(conn, ids)
         cursor = await conn.execute(self.app.store.select_many_statement, (ids,), prepare=True)
         to_event = self.app.mapper.to_domain_event
         for originator_id, version, topic, state in await cursor.fetchall():
@@ -295,25 +300,62 @@ class GroupCommitter:
         return loaded
 
     async def _store(self, commands: list[PendingCommand]) -> None:
-        to_stored = self.app.mapper.to_stored_event
-        stored = [to_stored(event) for command in commands for event in command.events]
-        keys = [
-            IdempotencyRecord(
-                c.idempotency_key,
-                c.fingerprint,
-                c.outcome.aggregate_id,
-                c.outcome.version,
-                c.outcome.body,
-            )
-            for c in commands
-            if c.idempotency_key is not None and c.outcome is not None
-        ]
+        mapper, keyring = self.app.catalog_mapper, self.app.keyring
         conn = await self._connection()
-        await conn.execute(
-            self.app.store.append_statement, append_parameters(stored, keys), prepare=True
+        subjects = {
+            id(c): {s for e in c.events if (s := mapper.sealing_subject(e)) is not None}
+            for c in commands
+        }
+        new_keys, erased = await keyring.prepare(
+            conn, set().union(*subjects.values()), {c.touches for c in commands if c.creates}
         )
+        for command in [c for c in commands if subjects[id(c)] & erased]:
+            self._fail(command, SubjectErased("the person was erased; nothing can be added"))
+            commands.remove(command)
+        erasing = [
+            e.data.data_subject(e.originator_id)
+            for command in commands
+            for e in command.events
+            if e.data.erases_subject
+        ]
+        try:
+            stored = [mapper.to_stored_event(e) for command in commands for e in command.events]
+            idempotency = [
+                IdempotencyRecord(
+                    c.idempotency_key,
+                    c.fingerprint,
+                    c.outcome.aggregate_id,
+                    c.outcome.version,
+                    c.outcome.body
+                    if c.outcome.aggregate_id in erasing
+                    else self._seal_body(c.outcome),
+                )
+                for c in commands
+                if c.idempotency_key is not None and c.outcome is not None
+            ]
+            changes = KeyChanges(keyring.wrapper.key_id, new_keys.wrapped, erasing)
+            await conn.execute(
+                self.app.store.append_statement,
+                append_parameters(stored, idempotency, changes),
+                prepare=True,
+            )
+        except BaseException:
+            keyring.discard()
+            raise
+        keyring.stored(new_keys, changes.erased)
         COMMAND_BATCH_SIZE.observe(len(commands))
         EVENTS_APPENDED.labels(service=self.app.name).inc(len(stored))
+
+    def _seal_body(self, outcome: Outcome) -> bytes:
+        """A stored response repeats the record's data: sealed like its events."""
+        try:
+            key = self.app.keyring.sealing_key(outcome.aggregate_id)
+        except LookupError:
+            return outcome.body  # the record holds no personal data
+        service = self.app.keyring.service
+        return seal_bytes(
+            outcome.body, key=key, service=service, subject=outcome.aggregate_id
+        ).encode()
 
     async def _find_idempotency_record(self, key: str) -> IdempotencyRecord | None:
         conn = await self._connection()
@@ -322,7 +364,15 @@ class GroupCommitter:
         if row is None:
             return None
         fingerprint, aggregate_id, version, body = row
-        return IdempotencyRecord(key, fingerprint, aggregate_id, version, bytes(body))
+        body = bytes(body)
+        if body.startswith(SEALED_PREFIX):
+            sealed = body.decode()
+            await self.app.keyring.prefetch(conn, [aggregate_id])
+            data_key = self.app.keyring.lookup([sealed_by(sealed)]).get(sealed_by(sealed))
+            if not isinstance(data_key, bytes):
+                raise SubjectErased("the person this request created or changed was erased")
+            body = open_bytes(sealed, data_key)
+        return IdempotencyRecord(key, fingerprint, aggregate_id, version, body)
 
     def _fail(self, command: PendingCommand, error: BaseException) -> None:
         command.outcome = None

@@ -1,8 +1,10 @@
 """Maps domain events to stored events: the stored topic is the CloudEvents type.
 
-The stored state is the envelope as JSON: event id, time, metadata and the catalog data.
-Naming stored events by their public type (not a Python class path) keeps the store
-readable by any consumer and independent of how the code is arranged.
+The stored state is the envelope as JSON: event id, time, metadata and the catalog data,
+with the data's personal fields sealed with the data subject's key (``crm_shared.privacy``),
+so the event store, the topics and their backups never hold them in clear. Naming stored
+events by their public type (not a Python class path) keeps the store readable by any
+consumer and independent of how the code is arranged.
 """
 
 from __future__ import annotations
@@ -15,9 +17,14 @@ import orjson
 from eventsourcing.persistence import Mapper, StoredEvent
 
 from crm_shared.events import CATALOG, Catalog, DomainEvent, EventMetadata
+from crm_shared.privacy.cipher import needs_sealing, reveal, seal, sealed_subjects
+from crm_shared.privacy.keyring import DataKeyring
+
+# An erased value is left out of the data, so the field reads as its default (empty).
+_LEAVE_OUT = object()
 
 
-def encode_envelope(event: DomainEvent) -> bytes:
+def encode_envelope(event: DomainEvent, data: dict[str, Any]) -> bytes:
     meta = event.metadata
     return orjson.dumps(
         {
@@ -26,27 +33,50 @@ def encode_envelope(event: DomainEvent) -> bytes:
             "actor": meta.actor,
             "correlation_id": meta.correlation_id,
             "causation_id": meta.causation_id,
-            "data": event.data.model_dump(mode="json"),
+            "data": data,
         }
     )
 
 
 class CatalogMapper(Mapper[UUID]):
-    def __init__(self, catalog: Catalog = CATALOG) -> None:
+    def __init__(self, keyring: DataKeyring, catalog: Catalog = CATALOG) -> None:
+        self.keyring = keyring
         self.catalog = catalog
+
+    def sealing_subject(self, event: DomainEvent) -> UUID | None:
+        """The subject whose key the event's data must be sealed with, if it has any."""
+        if not event.data.has_personal_data():
+            return None
+        return event.data.data_subject(event.originator_id)
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
         assert isinstance(domain_event, DomainEvent)
+        data = domain_event.data.model_dump(mode="json")
+        personal = domain_event.data.personal_fields()
+        if needs_sealing(data, personal):
+            subject = domain_event.data.data_subject(domain_event.originator_id)
+            data = seal(
+                data,
+                personal,
+                key=self.keyring.sealing_key(subject),
+                service=self.keyring.service,
+                subject=subject,
+            )
         return StoredEvent(
             originator_id=domain_event.originator_id,
             originator_version=domain_event.originator_version,
             topic=domain_event.data.type_name,
-            state=encode_envelope(domain_event),
+            state=encode_envelope(domain_event, data),
         )
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEvent:
         envelope = orjson.loads(stored_event.state)
-        model, data = self.catalog.resolve(stored_event.topic, envelope["data"])
+        data = envelope["data"]
+        subjects = sealed_subjects(data)
+        if subjects:
+            opened = reveal(data, self.keyring.lookup(subjects), erased=_LEAVE_OUT)
+            data = {k: v for k, v in opened.items() if v is not _LEAVE_OUT}
+        model, data = self.catalog.resolve(stored_event.topic, data)
         originator_id = stored_event.originator_id
         return DomainEvent(
             originator_id=originator_id if isinstance(originator_id, UUID) else UUID(originator_id),

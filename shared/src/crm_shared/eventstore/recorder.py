@@ -8,6 +8,8 @@
   0.4 ms, and the write path is CPU-bound. Nothing LISTENs, so there is no NOTIFY.
 - Idempotency keys are inserted in the transaction that stores the command's events, so
   a retried request can never write twice, even across a crash.
+- Data keys made for a batch are inserted in the same transaction as the events sealed
+  with them, and an erasure deletes its subject's key in the transaction that records it.
 - Events of many aggregates are selected in one round trip, so a batch of commands loads
   everything it needs at once.
 """
@@ -15,7 +17,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -23,6 +25,8 @@ from eventsourcing.persistence import InterfaceError, OperationalError, StoredEv
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import retry
 from psycopg.sql import SQL, Identifier
+
+from crm_shared.privacy.keyring import KEYS_TABLE, key_tables_ddl
 
 IDEMPOTENCY_TABLE = "idempotency_keys"
 
@@ -36,10 +40,24 @@ class IdempotencyRecord:
     body: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class KeyChanges:
+    """Data keys a batch creates (wrapped) and data subjects it erases."""
+
+    wrapped_by: str = ""
+    created: dict[UUID, bytes] = field(default_factory=dict)
+    erased: Sequence[UUID] = ()
+
+
+NO_KEY_CHANGES = KeyChanges()
+
+
 def append_parameters(
-    stored_events: Sequence[StoredEvent], idempotency: Sequence[IdempotencyRecord]
-) -> tuple[list[Any], ...]:
-    """The append function's arguments: the events and the keys, column by column."""
+    stored_events: Sequence[StoredEvent],
+    idempotency: Sequence[IdempotencyRecord],
+    keys: KeyChanges = NO_KEY_CHANGES,
+) -> tuple[Any, ...]:
+    """The append function's arguments: events, idempotency keys, data keys, erasures."""
     return (
         [e.originator_id for e in stored_events],
         [e.originator_version for e in stored_events],
@@ -50,6 +68,10 @@ def append_parameters(
         [r.aggregate_id for r in idempotency],
         [r.version for r in idempotency],
         [r.body for r in idempotency],
+        list(keys.created),
+        list(keys.created.values()),
+        keys.wrapped_by,
+        list(keys.erased),
     )
 
 
@@ -70,6 +92,8 @@ class CrmApplicationRecorder(PostgresApplicationRecorder):
                 " created_at timestamptz NOT NULL DEFAULT now())"
             ).format(table)
         )
+        self.sql_create_statements.extend(key_tables_ddl(self.datastore.schema))
+        data_keys = SQL("{0}.{1}").format(Identifier(self.datastore.schema), Identifier(KEYS_TABLE))
         events = SQL("{0}.{1}").format(
             Identifier(self.datastore.schema), Identifier(self.events_table_name)
         )
@@ -81,10 +105,22 @@ class CrmApplicationRecorder(PostgresApplicationRecorder):
                 "CREATE OR REPLACE FUNCTION {append}("
                 " ids uuid[], versions bigint[], topics text[], states bytea[],"
                 " keys text[], fingerprints text[], key_ids uuid[], key_versions bigint[],"
-                " bodies bytea[]) RETURNS SETOF bigint LANGUAGE plpgsql AS $body$"
+                " bodies bytea[], new_subjects uuid[], new_keys bytea[], wrapped_by text,"
+                " erased uuid[]) RETURNS SETOF bigint LANGUAGE plpgsql AS $body$"
                 " BEGIN"
                 "  PERFORM set_config('lock_timeout', '{timeout}s', true);"
                 "  LOCK TABLE {events} IN EXCLUSIVE MODE;"
+                "  IF cardinality(erased) > 0 THEN"
+                "   INSERT INTO {data_keys} (subject_id, wrapped_key, wrapped_by, erased_at)"
+                "    SELECT unnest(erased), NULL, '', now()"
+                "    ON CONFLICT (subject_id) DO UPDATE SET wrapped_key = NULL, erased_at = now();"
+                "  END IF;"
+                # No ON CONFLICT: a key made twice for one subject fails the batch, which
+                # then runs again one command at a time and finds the stored key.
+                "  IF cardinality(new_subjects) > 0 THEN"
+                "   INSERT INTO {data_keys} (subject_id, wrapped_key, wrapped_by)"
+                "    SELECT s, k, wrapped_by FROM unnest(new_subjects, new_keys) AS n(s, k);"
+                "  END IF;"
                 "  IF cardinality(keys) > 0 THEN"
                 "   INSERT INTO {keys_table} (key, fingerprint, aggregate_id, version, body)"
                 "    SELECT * FROM unnest(keys, fingerprints, key_ids, key_versions, bodies);"
@@ -96,13 +132,15 @@ class CrmApplicationRecorder(PostgresApplicationRecorder):
                 append=append,
                 events=events,
                 keys_table=table,
+                data_keys=data_keys,
                 timeout=SQL(str(int(self.datastore.lock_timeout))),
             )
         )
         self.append_statement = SQL(
             # Binary parameters (%b): no per-element escaping of the arrays in Python.
             "SELECT * FROM {0}(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[],"
-            " %b::text[], %b::text[], %b::uuid[], %b::bigint[], %b::bytea[]) AS notification_id"
+            " %b::text[], %b::text[], %b::uuid[], %b::bigint[], %b::bytea[],"
+            " %b::uuid[], %b::bytea[], %b::text, %b::uuid[]) AS notification_id"
         ).format(append)
         self.select_idempotency_statement = SQL(
             "SELECT fingerprint, aggregate_id, version, body FROM {0} WHERE key = %s"
@@ -118,11 +156,12 @@ class CrmApplicationRecorder(PostgresApplicationRecorder):
         stored_events: Sequence[StoredEvent],
         *,
         idempotency: Sequence[IdempotencyRecord] = (),
+        keys: KeyChanges = NO_KEY_CHANGES,
         **kwargs: Any,
     ) -> Sequence[int] | None:
         if not stored_events and not idempotency:
             return []
-        params = append_parameters(stored_events, idempotency)
+        params = append_parameters(stored_events, idempotency, keys)
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(self.append_statement, params, prepare=True)
             return [row["notification_id"] for row in curs.fetchall()]

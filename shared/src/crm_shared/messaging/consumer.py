@@ -37,6 +37,7 @@ from crm_shared.observability.metrics import (
     DEAD_LETTERS,
     EVENTS_APPLIED,
 )
+from crm_shared.privacy.key_client import DataKeyClient
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +157,9 @@ class ConsumerSettings:
     max_retries: int = 3
     poll_ms: int = 50
     retry_backoff_seconds: float = 0.2
+    # Opens sealed personal fields before the projection sees them; without it the
+    # projection gets the sealed strings (opaque placeholders).
+    keys: DataKeyClient | None = None
 
 
 class GenerationChanged(Exception):
@@ -327,6 +331,16 @@ class ProjectionConsumer:
     async def handle(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
         """Applies a batch durably, retrying, isolating and dead-lettering as needed."""
         events, poison = self._decode(records)
+        if self.settings.keys is not None:
+            # An unreachable key endpoint raises here: the batch is tried again later.
+            unreadable = await self.settings.keys.reveal(events)
+            if unreadable:
+                bad = {id(event) for event, _ in unreadable}
+                events = [e for e in events if id(e) not in bad]
+                by_position = {(r.topic, r.partition, r.offset): r for r in records}
+                poison += [
+                    (by_position[(e.topic, e.partition, e.offset)], err) for e, err in unreadable
+                ]
         offsets = {(r.topic, r.partition): r.offset + 1 for r in records}
         for record, error in poison:
             await self._dead_letter(record, error)

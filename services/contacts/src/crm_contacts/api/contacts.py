@@ -100,4 +100,29 @@ async def export_contact(
     )
 
 
+@router.post(
+    "/{contact_id}/erase",
+    summary="Erase a person (right to erasure): admins, and managers of their department",
+    description=(
+        "Deletes the person's data key and records `crm.contacts.contact.erased.v1`, which "
+        "carries no personal data. Every personal field of every earlier event becomes "
+        "unreadable (in the event store, on the topics, in backups); the contact then "
+        "reads as erased everywhere and can no longer be changed."
+    ),
+    response_model=ContactView,
+    responses=RESPONSES,
+    operation_id="erase_contact",
+)
+async def erase_contact(
+    contact_id: UUID,
+    request: Request,
+    contacts: Contacts,
+    caller: CurrentCaller,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    key, fp = await idempotency(request, caller.principal, idempotency_key)
+    outcome = await contacts.erase(contact_id, caller, key, fp)
+    return outcome_response(outcome, 200)
+
+
 add_record_routes(router, Contact, "contact", ContactView)

@@ -32,6 +32,7 @@ RESPONSES: dict[int | str, dict[str, str]] = {
     403: {"description": "The caller's role may not do this"},
     404: {"description": "No such record"},
     409: {"description": "The record is archived, or changed concurrently"},
+    410: {"description": "The person was erased: the contact can no longer be changed"},
     412: {"description": "If-Match is not the current version"},
     413: {"description": "The body is too large"},
     422: {"description": "The body is not valid"},

@@ -73,7 +73,11 @@ class CrmRecord(Aggregate):
         if self.archived:
             raise RecordArchived(f"{type(self).__name__.lower()} {self.id} is archived")
 
+    def check_changeable(self) -> None:
+        """Every command asks first; a contact refuses once the person is erased."""
+
     def update(self, changes: dict[str, Any]) -> None:
+        self.check_changeable()
         self.check_not_archived()
         really_changed = {k: v for k, v in changes.items() if getattr(self, k) != v}
         if really_changed:
@@ -84,6 +88,7 @@ class CrmRecord(Aggregate):
             setattr(self, name, getattr(e, name))
 
     def archive(self, reason: str | None) -> None:
+        self.check_changeable()
         if not self.archived:
             self._trigger(self.events.archived(reason=reason))
 
@@ -91,6 +96,7 @@ class CrmRecord(Aggregate):
         self.archived = True
 
     def restore(self) -> None:
+        self.check_changeable()
         if self.archived:
             self._trigger(self.events.restored())
 
@@ -98,6 +104,7 @@ class CrmRecord(Aggregate):
         self.archived = False
 
     def reassign(self, owner: str | None, department: str) -> None:
+        self.check_changeable()
         if (owner, department) != (self.owner, self.department):
             self._trigger(self.events.reassigned(owner=owner, department=department))
 
@@ -115,6 +122,7 @@ class CrmRecord(Aggregate):
         occurred_at: datetime,
         by: str | None,
     ) -> None:
+        self.check_changeable()
         self.check_not_archived()
         self._trigger(
             self.events.interaction_logged(
@@ -134,6 +142,7 @@ class CrmRecord(Aggregate):
     def set_consent(
         self, channel: ConsentChannel, status: ConsentStatus, source: str | None, at: datetime
     ) -> None:
+        self.check_changeable()
         current = self.consents.get(channel)
         if current is not None and current.status == status:
             return  # already so: setting consent is idempotent

@@ -58,6 +58,8 @@ def apply_contact_event(doc: dict[str, Any] | None, event: ReceivedEvent) -> dic
         occurred = data.get("occurred_at") or at
         if stats["last_at"] is None or occurred > stats["last_at"]:
             stats["last_at"] = occurred
+    elif name == "erased":
+        erase(doc, at)
     elif name in ("consent_granted", "consent_withdrawn"):
         doc["consents"][data["channel"]] = {
             "status": "granted" if name == "consent_granted" else "withdrawn",
@@ -67,6 +69,24 @@ def apply_contact_event(doc: dict[str, Any] | None, event: ReceivedEvent) -> dic
     doc["version"] = event.sequence
     doc["updated_at"] = at
     return doc
+
+
+EMPTY_PROFILE: dict[str, Any] = {f: None for f in PROFILE_FIELDS} | {
+    "emails": [],
+    "phones": [],
+    "addresses": [],
+}
+
+
+def erase(doc: dict[str, Any], at: str) -> None:
+    """The person's data key is gone: keep the record, drop everything personal."""
+    custom = doc["profile"].get("custom_fields") or {}
+    doc["profile"] = dict(EMPTY_PROFILE)
+    doc["profile"]["custom_fields"] = {
+        k: v for k, v in custom.items() if not (isinstance(v, dict) and v.get("personal"))
+    }
+    doc["erased"] = True
+    doc["erased_at"] = at
 
 
 def apply_account_event(doc: dict[str, Any] | None, event: ReceivedEvent) -> dict[str, Any] | None:
@@ -125,6 +145,7 @@ SUMMARIES = {
     "reassigned": "Moved to another owner or department",
     "consent_granted": "Consent granted",
     "consent_withdrawn": "Consent withdrawn",
+    "erased": "Personal data erased",
 }
 
 

@@ -16,12 +16,14 @@ import orjson
 from psycopg import AsyncConnection
 
 from crm_projections.customer360 import documents
+from crm_shared.catalog.contacts import ContactErased
 from crm_shared.messaging.cloudevents import ReceivedEvent
 from crm_shared.messaging.topics import events_topic
 
 SCHEMA = "projections"
 CONTACT = "crm.contacts.contact."
 ACCOUNT = "crm.contacts.account."
+ERASED = ContactErased.type_name
 
 DDL = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
@@ -36,9 +38,11 @@ DDL = [
         department text,
         account_id uuid,
         archived boolean NOT NULL,
+        erased boolean NOT NULL DEFAULT false,
         created_at timestamptz NOT NULL,
         updated_at timestamptz NOT NULL,
         projected_at timestamptz NOT NULL DEFAULT clock_timestamp())""",
+    f"ALTER TABLE {SCHEMA}.customers ADD COLUMN IF NOT EXISTS erased boolean NOT NULL DEFAULT false",
     f"CREATE INDEX IF NOT EXISTS customers_search_trgm ON {SCHEMA}.customers USING gin (search gin_trgm_ops)",
     f"CREATE INDEX IF NOT EXISTS customers_tags ON {SCHEMA}.customers USING gin (tags)",
     f"CREATE INDEX IF NOT EXISTS customers_owner ON {SCHEMA}.customers (owner)",
@@ -74,18 +78,19 @@ UPSERT_CUSTOMERS = f"""
         FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::text[], %b::text[])
             AS u(id, version, doc, display_name, search))
     INSERT INTO {SCHEMA}.customers (contact_id, version, doc, display_name, search, tags, owner,
-        department, account_id, archived, created_at, updated_at)
+        department, account_id, archived, erased, created_at, updated_at)
     SELECT d.id, d.version, d.doc, d.display_name, d.search,
         ARRAY(SELECT jsonb_array_elements_text(d.doc -> 'tags')),
         d.doc ->> 'owner', d.doc ->> 'department', (d.doc ->> 'account_id')::uuid,
-        (d.doc ->> 'archived')::boolean, (d.doc ->> 'created_at')::timestamptz,
+        (d.doc ->> 'archived')::boolean, coalesce((d.doc ->> 'erased')::boolean, false),
+        (d.doc ->> 'created_at')::timestamptz,
         (d.doc ->> 'updated_at')::timestamptz
     FROM d
     ON CONFLICT (contact_id) DO UPDATE SET version = excluded.version, doc = excluded.doc,
         display_name = excluded.display_name, search = excluded.search, tags = excluded.tags,
         owner = excluded.owner, department = excluded.department,
         account_id = excluded.account_id, archived = excluded.archived,
-        updated_at = excluded.updated_at, projected_at = clock_timestamp()
+        erased = excluded.erased, updated_at = excluded.updated_at, projected_at = clock_timestamp()
 """
 INSERT_TIMELINE = f"""
     INSERT INTO {SCHEMA}.timeline (event_id, contact_id, occurred_at, type, entry)
@@ -93,6 +98,11 @@ INSERT_TIMELINE = f"""
     FROM unnest(%b::uuid[], %b::uuid[], %b::timestamptz[], %b::text[], %b::text[])
         AS t(event_id, contact_id, occurred_at, type, entry)
     ON CONFLICT (event_id) DO NOTHING
+"""
+# Interactions logged before an erasure keep their place in the timeline, not their words.
+SCRUB_TIMELINE = f"""
+    UPDATE {SCHEMA}.timeline SET entry = entry #- '{{interaction,subject}}' #- '{{interaction,notes}}'
+    WHERE contact_id = ANY(%s) AND entry ? 'interaction'
 """
 UPSERT_ACCOUNTS = f"""
     WITH a AS MATERIALIZED (
@@ -163,6 +173,9 @@ class Customer360Projection:
         if timeline:
             columns = [list(column) for column in zip(*timeline, strict=True)]
             await conn.execute(INSERT_TIMELINE, columns)
+        erased = [UUID(e.subject) for e in events if e.type == ERASED]
+        if erased:
+            await conn.execute(SCRUB_TIMELINE, (erased,))
 
     async def _apply_accounts(
         self, conn: AsyncConnection[Any], events: list[ReceivedEvent]

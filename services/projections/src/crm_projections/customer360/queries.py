@@ -108,6 +108,7 @@ async def search(
         params.append(list(filters.departments))
     if not filters.include_archived:
         where.append("NOT c.archived")
+    where.append("NOT c.erased")  # an erased person is nobody to search for
     if filters.q:
         pattern = (
             "%"
@@ -188,6 +189,8 @@ async def customer(
         "owner": doc.get("owner"),
         "department": doc.get("department"),
         "archived": doc["archived"],
+        "erased": doc.get("erased", False),
+        "erased_at": doc.get("erased_at"),
         "interactions": doc["interactions"],
         "created_at": doc["created_at"],
         "updated_at": doc["updated_at"],

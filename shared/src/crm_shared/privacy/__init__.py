@@ -1,0 +1,1 @@
+"""Crypto-shredding: personal fields sealed per data subject, keys apart from the events."""

@@ -1,0 +1,191 @@
+"""Personal fields sealed with their data subject's key (AES-256-GCM), and opened again.
+
+A sealed value is one self-describing string, so any consumer can tell which key opens it
+without knowing our event catalog::
+
+    pii:v1:<owning service>:<subject id>:<base64url(12-byte nonce + ciphertext + tag)>
+
+The plaintext is the field's JSON value. The associated data binds the ciphertext to its
+subject: a value copied under another person's id does not open.
+
+What is sealed in an event's data: every top-level field the catalog marks personal (when
+it is not null), and the ``value`` of any custom field marked ``"personal": true``.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+from uuid import UUID
+
+import orjson
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+PREFIX = "pii:v1:"
+NONCE_BYTES = 12
+KEY_BYTES = 32
+
+
+class Erased:
+    """Stands for a value whose subject's key was deleted: it can never be read again."""
+
+    def __repr__(self) -> str:
+        return "ERASED"
+
+
+ERASED = Erased()
+
+
+class UnreadableValue(ValueError):
+    """A sealed value that does not open with its subject's key (tampered or mislabelled)."""
+
+
+def new_data_key() -> bytes:
+    return AESGCM.generate_key(bit_length=KEY_BYTES * 8)
+
+
+def _associated_data(service: str, subject: UUID | str) -> bytes:
+    return f"{PREFIX}{service}:{subject}".encode()
+
+
+def seal_bytes(plaintext: bytes, *, key: bytes, service: str, subject: UUID) -> str:
+    nonce = os.urandom(NONCE_BYTES)
+    sealed = AESGCM(key).encrypt(nonce, plaintext, _associated_data(service, subject))
+    text = base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
+    return f"{PREFIX}{service}:{subject}:{text}"
+
+
+def seal_value(value: Any, *, key: bytes, service: str, subject: UUID) -> str:
+    return seal_bytes(orjson.dumps(value), key=key, service=service, subject=subject)
+
+
+def is_sealed(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(PREFIX)
+
+
+def sealed_by(value: str) -> tuple[str, UUID]:
+    """The owning service and the subject whose key opens a sealed value."""
+    try:
+        service, subject, _ = value[len(PREFIX) :].split(":", 2)
+        return service, UUID(subject)
+    except ValueError:
+        raise UnreadableValue("malformed sealed value") from None
+
+
+def open_bytes(value: str, key: bytes) -> bytes:
+    try:
+        service, subject, text = value[len(PREFIX) :].split(":", 2)
+        blob = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        return AESGCM(key).decrypt(
+            blob[:NONCE_BYTES], blob[NONCE_BYTES:], _associated_data(service, subject)
+        )
+    except (ValueError, InvalidTag):
+        raise UnreadableValue("sealed value does not open with its subject's key") from None
+
+
+def open_value(value: str, key: bytes) -> Any:
+    return orjson.loads(open_bytes(value, key))
+
+
+# --- whole event data ------------------------------------------------------------------
+
+
+def needs_sealing(data: Mapping[str, Any], personal_fields: Iterable[str]) -> bool:
+    return any(data.get(name) is not None for name in personal_fields) or any(
+        _personal_custom_fields(data)
+    )
+
+
+def seal(
+    data: dict[str, Any],
+    personal_fields: Iterable[str],
+    *,
+    key: bytes,
+    service: str,
+    subject: UUID,
+) -> dict[str, Any]:
+    """A copy of ``data`` (JSON-mode) with its personal values sealed."""
+    sealed = dict(data)
+    for name in personal_fields:
+        if sealed.get(name) is not None:
+            sealed[name] = seal_value(sealed[name], key=key, service=service, subject=subject)
+    for parent, name, field in _personal_custom_fields(data):
+        if sealed[parent] is data[parent]:
+            sealed[parent] = dict(data[parent])
+        value = seal_value(field["value"], key=key, service=service, subject=subject)
+        sealed[parent][name] = {**field, "value": value}
+    return sealed
+
+
+def _personal_custom_fields(data: Mapping[str, Any]) -> Iterable[tuple[str, str, dict[str, Any]]]:
+    for parent, value in data.items():
+        if isinstance(value, dict):
+            for name, field in value.items():
+                if isinstance(field, dict) and field.get("personal") is True and "value" in field:
+                    yield parent, name, field
+
+
+def sealed_subjects(data: Mapping[str, Any]) -> set[tuple[str, UUID]]:
+    """Every (service, subject) whose key the data's sealed values need."""
+    return {sealed_by(value) for value in _sealed_values(data)}
+
+
+def _sealed_values(data: Mapping[str, Any]) -> Iterable[str]:
+    """Sealed values sit where ``seal`` puts them: top-level fields and custom fields."""
+    for value in data.values():
+        if isinstance(value, str):
+            if value.startswith(PREFIX):
+                yield value
+        elif isinstance(value, dict):
+            for field in value.values():
+                if isinstance(field, dict) and is_sealed(field.get("value")):
+                    yield field["value"]
+
+
+KeyLookup = Mapping[tuple[str, UUID], "bytes | Erased | None"]
+
+
+def reveal(data: dict[str, Any], keys: KeyLookup, *, erased: Any = ERASED) -> dict[str, Any]:
+    """``data`` with every sealed value opened where ``keys`` holds its key.
+
+    A key mapped to ``ERASED`` opens nothing: the value becomes ``erased`` (a custom field
+    whose value is erased is left out). A key that is missing leaves the sealed string
+    in place: a consumer without access sees an opaque placeholder, never an error.
+    """
+    opened: dict[str, Any] = {}
+    for name, value in data.items():
+        if isinstance(value, str):
+            if value.startswith(PREFIX):
+                value = _open(value, keys)
+                if value is ERASED:
+                    value = erased
+        elif isinstance(value, dict) and value:
+            value = _reveal_custom_fields(value, keys)
+        opened[name] = value
+    return opened
+
+
+def _open(value: str, keys: KeyLookup) -> Any:
+    key = keys.get(sealed_by(value))
+    if key is None:
+        return value
+    if isinstance(key, Erased):
+        return ERASED
+    return open_value(value, key)
+
+
+def _reveal_custom_fields(fields: dict[str, Any], keys: KeyLookup) -> dict[str, Any]:
+    if not any(isinstance(f, dict) and is_sealed(f.get("value")) for f in fields.values()):
+        return fields
+    revealed: dict[str, Any] = {}
+    for name, field in fields.items():
+        if isinstance(field, dict) and is_sealed(field.get("value")):
+            value = _open(field["value"], keys)
+            if value is ERASED:
+                continue
+            field = {**field, "value": value}
+        revealed[name] = field
+    return revealed
