@@ -95,12 +95,9 @@ def data_keys_router() -> APIRouter:
             cache_seconds=endpoint.cache_seconds,
             keys=[_entry(subject, found.get(subject)) for subject in wanted],
         )
-        # Keys are secrets: no shared cache may keep them; the client caches in memory.
-        return Response(
-            body.model_dump_json(),
-            media_type="application/json",
-            headers={"Cache-Control": "no-store"},
-        )
+        # Keys are secrets: the middleware's Cache-Control: no-store keeps them out of
+        # shared caches; the client keeps them in memory for cache_seconds.
+        return Response(body.model_dump_json(), media_type="application/json")
 
     @router.post(
         "/lookup",

@@ -1,0 +1,176 @@
+"""The key endpoint: how outside systems with ``pii:read`` open personal fields, audited."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from typing import Any
+
+import orjson
+import psycopg
+import pytest
+
+from crm_shared.auth.api_keys import ApiKeyAdmin
+from crm_shared.auth.principal import Role
+from crm_shared.auth.tokens import issue_token
+from crm_shared.messaging.cloudevents import ReceivedEvent, decode
+from crm_shared.privacy.cipher import is_sealed, open_value
+from crm_shared.privacy.key_client import DataKeyClient, KeyServiceUnavailable
+from tests.conftest import free_port
+from tests.e2e.conftest import Stack, register_contact
+from tests.e2e.test_erasure import a_person
+
+LOOKUP = "/v1/data-keys/lookup"
+
+
+def pii_reader(stack: Stack) -> tuple[str, dict[str, str]]:
+    assert stack.settings.database_url is not None
+    name = f"warehouse-{uuid.uuid4().hex[:6]}"
+    _, key = ApiKeyAdmin(stack.settings.database_url).create(
+        name, Role.MARKETER, ["marketing"], ["pii:read"]
+    )
+    return name, {"X-API-Key": key}
+
+
+def audit_rows(stack: Stack, subject: str) -> list[tuple[str, str | None]]:
+    assert stack.settings.database_url is not None
+    with psycopg.connect(stack.settings.database_url) as conn:
+        return conn.execute(
+            "SELECT actor, correlation_id FROM contacts.data_key_access"
+            " WHERE %s::uuid = ANY(subjects) ORDER BY id",
+            (subject,),
+        ).fetchall()
+
+
+def sealed_registration(stack: Stack, contact_id: str) -> dict[str, Any]:
+    """The contact's registration as it sits in the event store (and on the topic)."""
+    assert stack.settings.database_url is not None
+    with psycopg.connect(stack.settings.database_url) as conn:
+        row = conn.execute(
+            "SELECT state FROM contacts.contacts_events"
+            " WHERE originator_id = %s AND originator_version = 1",
+            (contact_id,),
+        ).fetchone()
+    assert row is not None
+    data: dict[str, Any] = orjson.loads(bytes(row[0]))["data"]
+    return data
+
+
+async def test_a_system_with_pii_read_opens_a_persons_fields_and_the_fetch_is_audited(
+    stack: Stack,
+) -> None:
+    person = a_person()
+    contact = await register_contact(stack, **person)
+    name, headers = pii_reader(stack)
+    response = await stack.contacts.post(
+        LOOKUP,
+        json={"subjects": [contact["id"]]},
+        headers=headers | {"X-Correlation-ID": "audit-me"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["cache-control"] == "no-store"
+    body = response.json()
+    assert body["algorithm"] == "AES-256-GCM" and body["cache_seconds"] > 0
+    [entry] = body["keys"]
+    assert (entry["subject"], entry["status"]) == (contact["id"], "active")
+    key = base64.b64decode(entry["key"])
+    sealed = sealed_registration(stack, contact["id"])
+    assert is_sealed(sealed["emails"])
+    assert open_value(sealed["emails"], key)[0]["address"] == person["emails"][0]["address"]
+    assert audit_rows(stack, contact["id"]) == [(f"api_key:{name}", "audit-me")]
+
+    one = await stack.contacts.get(f"/v1/data-keys/{contact['id']}", headers=headers)
+    assert one.json()["keys"] == body["keys"]
+    assert len(audit_rows(stack, contact["id"])) == 2
+
+
+async def test_keys_are_refused_without_pii_read_and_nothing_is_handed_out(stack: Stack) -> None:
+    contact = await register_contact(stack, **a_person())
+    for headers in (stack.auth(Role.ADMIN), {}):
+        for response in (
+            await stack.contacts.post(LOOKUP, json={"subjects": [contact["id"]]}, headers=headers),
+            await stack.contacts.get(f"/v1/data-keys/{contact['id']}", headers=headers),
+        ):
+            assert response.status_code in (401, 403), response.text
+            assert "key" not in response.json()
+    assert audit_rows(stack, contact["id"]) == []
+
+
+async def test_an_erased_person_has_no_key_and_an_unknown_id_is_unknown(stack: Stack) -> None:
+    contact = await register_contact(stack, **a_person())
+    await stack.contacts.post(f"/v1/contacts/{contact['id']}/erase", headers=stack.auth())
+    unknown = str(uuid.uuid4())
+    _, headers = pii_reader(stack)
+    response = await stack.contacts.post(
+        LOOKUP, json={"subjects": [contact["id"], unknown, contact["id"]]}, headers=headers
+    )
+    assert response.json()["keys"] == [
+        {"subject": contact["id"], "status": "erased", "key": None},
+        {"subject": unknown, "status": "unknown", "key": None},
+    ]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"subjects": []}, {"subjects": ["not-a-uuid"]}, {"subjects": [], "extra": 1}, {}],
+)
+async def test_a_bad_lookup_is_422_naming_the_field(stack: Stack, body: dict[str, Any]) -> None:
+    _, headers = pii_reader(stack)
+    response = await stack.contacts.post(LOOKUP, json=body, headers=headers)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"].startswith("body")
+
+
+async def test_at_most_a_thousand_people_per_lookup(stack: Stack) -> None:
+    _, headers = pii_reader(stack)
+    subjects = [str(uuid.uuid4()) for _ in range(1001)]
+    response = await stack.contacts.post(LOOKUP, json={"subjects": subjects}, headers=headers)
+    assert response.status_code == 422
+
+
+def received(data: dict[str, Any], subject: str) -> ReceivedEvent:
+    headers = [
+        ("ce_id", str(uuid.uuid4()).encode()),
+        ("ce_type", b"crm.contacts.contact.registered.v1"),
+        ("ce_source", b"/crm/contacts"),
+        ("ce_subject", subject.encode()),
+        ("ce_sequence", b"1"),
+        ("ce_time", b"2026-11-23T10:00:00+00:00"),
+    ]
+    return decode(headers, orjson.dumps(data), topic="t", partition=0, offset=0)
+
+
+async def test_a_consumer_without_access_sees_sealed_placeholders_not_errors(stack: Stack) -> None:
+    person = a_person()
+    contact = await register_contact(stack, **person)
+    event = received(sealed_registration(stack, contact["id"]), contact["id"])
+    token = issue_token(stack.settings, subject="nosy", role=Role.ADMIN, departments=["sales"])
+    client = DataKeyClient(stack.settings.url_of, lambda: {"Authorization": f"Bearer {token}"})
+    try:
+        assert await client.reveal([event]) == []
+    finally:
+        await client.close()
+    assert is_sealed(event.data["emails"]) and is_sealed(event.data["first_name"])
+    assert event.data["department"] == "sales"
+
+
+async def test_a_consumer_with_access_opens_them_and_an_unreachable_owner_fails_the_batch(
+    stack: Stack,
+) -> None:
+    person = a_person()
+    contact = await register_contact(stack, **person)
+    client = DataKeyClient.for_consumer(stack.settings, "tests")
+    event = received(sealed_registration(stack, contact["id"]), contact["id"])
+    try:
+        assert await client.reveal([event]) == []
+    finally:
+        await client.close()
+    assert event.data["emails"][0]["address"] == person["emails"][0]["address"]
+
+    nowhere = DataKeyClient(lambda _: f"http://127.0.0.1:{free_port()}", dict)
+    again = received(sealed_registration(stack, contact["id"]), contact["id"])
+    try:
+        with pytest.raises(KeyServiceUnavailable):
+            await nowhere.reveal([again])
+    finally:
+        await nowhere.close()
