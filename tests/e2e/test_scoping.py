@@ -36,6 +36,7 @@ CALLERS = [
 # What each caller may do to the in-scope record (the out-of-scope one: admin only).
 MAY_CHANGE = {"admin", "manager", "owner rep"}
 MAY_REASSIGN = {"admin", "manager"}
+MAY_ERASE = MAY_REASSIGN
 
 WRITES: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "update": ("PATCH", "", {"job_title": "Buyer"}),
@@ -46,6 +47,11 @@ WRITES: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "reassign": ("PUT", "/assignment", {"owner": "mgr", "department": "sales"}),
 }
 UPDATE_BODY = {"contacts": {"job_title": "Buyer"}, "accounts": {"industry": "Retail"}}
+# Routes only people have: the right of access and the right to erasure.
+CONTACT_READS = ("/export",)
+CONTACT_WRITES: dict[str, tuple[str, str, dict[str, Any] | None]] = {
+    "erase": ("POST", "/erase", None),
+}
 
 
 def headers(stack: Stack, caller: Caller) -> dict[str, str]:
@@ -71,7 +77,7 @@ def expected(caller: Caller, in_scope: bool, action: str) -> int:
         return 200 if caller.name == "admin" else 404
     if action == "read":
         return 200
-    allowed = MAY_REASSIGN if action == "reassign" else MAY_CHANGE
+    allowed = {"reassign": MAY_REASSIGN, "erase": MAY_ERASE}.get(action, MAY_CHANGE)
     return 200 if caller.name in allowed else 403
 
 
@@ -83,12 +89,13 @@ async def test_every_contacts_route_obeys_the_policy(
 ) -> None:
     department = "sales" if in_scope else "support"
     read_id = await create(stack, kind, department, "rep1")
-    for path in ("", "/history"):
+    for path in ("", "/history", *(CONTACT_READS if kind == "contacts" else ())):
         read = await stack.contacts.get(
             f"/v1/{kind}/{read_id}{path}", headers=headers(stack, caller)
         )
         assert read.status_code == expected(caller, in_scope, "read"), (path, read.text)
-    for action, (method, path, body) in WRITES.items():
+    writes = WRITES | (CONTACT_WRITES if kind == "contacts" else {})
+    for action, (method, path, body) in writes.items():
         record_id = await create(stack, kind, department, "rep1")
         if action == "restore":  # something to restore
             archived = await stack.contacts.post(

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from uuid import uuid4
 
 import pytest
 
-from crm_contacts.domain.contact import Contact
+from crm_contacts.domain.contact import Contact, ContactErasedError
 from crm_contacts.domain.record import RecordArchived
 from crm_shared.catalog.contacts import (
     ContactArchived,
     ContactConsentGranted,
+    ContactErased,
     ContactRegistered,
     ContactUpdated,
 )
@@ -178,3 +180,51 @@ def test_granting_consent_records_channel_source_and_time() -> None:
         "call",
         NOW,
     )
+
+
+def test_erasing_empties_every_personal_field_and_keeps_the_rest() -> None:
+    contact = registered(
+        emails=[Email(address="ada@example.com")],
+        job_title="Analyst",
+        tags=["vip"],
+        custom_fields={
+            "nickname": {"type": "string", "value": "Countess", "personal": True},
+            "plan": {"type": "string", "value": "gold"},
+        },
+    )
+    contact.log_interaction(
+        interaction_id=uuid4(),
+        channel=Channel.PHONE,
+        direction=Direction.INBOUND,
+        subject="Pricing",
+        notes="Called from home",
+        occurred_at=NOW,
+        by="alice",
+    )
+    contact.erase()
+    [event] = [e for e in contact.collect_events() if isinstance(e.data, ContactErased)]
+    assert event.data.model_dump() == {}, "the erasure itself carries no personal data"
+    assert contact.erased_at is not None
+    assert (contact.first_name, contact.last_name, contact.emails) == (None, None, [])
+    assert list(contact.custom_fields) == ["plan"]
+    assert (contact.interactions[0].subject, contact.interactions[0].notes) == (None, None)
+    assert (contact.job_title, contact.tags, contact.department) == ("Analyst", ["vip"], "sales")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda c: c.update({"first_name": "Back"}),
+        lambda c: c.archive(None),
+        lambda c: c.reassign("bob", "sales"),
+        lambda c: c.set_consent(ConsentChannel.EMAIL, ConsentStatus.GRANTED, None, NOW),
+        lambda c: c.erase(),
+    ],
+)
+def test_an_erased_contact_can_no_longer_be_changed(change: Callable[[Contact], None]) -> None:
+    contact = registered()
+    contact.erase()
+    contact.collect_events()
+    with pytest.raises(ContactErasedError):
+        change(contact)
+    assert contact.collect_events() == []
