@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 import psycopg
 import pytest
+from aiokafka import AIOKafkaProducer
 
 from crm_shared.auth.api_keys import ApiKeyAdmin
 from crm_shared.auth.principal import Role
@@ -17,8 +18,9 @@ from crm_shared.messaging.cloudevents import ReceivedEvent, decode
 from crm_shared.privacy.cipher import is_sealed, open_value
 from crm_shared.privacy.key_client import DataKeyClient, KeyServiceUnavailable
 from tests.conftest import free_port
-from tests.e2e.conftest import Stack, register_contact
-from tests.e2e.test_erasure import a_person
+from tests.e2e.conftest import Stack, eventually, register_contact
+from tests.e2e.test_erasure import TOPIC, a_person, customer
+from tests.integration.kafka_tools import read_all
 
 LOOKUP = "/v1/data-keys/lookup"
 
@@ -174,3 +176,39 @@ async def test_a_consumer_with_access_opens_them_and_an_unreachable_owner_fails_
             await nowhere.reveal([again])
     finally:
         await nowhere.close()
+
+
+async def test_a_tampered_sealed_value_sends_its_record_to_the_dead_letter_topic(
+    stack: Stack,
+) -> None:
+    assert stack.settings.kafka_bootstrap_servers is not None
+    contact = await register_contact(stack, **a_person())
+    data = sealed_registration(stack, contact["id"])
+    head, blob = data["last_name"].rsplit(":", 1)
+    data["last_name"] = f"{head}:{'B' if blob[0] == 'A' else 'A'}{blob[1:]}"
+    event_id = str(uuid.uuid4())
+    headers = [
+        ("ce_specversion", b"1.0"),
+        ("ce_id", event_id.encode()),
+        ("ce_source", b"/crm/contacts"),
+        ("ce_type", b"crm.contacts.contact.registered.v1"),
+        ("ce_subject", contact["id"].encode()),
+        ("ce_time", b"2026-11-23T10:00:00+00:00"),
+        ("ce_sequence", b"1"),
+    ]
+    producer = AIOKafkaProducer(bootstrap_servers=stack.settings.kafka_bootstrap_servers)
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            TOPIC, orjson.dumps(data), key=contact["id"].encode(), headers=headers
+        )
+    finally:
+        await producer.stop()
+
+    async def dead_lettered() -> bool:
+        records = await read_all(stack.settings.kafka_bootstrap_servers or "", f"{TOPIC}.dlq")
+        return any(dict(r.headers).get("ce_id") == event_id.encode() for r in records)
+
+    await eventually(dead_lettered)
+    later = await register_contact(stack, **a_person())
+    assert await eventually(lambda: customer(stack, later["id"])), "the 360 carries on"
