@@ -51,14 +51,15 @@ def _associated_data(service: str, subject: UUID | str) -> bytes:
     return f"{PREFIX}{service}:{subject}".encode()
 
 
-def seal_bytes(plaintext: bytes, *, key: bytes, service: str, subject: UUID) -> str:
+def seal_bytes(plaintext: bytes, *, key: bytes | AESGCM, service: str, subject: UUID) -> str:
+    cipher = key if isinstance(key, AESGCM) else AESGCM(key)
     nonce = os.urandom(NONCE_BYTES)
-    sealed = AESGCM(key).encrypt(nonce, plaintext, _associated_data(service, subject))
+    sealed = cipher.encrypt(nonce, plaintext, _associated_data(service, subject))
     text = base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
     return f"{PREFIX}{service}:{subject}:{text}"
 
 
-def seal_value(value: Any, *, key: bytes, service: str, subject: UUID) -> str:
+def seal_value(value: Any, *, key: bytes | AESGCM, service: str, subject: UUID) -> str:
     return seal_bytes(orjson.dumps(value), key=key, service=service, subject=subject)
 
 
@@ -108,14 +109,15 @@ def seal(
     subject: UUID,
 ) -> dict[str, Any]:
     """A copy of ``data`` (JSON-mode) with its personal values sealed."""
+    cipher = AESGCM(key)
     sealed = dict(data)
     for name in personal_fields:
         if sealed.get(name) is not None:
-            sealed[name] = seal_value(sealed[name], key=key, service=service, subject=subject)
+            sealed[name] = seal_value(sealed[name], key=cipher, service=service, subject=subject)
     for parent, name, field in _personal_custom_fields(data):
         if sealed[parent] is data[parent]:
             sealed[parent] = dict(data[parent])
-        value = seal_value(field["value"], key=key, service=service, subject=subject)
+        value = seal_value(field["value"], key=cipher, service=service, subject=subject)
         sealed[parent][name] = {**field, "value": value}
     return sealed
 

@@ -65,7 +65,7 @@ class DataKeyClient:
         credentials: Callable[[], dict[str, str]],
         *,
         cache_seconds: float = 60.0,
-        max_keys: int = 100_000,
+        max_keys: int = 50_000,  # about 12 MB: a rebuild's working set
         timeout_seconds: float = 10.0,
     ) -> None:
         self._urls = urls

@@ -76,7 +76,7 @@ class DataKeyring:
         wrapper: KeyWrapper,
         *,
         ttl_seconds: float = 300.0,
-        max_keys: int = 100_000,
+        max_keys: int = 20_000,  # about 5 MB: recently written people stay warm
     ) -> None:
         self.service = service
         self.wrapper = wrapper
