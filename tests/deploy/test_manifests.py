@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import re
 import shutil
 import socket
@@ -21,13 +22,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
 
 from crm_shared.messaging.topics import SERVICES, all_topics
-from crm_shared.settings import Settings
+from crm_shared.privacy.master_key import InvalidMasterKey, MasterKey
+from crm_shared.settings import DEVELOPMENT_MASTER_KEY, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -42,6 +45,25 @@ CRD_SCHEMAS = {
     ("postgresql.cnpg.io/v1", "Cluster"): "cluster.postgresql.cnpg.io-v1.schema.json",
 }
 SETTINGS_VARIABLES = {f"CRM_{name.upper()}" for name in Settings.model_fields}
+# Services that write events, hence seal personal data and need the master key; the
+# others open sealed fields with data keys from these services' key endpoints.
+EVENT_WRITERS = ("contacts",)
+# Never in a ConfigMap (nor a literal value in a Deployment): only from a Secret.
+SECRET_SETTINGS = {
+    "CRM_MASTER_KEY",
+    "CRM_JWT_SECRET",
+    "CRM_JWT_PRIVATE_KEY",
+    "CRM_PII_API_KEY",
+    "CRM_DATABASE_URL",
+    "CRM_AUTH_DATABASE_URL",
+}
+# The Secrets each overlay renders itself; any other a pod references must come from
+# outside: CloudNativePG writes crm-db-app, the prod secret manager the other two.
+RENDERED_SECRETS = {"dev": {"crm-secrets", "crm-master-key"}, "prod": {"crm-secrets"}}
+EXTERNAL_SECRETS = {
+    "dev": {"crm-db-app"},
+    "prod": {"crm-db-app", "crm-master-key", "crm-pii-api-key"},
+}
 
 Manifest = dict[str, Any]
 
@@ -96,6 +118,35 @@ def env_value(container: Manifest, name: str) -> Manifest | None:
     return next((e for e in container.get("env", []) if e["name"] == name), None)
 
 
+def secret_key_ref(container: Manifest, name: str) -> Manifest | None:
+    """The Secret key a container's variable comes from (None if it does not)."""
+    variable = env_value(container, name)
+    if variable is None or "value" in variable:
+        return None
+    ref: Manifest | None = variable.get("valueFrom", {}).get("secretKeyRef")
+    return ref
+
+
+def visible_variables(manifests: list[Manifest], container: Manifest) -> set[str]:
+    """Every variable a container gets: its env, and each key of what it loads whole."""
+    names = {e["name"] for e in container.get("env", [])}
+    for source in container.get("envFrom", []):
+        for kind, ref in (("ConfigMap", "configMapRef"), ("Secret", "secretRef")):
+            if ref in source:
+                loaded = named(manifests, kind, source[ref]["name"])
+                names |= {*loaded.get("data", {}), *loaded.get("stringData", {})}
+    return names
+
+
+def settings_from(environment: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The settings a process sees with exactly these CRM_ variables (as the service would)."""
+    for name in [n for n in os.environ if n.startswith("CRM_")]:
+        monkeypatch.delenv(name)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    return Settings(_env_file=None)
+
+
 def compose() -> Manifest:
     loaded: Manifest = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
     return loaded
@@ -134,9 +185,11 @@ def test_every_overlay_renders_and_validates_against_kubernetes_schemas(overlay:
     assert not errors, "\n".join(errors)
 
     kinds = sorted(m["kind"] for m in manifests)
-    expected = {"Deployment": 2, "Service": 2, "ConfigMap": 1, "Secret": 1, "Cluster": 1}
+    expected = {"Deployment": 2, "Service": 2, "ConfigMap": 1, "Cluster": 1}
     for kind, count in expected.items():
         assert kinds.count(kind) == count, f"{overlay}: expected {count} {kind}, got {kinds}"
+    secrets = {m["metadata"]["name"] for m in of_kind(manifests, "Secret")}
+    assert secrets == RENDERED_SECRETS[overlay], f"{overlay}: Secrets {secrets}"
     namespaces = {m["metadata"].get("namespace") for m in manifests if m["kind"] != "Namespace"}
     assert len(namespaces) == 1 and None not in namespaces, f"{overlay}: namespaces {namespaces}"
 
@@ -256,6 +309,15 @@ def test_every_setting_and_reference_the_pods_use_resolves(overlay: str) -> None
                 assert keys and set(keys) <= SETTINGS_VARIABLES
         for variable in container["env"]:
             assert variable["name"] in SETTINGS_VARIABLES, variable["name"]
+            ref = variable.get("valueFrom", {}).get("secretKeyRef")
+            if ref is None:
+                continue
+            where = f"{service}: {variable['name']} from Secret {ref['name']}"
+            if ref["name"] in RENDERED_SECRETS[overlay]:
+                secret = named(manifests, "Secret", ref["name"])
+                assert ref["key"] in {**secret.get("stringData", {}), **secret.get("data", {})}
+            else:
+                assert ref["name"] in EXTERNAL_SECRETS[overlay], f"{where}: no such Secret"
         database = env_value(container, "CRM_DATABASE_URL")
         assert database is not None
         # CloudNativePG writes the owner's connection URI to <cluster>-app, key uri.
@@ -299,6 +361,86 @@ def test_prod_overlay_runs_two_contacts_on_a_pinned_image_and_verifies_rs256_tok
     assert budget["matchLabels"].items() <= contacts["labels"].items()
     assert {t["spec"]["replicas"] for t in of_kind(manifests, "KafkaTopic")} == {3}
     assert of_kind(manifests, "Cluster")[0]["spec"]["instances"] == 3
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_only_the_event_writers_get_the_master_key_and_only_from_a_secret(overlay: str) -> None:
+    manifests = render(overlay)
+    for config_map in of_kind(manifests, "ConfigMap"):
+        leaked = SECRET_SETTINGS & set(config_map.get("data", {}))
+        assert not leaked, f"{config_map['metadata']['name']} holds secrets: {leaked}"
+    for service in CRM_SERVICES:
+        container = _container(manifests, service)
+        for variable in container.get("env", []):
+            assert not (variable["name"] in SECRET_SETTINGS and "value" in variable), (
+                f"{service}: {variable['name']} is a literal"
+            )
+        if service in EVENT_WRITERS:
+            ref = secret_key_ref(container, "CRM_MASTER_KEY")
+            assert ref is not None, f"{service} writes events: CRM_MASTER_KEY from a Secret"
+            assert ref["name"] not in {
+                s["secretRef"]["name"] for s in container["envFrom"] if "secretRef" in s
+            }, "the master key needs a Secret of its own, not one every pod loads"
+        else:
+            visible = visible_variables(manifests, container)
+            assert "CRM_MASTER_KEY" not in visible, f"{service} needs no master key"
+
+    secrets = {m["metadata"]["name"]: m for m in of_kind(manifests, "Secret")}
+    if overlay == "prod":
+        # From the secret manager only: applying the overlay must never overwrite it.
+        assert "crm-master-key" not in secrets
+    else:
+        key = secrets["crm-master-key"]["stringData"]["CRM_MASTER_KEY"]
+        MasterKey.from_base64(key)  # a working development key
+        assert key != DEVELOPMENT_MASTER_KEY
+
+
+def test_the_base_master_key_is_a_placeholder_contacts_refuses() -> None:
+    documents = yaml.safe_load_all((DEPLOY / "k8s" / "base" / "secret.yaml").read_text())
+    secret = next(d for d in documents if d["metadata"]["name"] == "crm-master-key")
+    # An unreplaced placeholder stops contacts at startup instead of wrapping data keys
+    # with a key published in this repository.
+    with pytest.raises(InvalidMasterKey):
+        MasterKey.from_base64(secret["stringData"]["CRM_MASTER_KEY"])
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_projections_reaches_the_contacts_key_endpoint_through_its_service(
+    overlay: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manifests = render(overlay)
+    container = _container(manifests, "projections")
+    environment = config_map_data(manifests, container)
+    assert "CRM_SERVICE_URLS" in environment, "projections would look for 0.0.0.0"
+    settings = settings_from(environment, monkeypatch)
+    for owner in EVENT_WRITERS:
+        url = httpx.URL(settings.url_of(owner))
+        k8s_service = named(manifests, "Service", url.host)
+        writer = named(manifests, "Deployment", f"crm-{owner}")
+        pod_labels = writer["spec"]["template"]["metadata"]["labels"]
+        assert k8s_service["spec"]["selector"].items() <= pod_labels.items(), str(url)
+        assert url.port in {p["port"] for p in k8s_service["spec"]["ports"]}, str(url)
+        assert url.scheme == "http" and url.path in {"", "/"}, str(url)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_projections_can_authenticate_to_the_key_endpoint(overlay: str) -> None:
+    manifests = render(overlay)
+    container = _container(manifests, "projections")
+    algorithm = config_map_data(manifests, container)["CRM_JWT_ALGORITHM"]
+    api_key = secret_key_ref(container, "CRM_PII_API_KEY")
+    if overlay == "prod":
+        # RS256, and the pods hold only the public key: projections cannot sign itself a
+        # token, so it presents a pii:read API key from a Secret.
+        assert algorithm == "RS256"
+        assert api_key == {"name": "crm-pii-api-key", "key": "api-key"}
+        assert "CRM_JWT_PRIVATE_KEY" not in visible_variables(manifests, container)
+    else:
+        # HS256: it signs itself a short-lived token with the shared secret.
+        assert algorithm == "HS256" and api_key is None
+        assert "CRM_JWT_SECRET" in visible_variables(manifests, container)
+    contacts = _container(manifests, "contacts")
+    assert "CRM_PII_API_KEY" not in visible_variables(manifests, contacts)
 
 
 # ---------------------------------------------------------------------------
@@ -350,6 +492,38 @@ def test_compose_runs_kafka_postgres_and_both_services_with_healthchecks() -> No
         assert int(env[f"CRM_{service.upper()}_PORT"]) == port
         assert definition["ports"] == [f"{port}:{port}"]
         assert definition["read_only"] is True and definition["cap_drop"] == ["ALL"]
+
+
+def test_compose_gives_the_master_key_to_the_event_writers_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    services = compose()["services"]
+    for service in CRM_SERVICES:
+        env = {key: str(value) for key, value in services[service]["environment"].items()}
+        if service in EVENT_WRITERS:
+            assert "CRM_MASTER_KEY" in env, f"{service} writes events: set CRM_MASTER_KEY"
+            settings = settings_from(env, monkeypatch)
+            settings.key_wrapper()  # base64 of 32 bytes
+            assert env["CRM_MASTER_KEY"] != DEVELOPMENT_MASTER_KEY
+        else:
+            assert "CRM_MASTER_KEY" not in env, f"{service} needs no master key"
+
+
+def test_compose_projections_reaches_the_contacts_key_endpoint(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    services = compose()["services"]
+    env = {key: str(value) for key, value in services["projections"]["environment"].items()}
+    assert "CRM_SERVICE_URLS" in env, "projections would look for 0.0.0.0"
+    settings = settings_from(env, monkeypatch)
+    # No API key: it signs itself a token, which HS256 with the shared secret allows.
+    assert settings.pii_api_key is None and settings.jwt_algorithm == "HS256"
+    for owner in EVENT_WRITERS:
+        url = httpx.URL(settings.url_of(owner))
+        assert url.host in services, f"{url}: no compose service {url.host}"
+        target = {key: str(value) for key, value in services[url.host]["environment"].items()}
+        assert services[url.host]["command"] == ["crm", "serve", owner], str(url)
+        assert url.port == int(target[f"CRM_{owner.upper()}_PORT"]), str(url)
 
 
 def test_compose_creates_every_crm_topic_before_the_services_start() -> None:
