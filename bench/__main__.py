@@ -1,6 +1,6 @@
 """Runs every benchmark on a private embedded PostgreSQL and Kafka and prints the figures.
 
-make bench                      # everything (about three minutes)
+make bench                      # everything (about four minutes)
 python -m bench --seconds 5     # shorter runs
 """
 
@@ -18,6 +18,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +31,21 @@ import psycopg
 from bench.loadgen import LoadResult, post_request, run_load
 from crm_shared.auth.principal import Role
 from crm_shared.auth.tokens import issue_token
+from crm_shared.events import DomainEvent
+from crm_shared.eventstore.mapper import CatalogMapper
 from crm_shared.infra.embedded_kafka import EmbeddedKafka
 from crm_shared.infra.embedded_postgres import EmbeddedPostgres
 from crm_shared.messaging.topics import ensure_topics
+from crm_shared.privacy.cipher import (
+    PREFIX,
+    needs_sealing,
+    new_data_key,
+    reveal,
+    seal,
+    sealed_subjects,
+)
+from crm_shared.privacy.keyring import DataKeyring
+from crm_shared.privacy.master_key import MasterKey
 from crm_shared.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -110,22 +124,196 @@ def registration_body(n: int) -> bytes:
     )
 
 
+def impersonal_registration_body(n: int) -> bytes:
+    """About the size and shape of ``registration_body``, its strings in fields that are not
+    personal (custom fields marked so): none of its values needs sealing. (The event still
+    carries empty emails, phones and addresses, which the mapper seals as of now.)"""
+    return orjson.dumps(
+        {
+            "job_title": f"Buyer Bench{n}",
+            "source": "Loadtest",
+            "custom_fields": {
+                "reference": {
+                    "type": "string",
+                    "value": f"bench{n}@example.com",
+                    "personal": False,
+                },
+                "line": {"type": "string", "value": "+14155550123", "personal": False},
+            },
+            "tags": ["bench"],
+        }
+    )
+
+
+Body = Callable[[int], bytes]
+# What the cost of sealing compares: the usual registration, and one with nothing personal.
+BODIES: dict[str, Body] = {
+    "personal": registration_body,
+    "not_personal": impersonal_registration_body,
+}
+
+
 def measure_registrations(
-    port: int, token: str, seconds: float, clients: int, rate: float | None = None
+    port: int,
+    token: str,
+    seconds: float,
+    clients: int,
+    rate: float | None = None,
+    body: Body = registration_body,
 ) -> LoadResult:
     headers = {"Authorization": f"Bearer {token}"}
     return asyncio.run(
         run_load(
             "127.0.0.1",
             port,
-            lambda n: post_request(
-                "127.0.0.1", port, "/v1/contacts", registration_body(n), headers
-            ),
+            lambda n: post_request("127.0.0.1", port, "/v1/contacts", body(n), headers),
             clients,
             seconds,
             rate_limit=rate,
         )
     )
+
+
+def per_call_us(work: Callable[[], object], calls: int) -> float:
+    started = time.perf_counter()
+    for _ in range(calls):
+        work()
+    return (time.perf_counter() - started) / calls * 1e6
+
+
+def round_trip(mapper: CatalogMapper, event: DomainEvent) -> DomainEvent:
+    return mapper.to_domain_event(mapper.to_stored_event(event))
+
+
+def seal_and_open(keyring: DataKeyring, event: DomainEvent, data: dict[str, Any]) -> dict[str, Any]:
+    """The sealing part of ``round_trip`` (given the event's data already dumped), as
+    ``CatalogMapper`` does it."""
+    personal = event.data.personal_fields()
+    if needs_sealing(data, personal):
+        subject = event.data.data_subject(event.originator_id)
+        data = seal(
+            data,
+            personal,
+            key=keyring.sealing_key(subject),
+            service=keyring.service,
+            subject=subject,
+        )
+    subjects = sealed_subjects(data)
+    return reveal(data, keyring.lookup(subjects)) if subjects else data
+
+
+def bench_sealing_in_process(calls: int) -> dict[str, Any]:
+    """CPU per registration of ``CatalogMapper`` storing it and reading it back (with the
+    sealing part on its own), for each body of the HTTP comparison; beside it what else
+    differs between the two: a data key per new contact, and validating emails and phones."""
+    from uuid import uuid4
+
+    from crm_contacts.api.schemas import RegisterContact
+    from crm_shared.catalog.contacts import ContactRegistered
+    from crm_shared.events import EventMetadata
+
+    subject = uuid4()
+    keyring = DataKeyring("contacts", "contacts", MasterKey(os.urandom(32)))
+    new_keys, _ = keyring.prepare_sync({subject})
+    keyring.stored(new_keys, [])
+    mapper = CatalogMapper(keyring)
+    figures: dict[str, Any] = {
+        "events": calls,
+        "sealed_values": {},
+        "mapper_us": {},
+        "seal_open_us": {},
+        "validation_us": {},
+    }
+    for label, body in BODIES.items():
+        data = ContactRegistered.model_validate({**orjson.loads(body(1)), "department": "sales"})
+        event = DomainEvent(
+            originator_id=subject,
+            originator_version=1,
+            data=data,
+            metadata=EventMetadata(actor="user:bench"),
+        )
+        if round_trip(mapper, event) != event:
+            raise RuntimeError(f"the {label} registration does not read back as itself")
+        # Counted, not assumed: what the mapper seals decides what is being compared.
+        state = mapper.to_stored_event(event).state
+        figures["sealed_values"][label] = state.count(PREFIX.encode())
+        figures["mapper_us"][label] = per_call_us(partial(round_trip, mapper, event), calls)
+        dumped = event.data.model_dump(mode="json")
+        figures["seal_open_us"][label] = per_call_us(
+            partial(seal_and_open, keyring, event, dumped), calls
+        )
+        figures["validation_us"][label] = per_call_us(
+            partial(RegisterContact.model_validate_json, body(1)), calls
+        )
+    figures["new_data_key_us"] = per_call_us(lambda: keyring.wrapper.wrap(new_data_key()), calls)
+    return figures
+
+
+def print_sealing_in_process(figures: dict[str, Any]) -> None:
+    print(f"  {'µs per registration':<36} {'personal':>9} {'not personal':>13}")
+    rows = (
+        ("values sealed (count)", "sealed_values"),
+        ("store + read back (CatalogMapper)", "mapper_us"),
+        ("  of which seal + open", "seal_open_us"),
+        # Not sealing, but part of the HTTP difference: the personal body's emails, phones.
+        ("request validation (RegisterContact)", "validation_us"),
+    )
+    for name, key in rows:
+        personal, plain = figures[key]["personal"], figures[key]["not_personal"]
+        print(f"  {name:<36} {personal:9,.1f} {plain:13,.1f}", flush=True)
+    print(f"  {'new data key (generate + wrap)':<36} {figures['new_data_key_us']:9.1f}", flush=True)
+
+
+def data_keys(database_url: str) -> int:
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute("SELECT count(*) FROM contacts.data_keys").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def bench_sealing_http(
+    database_url: str, port: int, token: str, seconds: float
+) -> dict[int, dict[str, float]]:
+    """Registrations/s with personal fields (sealed, a data key per contact, the 360 fetching
+    keys from the contacts service) beside the same load with nothing personal. A client
+    count's two runs follow each other, each from a caught-up 360: the disk's speed drifts
+    from minute to minute, so only neighbours compare."""
+    figures: dict[int, dict[str, float]] = {}
+    for clients in CLIENTS:
+        results: dict[str, LoadResult] = {}
+        keys_made: dict[str, int] = {}
+        for label, body in BODIES.items():
+            wait_until(lambda: projection_caught_up(database_url))
+            before = data_keys(database_url)
+            results[label] = measure_registrations(port, token, seconds, clients, body=body)
+            keys_made[label] = data_keys(database_url) - before
+            if results[label].ok == 0:
+                raise RuntimeError(f"no {label} registration succeeded")
+        personal, plain = results["personal"], results["not_personal"]
+        difference = (personal.rate / plain.rate - 1) * 100
+        figures[clients] = {
+            "personal": personal.rate,
+            "not_personal": plain.rate,
+            "difference_pct": difference,
+            "data_keys_personal": keys_made["personal"],
+            "data_keys_not_personal": keys_made["not_personal"],
+        }
+        print(
+            f"  {clients:>3} clients: personal {personal.rate:8,.0f}/s"
+            f" (p50 {personal.percentile(50) * 1000:5.1f} ms)"
+            f"  not personal {plain.rate:8,.0f}/s (p50 {plain.percentile(50) * 1000:5.1f} ms)"
+            f"  {difference:+6.1f} %  errors {personal.errors + plain.errors}"
+            f"  data keys made {keys_made['personal']:,} / {keys_made['not_personal']:,}",
+            flush=True,
+        )
+    if any(f["data_keys_not_personal"] for f in figures.values()):
+        # Then the comparison is more personal data against less, not sealing against none.
+        print(
+            "  note: registrations without personal values were sealed and keyed too"
+            " (their empty emails, phones, addresses count as personal values)",
+            flush=True,
+        )
+    return figures
 
 
 def bench_baselines(
@@ -236,6 +424,19 @@ def search_latencies(port: int, token: str, requests: int = 200) -> dict[str, fl
     }
 
 
+def sealed_in_the_360(database_url: str) -> tuple[int, int, str | None]:
+    """Customer documents, how many still hold a sealed value, and one first name: a consumer
+    that gets no data keys from the contacts service keeps the sealed strings."""
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "SELECT count(*), count(*) FILTER (WHERE doc::text LIKE %s),"
+            " min(doc #>> '{profile,first_name}') FROM projections.customers",
+            (f"%{PREFIX}%",),
+        ).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1]), row[2]
+
+
 def top_up_events(database_url: str, target: int) -> int:
     """Stores generated contact events straight into the event store until ``target``."""
     from uuid import uuid4
@@ -291,14 +492,16 @@ def main() -> None:
         "--seconds", type=float, default=8.0, help="duration of each throughput run"
     )
     parser.add_argument("--rebuild-events", type=int, default=100_000)
+    parser.add_argument(
+        "--sealing-events",
+        type=int,
+        default=20_000,
+        help="events of the in-process sealing micro-benchmark",
+    )
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="crm-bench-"))
-    work.chmod(0o755)
     logs = ROOT / "bench" / "out"
     logs.mkdir(parents=True, exist_ok=True)
-    postgres = EmbeddedPostgres(work / "pg", free_port())
-    kafka = EmbeddedKafka(free_port(), log_file=logs / "tansu.log")
     memory = PeakMemory()
     report: dict[str, Any] = {
         "machine": {
@@ -316,6 +519,16 @@ def main() -> None:
         }
     }
     print(f"machine: {report['machine']}", flush=True)
+
+    # First, while nothing else runs on the machine: it measures CPU only.
+    print(f"\nsealing personal data, in process, per registration ({args.sealing_events:,}):")
+    report["sealing"] = {"in_process": bench_sealing_in_process(args.sealing_events)}
+    print_sealing_in_process(report["sealing"]["in_process"])
+
+    work = Path(tempfile.mkdtemp(prefix="crm-bench-"))
+    work.chmod(0o755)
+    postgres = EmbeddedPostgres(work / "pg", free_port())
+    kafka = EmbeddedKafka(free_port(), log_file=logs / "tansu.log")
     services: list[subprocess.Popen[bytes]] = []
     try:
         postgres.start()
@@ -335,6 +548,9 @@ def main() -> None:
             "CRM_KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
             "CRM_CONTACTS_PORT": str(contacts_port),
             "CRM_PROJECTIONS_PORT": str(projections_port),
+            # Consumers (the projections service, the rebuild) fetch data keys from the
+            # contacts service: named outright, whatever CRM_HOST the environment has.
+            "CRM_SERVICE_URLS": json.dumps({"contacts": f"http://127.0.0.1:{contacts_port}"}),
             "CRM_LOG_LEVEL": "WARNING",
         }
         settings = Settings()
@@ -357,6 +573,17 @@ def main() -> None:
                 f"  errors {result.errors}",
                 flush=True,
             )
+
+        sizes = {label: len(body(10**6)) for label, body in BODIES.items()}
+        print(
+            "\ncost of sealing personal data, registrations per second over HTTP"
+            f" (bodies of {sizes['personal']} and {sizes['not_personal']} bytes):",
+            flush=True,
+        )
+        report["sealing"]["http"] = bench_sealing_http(
+            database_url, contacts_port, token, args.seconds
+        )
+        report["sealing"]["body_bytes"] = sizes
 
         wait_until(lambda: projection_caught_up(database_url))
         print("\nevent-to-360 latency at 200 commands/s:", flush=True)
@@ -394,8 +621,22 @@ def main() -> None:
         )
         memory.watch("rebuild (crm projections rebuild)", rebuild.pid)
         output = rebuild.communicate()[0].decode()
+        if rebuild.returncode != 0:
+            raise RuntimeError(f"crm projections rebuild failed:\n{output}")
         print(f"  {total:,} events in the store; {output.strip().splitlines()[-1]}", flush=True)
-        report["rebuild"] = {"events": total, "output": output.strip().splitlines()[-1]}
+        documents, sealed, first_name = sealed_in_the_360(database_url)
+        if sealed or first_name is None or first_name.startswith(PREFIX):
+            raise RuntimeError(
+                f"the rebuilt 360 did not open personal data: {sealed:,} of {documents:,}"
+                f" documents hold sealed values (first name {first_name!r})"
+            )
+        print(f"  {documents:,} documents, none sealed (first name {first_name!r})", flush=True)
+        report["rebuild"] = {
+            "events": total,
+            "output": output.strip().splitlines()[-1],
+            "documents": documents,
+            "sealed_documents": sealed,
+        }
 
         print("\ncustomer-360 search latency, unscoped (admin) vs department-scoped (sales rep):")
         wait_until(lambda: projection_caught_up(database_url))

@@ -102,3 +102,11 @@ def test_the_master_key_wraps_data_keys_and_only_it_unwraps_them() -> None:
 def test_a_master_key_that_is_not_32_bytes_of_base64_is_refused(text: str) -> None:
     with pytest.raises(InvalidMasterKey):
         MasterKey.from_base64(text)
+
+
+def test_null_and_empty_lists_hold_nothing_personal_and_are_not_sealed() -> None:
+    data = {"first_name": None, "emails": [], "phones": [], "department": "sales"}
+    assert (
+        seal(data, ("first_name", "emails", "phones"), key=KEY, service="c", subject=SUBJECT)
+        == data
+    )

@@ -44,7 +44,7 @@ class EventData(BaseModel):
     def has_personal_data(self) -> bool:
         """Whether anything here must be sealed: a personal field, or a custom field
         marked personal."""
-        if any(getattr(self, name) is not None for name in self.personal_fields()):
+        if any(getattr(self, name) not in (None, [], {}) for name in self.personal_fields()):
             return True
         return any(
             getattr(item, "personal", False) is True

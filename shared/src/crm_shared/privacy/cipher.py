@@ -8,8 +8,9 @@ without knowing our event catalog::
 The plaintext is the field's JSON value. The associated data binds the ciphertext to its
 subject: a value copied under another person's id does not open.
 
-What is sealed in an event's data: every top-level field the catalog marks personal (when
-it is not null), and the ``value`` of any custom field marked ``"personal": true``.
+What is sealed in an event's data: every top-level field the catalog marks personal (unless
+it is null or an empty list: nothing personal in those), and the ``value`` of any custom
+field marked ``"personal": true``.
 """
 
 from __future__ import annotations
@@ -94,8 +95,12 @@ def open_value(value: str, key: bytes) -> Any:
 # --- whole event data ------------------------------------------------------------------
 
 
+def holds_data(value: Any) -> bool:
+    return value is not None and value != [] and value != {}
+
+
 def needs_sealing(data: Mapping[str, Any], personal_fields: Iterable[str]) -> bool:
-    return any(data.get(name) is not None for name in personal_fields) or any(
+    return any(holds_data(data.get(name)) for name in personal_fields) or any(
         _personal_custom_fields(data)
     )
 
@@ -112,7 +117,7 @@ def seal(
     cipher = AESGCM(key)
     sealed = dict(data)
     for name in personal_fields:
-        if sealed.get(name) is not None:
+        if holds_data(sealed.get(name)):
             sealed[name] = seal_value(sealed[name], key=cipher, service=service, subject=subject)
     for parent, name, field in _personal_custom_fields(data):
         if sealed[parent] is data[parent]:
