@@ -198,8 +198,8 @@ def seal_and_open(keyring: DataKeyring, event: DomainEvent, data: dict[str, Any]
             service=keyring.service,
             subject=subject,
         )
-    subjects = sealed_subjects(data)
-    return reveal(data, keyring.lookup(subjects)) if subjects else data
+    subjects = sealed_subjects(data, personal)
+    return reveal(data, personal, keyring.lookup(subjects)) if subjects else data
 
 
 def bench_sealing_in_process(calls: int) -> dict[str, Any]:

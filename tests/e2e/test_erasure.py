@@ -31,6 +31,7 @@ def a_person() -> dict[str, Any]:
         "emails": [{"address": f"erin.{tag}@example.com"}],
         "phones": [{"number": f"+14157{digits[:6]}"}],
         "custom_fields": {"nickname": {"type": "string", "value": f"Nick{tag}", "personal": True}},
+        "job_title": "Engineer",
     }
 
 
@@ -213,6 +214,7 @@ async def test_an_erased_contact_reads_as_erased_in_the_api_export_history_360_a
 
     doc = await eventually(lambda: erased_in_360(stack, contact["id"]))
     assert doc["profile"]["first_name"] is None and doc["display_name"] == ""
+    assert doc["profile"]["job_title"] == view["job_title"] == "Engineer", "not personal: kept"
     timeline = (
         await stack.projections.get(f"/v1/customers/{contact['id']}/timeline", headers=stack.auth())
     ).json()
@@ -260,3 +262,12 @@ async def test_a_retried_registration_of_an_erased_person_does_not_bring_their_d
     after = await stack.contacts.post("/v1/contacts", json=person, headers=stack.auth() | key)
     assert after.status_code == 410
     assert person["emails"][0]["address"] not in after.text
+
+
+async def test_text_that_looks_sealed_in_an_ordinary_field_is_just_text(stack: Stack) -> None:
+    lookalike = f"pii:v1:contacts:{uuid.uuid4()}:AAAA"
+    contact = await register_contact(stack, job_title=lookalike, source="pii:v1:nonsense")
+    view = await stack.contacts.get(f"/v1/contacts/{contact['id']}", headers=stack.auth())
+    assert view.status_code == 200 and view.json()["job_title"] == lookalike
+    doc = await eventually(lambda: customer(stack, contact["id"]))
+    assert doc["profile"]["job_title"] == lookalike

@@ -48,8 +48,8 @@ def test_personal_values_are_sealed_and_open_again_with_the_persons_key() -> Non
     assert data["department"] == "sales"
     assert is_sealed(data["custom_fields"]["nickname"]["value"])  # type: ignore[index]
     assert data["custom_fields"]["plan"]["value"] == "gold"  # type: ignore[index]
-    assert sealed_subjects(data) == {("contacts", SUBJECT)}
-    assert reveal(data, {("contacts", SUBJECT): KEY}) == DATA
+    assert sealed_subjects(data, PERSONAL) == {("contacts", SUBJECT)}
+    assert reveal(data, PERSONAL, {("contacts", SUBJECT): KEY}) == DATA
 
 
 def test_sealing_the_same_value_twice_gives_different_ciphertexts() -> None:
@@ -82,8 +82,8 @@ def test_a_tampered_or_wrongly_keyed_value_does_not_open() -> None:
 
 def test_without_the_key_values_stay_sealed_and_once_erased_they_read_as_gone() -> None:
     data = sealed()
-    assert reveal(data, {}) == data
-    erased = reveal(data, {("contacts", SUBJECT): ERASED}, erased=None)
+    assert reveal(data, PERSONAL, {}) == data
+    erased = reveal(data, PERSONAL, {("contacts", SUBJECT): ERASED}, erased=None)
     assert erased["first_name"] is None and erased["emails"] is None
     assert erased["custom_fields"] == {"plan": DATA["custom_fields"]["plan"]}  # type: ignore[index]
 
@@ -110,3 +110,9 @@ def test_null_and_empty_lists_hold_nothing_personal_and_are_not_sealed() -> None
         seal(data, ("first_name", "emails", "phones"), key=KEY, service="c", subject=SUBJECT)
         == data
     )
+
+
+def test_text_that_looks_sealed_outside_a_personal_field_is_left_alone() -> None:
+    data = sealed() | {"department": f"pii:v1:contacts:{SUBJECT}:AAAA"}
+    assert sealed_subjects(data, PERSONAL) == {("contacts", SUBJECT)}
+    assert reveal(data, PERSONAL, {("contacts", SUBJECT): KEY})["department"] == data["department"]

@@ -17,7 +17,6 @@ from crm_shared.auth.policy import Action, Forbidden, Scope, authorize, may_crea
 from crm_shared.auth.principal import Principal
 from crm_shared.catalog.contacts import AccountCreated, ContactRegistered
 from crm_shared.domain import NotFound
-from crm_shared.events import DomainEvent
 from crm_shared.eventstore.application import EventSourcedApplication
 from crm_shared.eventstore.group_commit import (
     GroupCommitter,
@@ -72,7 +71,7 @@ class ContactsApplication:
 
     def history(self, cls: type[R], record_id: UUID, caller: Principal) -> list[dict[str, Any]]:
         """Every change to the record, oldest first (the event store is the audit log)."""
-        events = [e for e in self.store.events.get(record_id) if isinstance(e, DomainEvent)]
+        events = self.store.events_of(record_id)
         record = cls.project(None, events)
         if record is None:
             raise NotFound(f"{_noun(cls)} {record_id} not found")

@@ -75,9 +75,13 @@ def seal_schema(schema: Any) -> Any:
     if schema.get(PERSONAL) is True:
         plaintext = {k: v for k, v in schema.items() if k not in (PERSONAL, "default", "title")}
         sealed = {k: v for k, v in schema.items() if k in ("title", "description", "default")}
+        # Null and an empty list hold nothing personal: they travel as they are.
+        empty: list[dict[str, Any]] = [{"type": "null"}]
+        if _allows_array(plaintext):
+            empty.append({"type": "array", "maxItems": 0})
         return sealed | {
             PERSONAL: True,
-            "anyOf": [SEALED_VALUE, {"type": "null"}],
+            "anyOf": [SEALED_VALUE, *empty],
             "x-sealed-schema": plaintext,
         }
     sealed = {key: seal_schema(value) for key, value in schema.items()}
@@ -86,6 +90,12 @@ def seal_schema(schema: Any) -> Any:
         # A custom field: its value is sealed when it is marked personal.
         properties["value"] = {"anyOf": [properties["value"], SEALED_VALUE]}
     return sealed
+
+
+def _allows_array(schema: dict[str, Any]) -> bool:
+    return schema.get("type") == "array" or any(
+        isinstance(option, dict) and _allows_array(option) for option in schema.get("anyOf", [])
+    )
 
 
 def event_json_schema(cls: type[EventData]) -> dict[str, Any]:

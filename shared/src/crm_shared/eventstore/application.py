@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TypeVar
 from uuid import UUID
 
 import psycopg
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import Application
 from eventsourcing.persistence import Mapper
 from psycopg.conninfo import conninfo_to_dict
 
@@ -21,9 +22,18 @@ from crm_shared.privacy.master_key import KeyWrapper
 A = TypeVar("A", bound=Aggregate)
 
 
-def ensure_schema(database_url: str, schema: str) -> None:
+@contextmanager
+def setting_up(database_url: str, schema: str) -> Iterator[None]:
+    """Creates the schema, and holds a lock while the caller creates its tables: several
+    worker processes starting at once would otherwise race on CREATE TABLE IF NOT EXISTS
+    (PostgreSQL answers the loser with a unique violation on its catalog)."""
     with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (f"crm-setup:{schema}",))
+        try:
+            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (f"crm-setup:{schema}",))
 
 
 def eventsourcing_env(database_url: str, schema: str, pool_size: int = 8) -> dict[str, str]:
@@ -52,9 +62,9 @@ class EventSourcedApplication(Application[UUID]):
     with personal data sealed by per-subject keys kept in the same schema."""
 
     def __init__(self, database_url: str, schema: str, key_wrapper: KeyWrapper) -> None:
-        ensure_schema(database_url, schema)
         self.keyring = DataKeyring(self.name, schema, key_wrapper)
-        super().__init__(env=eventsourcing_env(database_url, schema))
+        with setting_up(database_url, schema):
+            super().__init__(env=eventsourcing_env(database_url, schema))
         self.keyring.attach(self._fetch_keys)
 
     def construct_mapper(self) -> Mapper[UUID]:
@@ -97,11 +107,16 @@ class EventSourcedApplication(Application[UUID]):
             raise
         keyring.stored(new_keys, erasing)
 
+    def events_of(self, aggregate_id: UUID) -> list[DomainEvent]:
+        """Every event of one aggregate, oldest first, personal fields opened."""
+        stored = self.recorder.select_events(aggregate_id)
+        return self.catalog_mapper.to_domain_events(stored)
+
     def load(self, cls: type[A], aggregate_id: UUID) -> A:
-        try:
-            return self.repository.get(aggregate_id, projector_func=cls.project)
-        except AggregateNotFoundError:
-            raise NotFound(f"{cls.__name__.lower()} {aggregate_id} not found") from None
+        aggregate = cls.project(None, self.events_of(aggregate_id))
+        if aggregate is None:
+            raise NotFound(f"{cls.__name__.lower()} {aggregate_id} not found")
+        return aggregate
 
     def close(self) -> None:
         self.factory.close()

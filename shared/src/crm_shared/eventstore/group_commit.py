@@ -286,18 +286,16 @@ class GroupCommitter:
     async def _load(self, ids: list[UUID]) -> dict[UUID, list[Any]]:
         """The stored events of the given aggregates, in one query (and their data keys,
         unless cached, in one more)."""
-        loaded: dict[UUID, list[Any]] = {aggregate_id: [] for aggregate_id in ids}
         if not ids:
-            return loaded
+            return {}
         conn = await self._connection()
         await self.app.keyring.prefetch(conn, ids)
         cursor = await conn.execute(self.app.store.select_many_statement, (ids,), prepare=True)
-        to_event = self.app.mapper.to_domain_event
+        stored: dict[UUID, list[StoredEvent]] = {aggregate_id: [] for aggregate_id in ids}
         for originator_id, version, topic, state in await cursor.fetchall():
-            loaded[originator_id].append(
-                to_event(StoredEvent(originator_id, version, topic, bytes(state)))
-            )
-        return loaded
+            stored[originator_id].append(StoredEvent(originator_id, version, topic, bytes(state)))
+        to_events = self.app.catalog_mapper.to_domain_events
+        return {aggregate_id: to_events(events) for aggregate_id, events in stored.items()}
 
     async def _store(self, commands: list[PendingCommand]) -> None:
         mapper, keyring = self.app.catalog_mapper, self.app.keyring

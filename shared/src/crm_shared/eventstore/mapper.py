@@ -9,6 +9,7 @@ consumer and independent of how the code is arranged.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -69,17 +70,26 @@ class CatalogMapper(Mapper[UUID]):
             state=encode_envelope(domain_event, data),
         )
 
+    def to_domain_events(self, stored_events: Sequence[StoredEvent]) -> list[DomainEvent]:
+        """A stream of events. An erasure anywhere in it counts for all of it: another
+        process may have erased the person after this one cached their key."""
+        for stored_event in stored_events:
+            model = self.catalog.by_type.get(stored_event.topic)
+            if model is not None and model.erases_subject:
+                data = model.model_validate(orjson.loads(stored_event.state)["data"])
+                self.keyring.forget(data.data_subject(_uuid(stored_event)))
+        return [self.to_domain_event(stored_event) for stored_event in stored_events]
+
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEvent:
         envelope = orjson.loads(stored_event.state)
-        data = envelope["data"]
-        subjects = sealed_subjects(data)
+        model, data = self.catalog.resolve(stored_event.topic, envelope["data"])
+        personal = model.personal_fields()
+        subjects = sealed_subjects(data, personal)
         if subjects:
-            opened = reveal(data, self.keyring.lookup(subjects), erased=_LEAVE_OUT)
+            opened = reveal(data, personal, self.keyring.lookup(subjects), erased=_LEAVE_OUT)
             data = {k: v for k, v in opened.items() if v is not _LEAVE_OUT}
-        model, data = self.catalog.resolve(stored_event.topic, data)
-        originator_id = stored_event.originator_id
         return DomainEvent(
-            originator_id=originator_id if isinstance(originator_id, UUID) else UUID(originator_id),
+            originator_id=_uuid(stored_event),
             originator_version=stored_event.originator_version,
             data=model.model_validate(data),
             id=UUID(envelope["id"]),
@@ -90,3 +100,8 @@ class CatalogMapper(Mapper[UUID]):
                 causation_id=envelope.get("causation_id"),
             ),
         )
+
+
+def _uuid(stored_event: StoredEvent) -> UUID:
+    originator_id = stored_event.originator_id
+    return originator_id if isinstance(originator_id, UUID) else UUID(originator_id)

@@ -25,7 +25,7 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from eventsourcing.persistence import Notification
 from psycopg.types.json import Jsonb
 
-from crm_shared.eventstore.application import EventSourcedApplication
+from crm_shared.eventstore.application import EventSourcedApplication, setting_up
 from crm_shared.eventstore.recorder import CrmApplicationRecorder
 from crm_shared.messaging.cloudevents import KafkaRecord, encode
 from crm_shared.messaging.offsets import lost_offsets
@@ -41,10 +41,14 @@ class RelayPositions:
 
     def __init__(self, database_url: str, schema: str) -> None:
         self.database_url = database_url
+        self.schema = schema
         self.table = f'"{schema}".relay_positions'
 
     def setup(self) -> None:
-        with psycopg.connect(self.database_url, autocommit=True) as conn:
+        with (
+            setting_up(self.database_url, self.schema),
+            psycopg.connect(self.database_url, autocommit=True) as conn,
+        ):
             conn.execute(
                 f"CREATE TABLE IF NOT EXISTS {self.table} ("
                 " topic text PRIMARY KEY,"

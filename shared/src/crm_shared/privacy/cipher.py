@@ -135,43 +135,49 @@ def _personal_custom_fields(data: Mapping[str, Any]) -> Iterable[tuple[str, str,
                     yield parent, name, field
 
 
-def sealed_subjects(data: Mapping[str, Any]) -> set[tuple[str, UUID]]:
+def sealed_subjects(
+    data: Mapping[str, Any], personal_fields: Iterable[str]
+) -> set[tuple[str, UUID]]:
     """Every (service, subject) whose key the data's sealed values need."""
-    return {sealed_by(value) for value in _sealed_values(data)}
+    return {sealed_by(value) for value in _sealed_values(data, personal_fields)}
 
 
-def _sealed_values(data: Mapping[str, Any]) -> Iterable[str]:
-    """Sealed values sit where ``seal`` puts them: top-level fields and custom fields."""
-    for value in data.values():
-        if isinstance(value, str):
-            if value.startswith(PREFIX):
-                yield value
-        elif isinstance(value, dict):
-            for field in value.values():
-                if isinstance(field, dict) and is_sealed(field.get("value")):
-                    yield field["value"]
+def _sealed_values(data: Mapping[str, Any], personal_fields: Iterable[str]) -> Iterable[str]:
+    """Only where ``seal`` puts them: personal fields and personal custom fields. A string
+    that merely looks sealed in any other field is someone's text, not ours to open."""
+    for name in personal_fields:
+        if is_sealed(data.get(name)):
+            yield data[name]
+    for _, _, field in _personal_custom_fields(data):
+        if is_sealed(field["value"]):
+            yield field["value"]
 
 
 KeyLookup = Mapping[tuple[str, UUID], "bytes | Erased | None"]
 
 
-def reveal(data: dict[str, Any], keys: KeyLookup, *, erased: Any = ERASED) -> dict[str, Any]:
-    """``data`` with every sealed value opened where ``keys`` holds its key.
+def reveal(
+    data: dict[str, Any],
+    personal_fields: Iterable[str],
+    keys: KeyLookup,
+    *,
+    erased: Any = ERASED,
+) -> dict[str, Any]:
+    """``data`` with the sealed values of its personal fields opened where ``keys`` holds
+    their key.
 
     A key mapped to ``ERASED`` opens nothing: the value becomes ``erased`` (a custom field
     whose value is erased is left out). A key that is missing leaves the sealed string
     in place: a consumer without access sees an opaque placeholder, never an error.
     """
-    opened: dict[str, Any] = {}
-    for name, value in data.items():
-        if isinstance(value, str):
-            if value.startswith(PREFIX):
-                value = _open(value, keys)
-                if value is ERASED:
-                    value = erased
-        elif isinstance(value, dict) and value:
-            value = _reveal_custom_fields(value, keys)
-        opened[name] = value
+    opened = dict(data)
+    for name in personal_fields:
+        value = data.get(name)
+        if isinstance(value, str) and value.startswith(PREFIX):
+            value = _open(value, keys)
+            opened[name] = erased if value is ERASED else value
+    for parent in {parent for parent, _, _ in _personal_custom_fields(data)}:
+        opened[parent] = _reveal_custom_fields(data[parent], keys)
     return opened
 
 

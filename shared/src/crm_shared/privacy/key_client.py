@@ -21,6 +21,7 @@ from cachetools import TTLCache
 
 from crm_shared.auth.principal import Role
 from crm_shared.auth.tokens import issue_token
+from crm_shared.catalog import CATALOG
 from crm_shared.messaging.cloudevents import ReceivedEvent
 from crm_shared.privacy.cipher import ERASED, Erased, UnreadableValue, reveal, sealed_subjects
 from crm_shared.privacy.endpoint import MAX_SUBJECTS
@@ -93,20 +94,25 @@ class DataKeyClient:
         unreadable: list[tuple[ReceivedEvent, UnreadableValue]] = []
         sealed = []
         for event in events:
+            model = CATALOG.by_type.get(event.type)
+            if model is None:
+                continue  # a type this build does not know: its values stay sealed
+            personal = model.personal_fields()
             try:
-                sealed.append((event, sealed_subjects(event.data)))
+                subjects = sealed_subjects(event.data, personal)
             except UnreadableValue as error:
                 unreadable.append((event, error))
-        wanted = set().union(*(subjects for _, subjects in sealed))
-        if not wanted:
-            return unreadable
-        keys = await self.keys_for(wanted)
-        for event, subjects in sealed:
+                continue
             if subjects:
-                try:
-                    event.data = reveal(event.data, keys, erased=None)
-                except UnreadableValue as error:
-                    unreadable.append((event, error))
+                sealed.append((event, personal, subjects))
+        if not sealed:
+            return unreadable
+        keys = await self.keys_for(set().union(*(subjects for _, _, subjects in sealed)))
+        for event, personal, _ in sealed:
+            try:
+                event.data = reveal(event.data, personal, keys, erased=None)
+            except UnreadableValue as error:
+                unreadable.append((event, error))
         return unreadable
 
     async def keys_for(self, wanted: Iterable[Subject]) -> dict[Subject, bytes | Erased]:

@@ -215,5 +215,11 @@ class DataKeyring:
                 self._erased.add(subject)
                 self._cache.pop(subject, None)
 
+    def forget(self, subject: UUID) -> None:
+        """The subject was erased (seen in an event this process read)."""
+        with self._lock:
+            self._erased.add(subject)
+            self._cache.pop(subject, None)
+
     def discard(self) -> None:
         self._pending = {}

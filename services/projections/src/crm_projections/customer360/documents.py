@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from crm_shared.catalog.contacts import ContactRegistered
 from crm_shared.messaging.cloudevents import ReceivedEvent
 
 PROFILE_FIELDS = (
@@ -71,18 +72,18 @@ def apply_contact_event(doc: dict[str, Any] | None, event: ReceivedEvent) -> dic
     return doc
 
 
-EMPTY_PROFILE: dict[str, Any] = {f: None for f in PROFILE_FIELDS} | {
-    "emails": [],
-    "phones": [],
-    "addresses": [],
-}
+PERSONAL_FIELDS = ContactRegistered.personal_fields()
+EMPTY_LISTS = ("emails", "phones", "addresses")
 
 
 def erase(doc: dict[str, Any], at: str) -> None:
-    """The person's data key is gone: keep the record, drop everything personal."""
-    custom = doc["profile"].get("custom_fields") or {}
-    doc["profile"] = dict(EMPTY_PROFILE)
-    doc["profile"]["custom_fields"] = {
+    """The person's data key is gone: keep the record, drop everything personal (what the
+    catalog marks personal, as the contacts service does)."""
+    profile = doc["profile"]
+    for field in PERSONAL_FIELDS:
+        profile[field] = [] if field in EMPTY_LISTS else None
+    custom = profile.get("custom_fields") or {}
+    profile["custom_fields"] = {
         k: v for k, v in custom.items() if not (isinstance(v, dict) and v.get("personal"))
     }
     doc["erased"] = True
