@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import os
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -71,19 +72,24 @@ def is_sealed(value: Any) -> bool:
 def sealed_by(value: str) -> tuple[str, UUID]:
     """The owning service and the subject whose key opens a sealed value."""
     try:
-        service, subject, _ = value[len(PREFIX) :].split(":", 2)
-        return service, UUID(subject)
+        return _owner(value[: value.rindex(":")])
     except ValueError:
         raise UnreadableValue("malformed sealed value") from None
 
 
+@lru_cache(maxsize=65_536)
+def _owner(head: str) -> tuple[str, UUID]:
+    # One person's values share their head (pii:v1:<service>:<subject>): parse it once.
+    service, subject = head[len(PREFIX) :].split(":", 1)
+    return service, UUID(subject)
+
+
 def open_bytes(value: str, key: bytes) -> bytes:
     try:
-        service, subject, text = value[len(PREFIX) :].split(":", 2)
+        # The head is exactly the associated data the value was sealed with.
+        head, text = value.rsplit(":", 1)
         blob = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-        return AESGCM(key).decrypt(
-            blob[:NONCE_BYTES], blob[NONCE_BYTES:], _associated_data(service, subject)
-        )
+        return AESGCM(key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], head.encode())
     except (ValueError, InvalidTag):
         raise UnreadableValue("sealed value does not open with its subject's key") from None
 
