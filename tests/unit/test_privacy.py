@@ -116,3 +116,11 @@ def test_text_that_looks_sealed_outside_a_personal_field_is_left_alone() -> None
     data = sealed() | {"department": f"pii:v1:contacts:{SUBJECT}:AAAA"}
     assert sealed_subjects(data, PERSONAL) == {("contacts", SUBJECT)}
     assert reveal(data, PERSONAL, {("contacts", SUBJECT): KEY})["department"] == data["department"]
+
+
+def test_a_look_alike_value_in_an_ordinary_custom_field_beside_a_personal_one_stays_text() -> None:
+    data = sealed()
+    data["custom_fields"]["plan"] = {"type": "string", "value": "pii:v1:x:y:z"}  # type: ignore[index]
+    opened = reveal(data, PERSONAL, {("contacts", SUBJECT): KEY})
+    assert opened["custom_fields"]["plan"]["value"] == "pii:v1:x:y:z"
+    assert opened["custom_fields"]["nickname"]["value"] == "Countess"

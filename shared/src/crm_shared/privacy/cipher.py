@@ -137,8 +137,12 @@ def _personal_custom_fields(data: Mapping[str, Any]) -> Iterable[tuple[str, str,
     for parent, value in data.items():
         if isinstance(value, dict):
             for name, field in value.items():
-                if isinstance(field, dict) and field.get("personal") is True and "value" in field:
+                if _is_personal_custom_field(field):
                     yield parent, name, field
+
+
+def _is_personal_custom_field(field: Any) -> bool:
+    return isinstance(field, dict) and field.get("personal") is True and "value" in field
 
 
 def sealed_subjects(
@@ -197,11 +201,9 @@ def _open(value: str, keys: KeyLookup) -> Any:
 
 
 def _reveal_custom_fields(fields: dict[str, Any], keys: KeyLookup) -> dict[str, Any]:
-    if not any(isinstance(f, dict) and is_sealed(f.get("value")) for f in fields.values()):
-        return fields
     revealed: dict[str, Any] = {}
     for name, field in fields.items():
-        if isinstance(field, dict) and is_sealed(field.get("value")):
+        if _is_personal_custom_field(field) and is_sealed(field["value"]):
             value = _open(field["value"], keys)
             if value is ERASED:
                 continue
