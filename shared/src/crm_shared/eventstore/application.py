@@ -91,12 +91,11 @@ class EventSourcedApplication(Application[UUID]):
         """Stores events outside group commit (imports, tests, benchmarks), sealing their
         personal data like every other write."""
         mapper, keyring = self.catalog_mapper, self.keyring
-        subjects = {s for e in events if (s := mapper.sealing_subject(e)) is not None}
-        new_keys, erased = keyring.prepare_sync(subjects)
+        new_keys, erased = keyring.prepare_sync(mapper.subjects_to_seal(events))
         if erased:
             keyring.discard()
             raise SubjectErased(f"erased subjects: {sorted(map(str, erased))}")
-        erasing = [e.data.data_subject(e.originator_id) for e in events if e.data.erases_subject]
+        erasing = mapper.erased_subjects(events)
         try:
             stored = [mapper.to_stored_event(e) for e in events]
             self.store.insert_events(

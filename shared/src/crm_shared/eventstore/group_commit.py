@@ -300,22 +300,14 @@ class GroupCommitter:
     async def _store(self, commands: list[PendingCommand]) -> None:
         mapper, keyring = self.app.catalog_mapper, self.app.keyring
         conn = await self._connection()
-        subjects = {
-            id(c): {s for e in c.events if (s := mapper.sealing_subject(e)) is not None}
-            for c in commands
-        }
+        subjects = {id(c): mapper.subjects_to_seal(c.events) for c in commands}
         new_keys, erased = await keyring.prepare(
             conn, set().union(*subjects.values()), {c.touches for c in commands if c.creates}
         )
         for command in [c for c in commands if subjects[id(c)] & erased]:
             self._fail(command, SubjectErased("the person was erased; nothing can be added"))
             commands.remove(command)
-        erasing = [
-            e.data.data_subject(e.originator_id)
-            for command in commands
-            for e in command.events
-            if e.data.erases_subject
-        ]
+        erasing = mapper.erased_subjects(e for command in commands for e in command.events)
         try:
             stored = [mapper.to_stored_event(e) for command in commands for e in command.events]
             idempotency = [
@@ -365,8 +357,9 @@ class GroupCommitter:
         body = bytes(body)
         if body.startswith(SEALED_PREFIX):
             sealed = body.decode()
+            owner = sealed_by(sealed)
             await self.app.keyring.prefetch(conn, [aggregate_id])
-            data_key = self.app.keyring.lookup([sealed_by(sealed)]).get(sealed_by(sealed))
+            data_key = self.app.keyring.lookup([owner]).get(owner)
             if not isinstance(data_key, bytes):
                 raise SubjectErased("the person this request created or changed was erased")
             body = open_bytes(sealed, data_key)

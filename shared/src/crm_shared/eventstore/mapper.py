@@ -9,7 +9,7 @@ consumer and independent of how the code is arranged.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -49,6 +49,14 @@ class CatalogMapper(Mapper[UUID]):
         if not event.data.has_personal_data():
             return None
         return event.data.data_subject(event.originator_id)
+
+    def subjects_to_seal(self, events: Iterable[DomainEvent]) -> set[UUID]:
+        return {s for e in events if (s := self.sealing_subject(e)) is not None}
+
+    @staticmethod
+    def erased_subjects(events: Iterable[DomainEvent]) -> list[UUID]:
+        """Whose keys recording these events deletes."""
+        return [e.data.data_subject(e.originator_id) for e in events if e.data.erases_subject]
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
         assert isinstance(domain_event, DomainEvent)
