@@ -23,6 +23,9 @@ class ServiceDefinition:
     # Worker processes share the load only where that is safe: a service whose relay
     # elects one leader can run several; one whose consumers take every partition, one.
     max_workers: int | None = None
+    # Where this service's consumers keep their positions and applied versions (the
+    # schema in CRM_DATABASE_URL), for `crm dlq`.
+    consumer_schema: str | None = None
 
     def workers(self, settings: Settings) -> int:
         return min(settings.workers, self.max_workers or settings.workers)

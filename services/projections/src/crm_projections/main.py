@@ -10,7 +10,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from crm_projections.api import customers
 from crm_projections.cli import cli, consumer_settings
-from crm_projections.projections import all_projections
+from crm_projections.projections import SCHEMA, all_projections
 from crm_shared.health import broker_check, database_check
 from crm_shared.http.app import ReadinessCheck, create_service_app
 from crm_shared.messaging.consumer import ProjectionConsumer
@@ -70,4 +70,5 @@ SERVICE = ServiceDefinition(
     app_factory="crm_projections.main:create_app",
     cli=cli,
     max_workers=1,
+    consumer_schema=SCHEMA,
 )

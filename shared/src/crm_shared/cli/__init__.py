@@ -17,6 +17,7 @@ import typer
 from crm_shared.auth.api_keys import ApiKeyAdmin, ApiKeyError
 from crm_shared.auth.principal import Role
 from crm_shared.auth.tokens import issue_token
+from crm_shared.cli.dlq import cli as dead_letters_cli
 from crm_shared.service import installed_services
 from crm_shared.settings import get_settings
 
@@ -227,6 +228,8 @@ def revoke_api_key(name: Annotated[str, typer.Argument(help="The key's name")]) 
         raise typer.BadParameter(str(error)) from None
     typer.echo(f"revoked {key.name!r}")
 
+
+app.add_typer(dead_letters_cli, name="dlq")
 
 docs = typer.Typer(no_args_is_help=True, help="The published contract documents.")
 app.add_typer(docs, name="docs")

@@ -1,16 +1,20 @@
-"""The consumer every projection and reactor runs on.
+"""The consumer every projection and reaction runs on.
 
 - Batches: one database transaction per batch of records.
 - Exactly-once effect over at-least-once delivery: the consumed offsets are written in the
   same transaction as the batch they cover, and every aggregate's last applied version is
   kept, so a duplicate or re-delivered event (a re-publish from the start, say) changes
-  nothing.
-- Bounded retries: a failing batch is retried; if it keeps failing, its records are
-  applied one at a time and a record that still fails goes to ``<topic>.dlq`` with the
-  error in its headers, and the consumer moves on.
+  nothing, and an event that arrives before an earlier one of its aggregate waits for it
+  (see ``consumer_state``).
+- The broker's log is checked before every batch is applied: if it no longer holds the
+  last record we read (it lost its data, or came back with a shorter or different log),
+  that partition is read again from the start. See ``log_check`` and docs/architecture.md.
+- Bounded retries: a failing batch is retried; if it keeps failing, its events are
+  applied one at a time and an event that still fails goes to ``<topic>.dlq`` with a
+  description of the failure that holds no data (``failures``); its aggregate is parked
+  until the dead letter is redriven (``crm dlq redrive``).
 - Partitions are assigned manually and positioned from our own offsets (fast start, see
-  ARCHITECTURE.md). A partition that ends before our stored offset means the broker lost
-  its data; that partition is read again from 0, skipping by aggregate version.
+  docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -18,10 +22,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeAlias
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -29,17 +32,32 @@ from psycopg import AsyncConnection
 from psycopg.types.json import set_json_loads
 
 from crm_shared.messaging.cloudevents import ReceivedEvent, UndecodableRecord, decode
-from crm_shared.messaging.offsets import end_offsets, lost_offsets
+from crm_shared.messaging.consumer_state import ConsumerState, StoredPosition
+from crm_shared.messaging.failures import SafeMessage, describe, frames
+from crm_shared.messaging.log_check import Expected, LogVerifier, fingerprint
+from crm_shared.messaging.offsets import end_offsets
 from crm_shared.messaging.topics import dead_letter_topic
 from crm_shared.observability.metrics import (
     CONSUMER_LAG_EVENTS,
     CONSUMER_LAG_SECONDS,
     DEAD_LETTERS,
     EVENTS_APPLIED,
+    LOG_REWINDS,
+    PARKED_EVENTS,
 )
 from crm_shared.privacy.key_client import DataKeyClient
 
+__all__ = [
+    "ConsumerSettings",
+    "ConsumerState",
+    "Projection",
+    "ProjectionConsumer",
+]
+
 log = logging.getLogger(__name__)
+
+Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
+Position: TypeAlias = tuple[str, int]  # (topic, partition)
 
 
 class Projection(Protocol):
@@ -55,99 +73,6 @@ class Projection(Protocol):
     async def apply(self, conn: AsyncConnection[Any], events: list[ReceivedEvent]) -> None: ...
 
 
-class ConsumerState:
-    """Offsets and applied versions, in the read model's own schema."""
-
-    def __init__(self, schema: str, consumer: str) -> None:
-        self.consumer = consumer
-        self.offsets = f'"{schema}".consumer_offsets'
-        self.versions = f'"{schema}".applied_versions'
-        self.generations = f'"{schema}".consumer_generations'
-
-    async def setup(self, conn: AsyncConnection[Any]) -> None:
-        await conn.execute(
-            f"CREATE TABLE IF NOT EXISTS {self.offsets} ("
-            " consumer text, topic text, partition int, next_offset bigint NOT NULL,"
-            " PRIMARY KEY (consumer, topic, partition))"
-        )
-        await conn.execute(
-            f"CREATE TABLE IF NOT EXISTS {self.versions} ("
-            " consumer text, aggregate_id text, version bigint NOT NULL,"
-            " PRIMARY KEY (consumer, aggregate_id))"
-        )
-        await conn.execute(
-            f"CREATE TABLE IF NOT EXISTS {self.generations} ("
-            " consumer text PRIMARY KEY, generation int NOT NULL)"
-        )
-        await conn.execute(
-            f"INSERT INTO {self.generations} VALUES (%s, 1) ON CONFLICT DO NOTHING",
-            (self.consumer,),
-        )
-
-    async def lock(self, conn: AsyncConnection[Any]) -> int:
-        """Serialises writers of this read model for the transaction; returns its generation."""
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.consumer,))
-        cur = await conn.execute(
-            f"SELECT generation FROM {self.generations} WHERE consumer = %s", (self.consumer,)
-        )
-        row = await cur.fetchone()
-        return int(row[0]) if row else 0
-
-    async def reset(self, conn: AsyncConnection[Any]) -> None:
-        """Forgets everything consumed; running consumers notice the new generation."""
-        await self.lock(conn)
-        await conn.execute(f"DELETE FROM {self.offsets} WHERE consumer = %s", (self.consumer,))
-        await conn.execute(f"DELETE FROM {self.versions} WHERE consumer = %s", (self.consumer,))
-        await conn.execute(
-            f"UPDATE {self.generations} SET generation = generation + 1 WHERE consumer = %s",
-            (self.consumer,),
-        )
-
-    async def load_offsets(self, conn: AsyncConnection[Any]) -> dict[tuple[str, int], int]:
-        cur = await conn.execute(
-            f"SELECT topic, partition, next_offset FROM {self.offsets} WHERE consumer = %s",
-            (self.consumer,),
-        )
-        return {(t, p): o for t, p, o in await cur.fetchall()}
-
-    async def fresh(
-        self, conn: AsyncConnection[Any], events: list[ReceivedEvent]
-    ) -> list[ReceivedEvent]:
-        """The events not applied before, in order, with their versions recorded."""
-        subjects = list({e.subject for e in events})
-        cur = await conn.execute(
-            f"SELECT aggregate_id, version FROM {self.versions}"
-            " WHERE consumer = %s AND aggregate_id = ANY(%s)",
-            (self.consumer, subjects),
-        )
-        applied: dict[str, int] = {a: v for a, v in await cur.fetchall()}
-        fresh = []
-        changed: dict[str, int] = {}
-        for event in events:
-            if event.sequence > applied.get(event.subject, 0):
-                applied[event.subject] = changed[event.subject] = event.sequence
-                fresh.append(event)
-        if changed:
-            await conn.execute(
-                f"INSERT INTO {self.versions} (consumer, aggregate_id, version)"
-                " SELECT %s, * FROM unnest(%b::text[], %b::bigint[])"
-                " ON CONFLICT (consumer, aggregate_id) DO UPDATE SET version = excluded.version",
-                (self.consumer, list(changed), list(changed.values())),
-            )
-        return fresh
-
-    async def save_offsets(
-        self, conn: AsyncConnection[Any], offsets: dict[tuple[str, int], int]
-    ) -> None:
-        async with conn.cursor() as c:
-            await c.executemany(
-                f"INSERT INTO {self.offsets} (consumer, topic, partition, next_offset)"
-                " VALUES (%s, %s, %s, %s) ON CONFLICT (consumer, topic, partition)"
-                " DO UPDATE SET next_offset = excluded.next_offset",
-                [(self.consumer, t, p, o) for (t, p), o in offsets.items()],
-            )
-
-
 @dataclass
 class ConsumerSettings:
     bootstrap_servers: str
@@ -160,10 +85,12 @@ class ConsumerSettings:
     # Opens sealed personal fields before the projection sees them; without it the
     # projection gets the sealed strings (opaque placeholders).
     keys: DataKeyClient | None = None
+    # How often an idle consumer looks whether its read model was reset or redriven.
+    generation_check_seconds: float = 1.0
 
 
-class GenerationChanged(Exception):
-    """The read model was reset (rebuilt) under us: start again from the stored offsets."""
+class GenerationChanged(SafeMessage):
+    """The read model was reset (rebuilt) or redriven: start again from the stored offsets."""
 
 
 class ProjectionConsumer:
@@ -173,10 +100,32 @@ class ProjectionConsumer:
         self.state = ConsumerState(settings.schema, projection.name)
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
+        self._verifier = LogVerifier(settings.bootstrap_servers)
         self._conn: AsyncConnection[Any] | None = None
         self._task: asyncio.Task[None] | None = None
-        self.applied_through: dict[tuple[str, int], int] = {}
+        # Per partition: the next offset to read and the fingerprint of the record before it.
+        self.positions: dict[Position, StoredPosition] = {}
+        self._caught_up: dict[Position, bool] = {}
         self.generation = 0
+        self._generation_checked = 0.0
+
+    @property
+    def applied_through(self) -> dict[Position, int]:
+        """Per partition, the offset up to which the read model has applied everything."""
+        return {tp: p.next_offset for tp, p in self.positions.items()}
+
+    def status(self) -> dict[str, Any]:
+        """``ok`` once every partition has been read to its end; ``catching_up`` before."""
+        behind = 0
+        assert self._consumer is not None or not self.positions
+        if self._consumer is not None:
+            for tp in self._consumer.assignment():
+                highwater = self._consumer.highwater(tp)
+                if highwater is not None:
+                    position = self.positions.get((tp.topic, tp.partition))
+                    behind += max(highwater - (position.next_offset if position else 0), 0)
+        ready = bool(self._caught_up) and all(self._caught_up.values())
+        return {"status": "ok" if ready else "catching_up", "events_behind": behind}
 
     async def setup(self) -> None:
         async with await AsyncConnection.connect(
@@ -198,20 +147,14 @@ class ProjectionConsumer:
         ends = await end_offsets(self.settings.bootstrap_servers, list(self._consumer.assignment()))
         read = 0
         try:
-            while any(self._consumer_position(tp) < end for tp, end in ends.items()):
-                batches = await self._consumer.getmany(
-                    timeout_ms=self.settings.poll_ms, max_records=self.settings.batch_size
-                )
-                records = [r for rs in batches.values() for r in rs]
-                if records:
-                    await self.handle(records)
-                    read += len(records)
+            while any(
+                self.applied_through.get((tp.topic, tp.partition), 0) < end
+                for tp, end in ends.items()
+            ):
+                read += await self._poll_once()
         finally:
             await self.stop()
         return read
-
-    def _consumer_position(self, tp: TopicPartition) -> int:
-        return self.applied_through.get((tp.topic, tp.partition), 0)
 
     async def _connect(self) -> AsyncConnection[Any]:
         conn = await AsyncConnection.connect(self.settings.database_url)
@@ -229,6 +172,7 @@ class ProjectionConsumer:
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=self.settings.bootstrap_servers,
             enable_auto_commit=False,
+            # An offset past the end of a shorter, new log: read that log from its start.
             auto_offset_reset="earliest",
             max_poll_records=self.settings.batch_size,
             fetch_max_bytes=32 * 1024 * 1024,
@@ -241,6 +185,7 @@ class ProjectionConsumer:
             bootstrap_servers=self.settings.bootstrap_servers, acks="all"
         )
         await self._producer.start()
+        await self._verifier.start()
         await self._assign()
 
     async def stop(self) -> None:
@@ -250,10 +195,12 @@ class ProjectionConsumer:
         for client in (self._consumer, self._producer):
             if client is not None:
                 await client.stop()
+        await self._verifier.stop()
         if self._conn is not None:
             await self._conn.close()
 
     async def _assign(self) -> None:
+        """Takes every partition of the projection's topics, positioned from our offsets."""
         assert self._consumer is not None and self._conn is not None
         partitions: list[TopicPartition] = []
         for topic in self.projection.topics:
@@ -269,32 +216,36 @@ class ProjectionConsumer:
         self._consumer.assign(partitions)
         async with self._conn.transaction():
             self.generation = await self.state.lock(self._conn)
-            stored = await self.state.load_offsets(self._conn)
-        # A stored offset the broker cannot serve means it lost its data (the embedded
-        # broker restarts empty): read that partition again from 0; the applied versions
-        # make the replay harmless.
-        last_seen = {
-            tp: stored[(tp.topic, tp.partition)] - 1
+            stored = await self.state.load_positions(self._conn)
+        self._generation_checked = time.monotonic()
+        self.positions = {}
+        self._caught_up = {(tp.topic, tp.partition): False for tp in partitions}
+        expectations = {
+            tp: [Expected(position.next_offset - 1, position.anchor)]
             for tp in partitions
-            if stored.get((tp.topic, tp.partition), 0) > 0
+            if (position := stored.get((tp.topic, tp.partition))) and position.next_offset > 0
         }
-        lost = await lost_offsets(self.settings.bootstrap_servers, last_seen)
+        diverged = await self._verifier.diverged(expectations)
         for tp in partitions:
-            offset = stored.get((tp.topic, tp.partition), 0)
-            if tp in lost:
-                log.warning(
-                    "partition %s-%d no longer holds offset %d: the broker lost its data;"
-                    " reading it again from the start",
-                    tp.topic,
-                    tp.partition,
-                    offset - 1,
-                )
-                offset = 0
-            self._consumer.seek(tp, offset)
-            self.applied_through[(tp.topic, tp.partition)] = offset
+            position = stored.get((tp.topic, tp.partition), StoredPosition(0, None))
+            if tp in diverged:
+                self._rewound(tp, "no longer holds the last record this read model applied")
+                position = StoredPosition(0, None)
+            self._consumer.seek(tp, position.next_offset)
+            self.positions[(tp.topic, tp.partition)] = position
+
+    def _rewound(self, tp: TopicPartition, why: str) -> None:
+        log.warning(
+            "%s: partition %s-%d %s: the broker lost or replaced its log; reading the"
+            " partition again from its start",
+            self.projection.name,
+            tp.topic,
+            tp.partition,
+            why,
+        )
+        LOG_REWINDS.labels(self.projection.name, tp.topic).inc()
 
     async def _run(self) -> None:
-        assert self._consumer is not None
         reposition = False
         while True:
             if reposition:
@@ -305,30 +256,94 @@ class ProjectionConsumer:
                         self._conn = await self._connect()
                     await self._assign()
                     reposition = False
-                except Exception:
-                    log.exception("%s cannot reposition; retrying", self.projection.name)
+                except Exception as error:
+                    log.error(
+                        "%s cannot reposition (%s); retrying", self.projection.name, describe(error)
+                    )
                     await asyncio.sleep(1)
                     continue
-            batches = await self._consumer.getmany(
-                timeout_ms=self.settings.poll_ms, max_records=self.settings.batch_size
-            )
-            records = [r for rs in batches.values() for r in rs]
-            if records:
-                try:
-                    await self.handle(records)
-                except GenerationChanged:
-                    log.warning(
-                        "%s was reset; consuming again from its stored offsets",
-                        self.projection.name,
-                    )
-                    reposition = True
-                except Exception:
-                    log.exception("%s failed on a batch; resuming", self.projection.name)
-                    await asyncio.sleep(1)
-                    reposition = True
-            self._observe_lag()
+            try:
+                read = await self._poll_once()
+                if not read:
+                    await self._check_generation()
+            except GenerationChanged:
+                log.warning(
+                    "%s was reset or redriven; consuming again from its stored offsets",
+                    self.projection.name,
+                )
+                reposition = True
+            except Exception as error:
+                log.error(
+                    "%s failed on a batch; resuming from its stored offsets:\n%s",
+                    self.projection.name,
+                    frames(error),
+                )
+                await asyncio.sleep(1)
+                reposition = True
 
-    async def handle(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+    async def _check_generation(self) -> None:
+        """An idle consumer still notices a reset or a redrive (at most a second late)."""
+        if time.monotonic() - self._generation_checked < self.settings.generation_check_seconds:
+            return
+        assert self._conn is not None
+        self._generation_checked = time.monotonic()
+        async with self._conn.transaction():
+            generation = await self.state.generation(self._conn)
+        if generation != self.generation:
+            raise GenerationChanged
+
+    async def _poll_once(self) -> int:
+        """Fetches, verifies and applies one batch; returns how many records it read."""
+        assert self._consumer is not None
+        batches = await self._consumer.getmany(
+            timeout_ms=self.settings.poll_ms, max_records=self.settings.batch_size
+        )
+        records = await self._verified(batches) if batches else []
+        if records:
+            await self.handle(records)
+        self._observe_progress()
+        return len(records)
+
+    async def _verified(self, batches: dict[TopicPartition, list[Record]]) -> list[Record]:
+        """The fetched records that continue the log this read model has read.
+
+        A partition whose log no longer holds our last record (or holds something else
+        there) is read again from its start, and its fetched records are dropped.
+        """
+        assert self._consumer is not None
+        expectations: dict[TopicPartition, list[Expected]] = {}
+        for tp, records in batches.items():
+            position = self.positions.get((tp.topic, tp.partition), StoredPosition(0, None))
+            first = records[0].offset
+            if first < position.next_offset:
+                # The fetcher found our offset out of range and went back to the log's
+                # start: the log is shorter than what we read, so reading it all is right.
+                self._rewound(tp, f"ends before offset {position.next_offset}")
+                self.positions[(tp.topic, tp.partition)] = StoredPosition(first, None)
+            elif first > position.next_offset:
+                log.error(
+                    "%s: partition %s-%d resumed at %d, not %d: records were deleted before"
+                    " they were read (retention shorter than the read model's lag?)",
+                    self.projection.name,
+                    tp.topic,
+                    tp.partition,
+                    first,
+                    position.next_offset,
+                )
+            elif position.next_offset > 0:
+                expectations[tp] = [
+                    Expected(position.next_offset - 1, position.anchor),
+                    Expected(first, fingerprint(records[0])),
+                ]
+        diverged = await self._verifier.diverged(expectations)
+        for tp in diverged:
+            self._rewound(tp, "no longer holds the records this read model read")
+            await self._consumer.seek_to_beginning(tp)
+            self.positions[(tp.topic, tp.partition)] = StoredPosition(0, None)
+            self._caught_up[(tp.topic, tp.partition)] = False
+        return [r for tp, records in batches.items() if tp not in diverged for r in records]
+
+    async def handle(self, records: list[Record]) -> None:
         """Applies a batch durably, retrying, isolating and dead-lettering as needed."""
         events, poison = self._decode(records)
         if self.settings.keys is not None:
@@ -341,22 +356,33 @@ class ProjectionConsumer:
                 poison += [
                     (by_position[(e.topic, e.partition, e.offset)], err) for e, err in unreadable
                 ]
-        offsets = {(r.topic, r.partition): r.offset + 1 for r in records}
+        positions = self._positions_after(records)
         for record, error in poison:
             await self._dead_letter(record, error)
         for attempt in range(self.settings.max_retries + 1):
             try:
-                await self._apply_durably(events, offsets)
+                await self._apply_durably(events, positions)
                 return
             except GenerationChanged:
                 raise
-            except Exception:
-                log.exception("batch of %d events failed (attempt %d)", len(events), attempt + 1)
+            except Exception as error:
+                log.error(
+                    "%s: a batch of %d events failed (attempt %d):\n%s",
+                    self.projection.name,
+                    len(events),
+                    attempt + 1,
+                    frames(error),
+                )
                 await asyncio.sleep(self.settings.retry_backoff_seconds * (attempt + 1))
-        # Keeps failing: find the culprits by applying one event at a time.
+        await self._isolate_failures(events, records)
+        await self._apply_durably([], positions)
+
+    async def _isolate_failures(self, events: list[ReceivedEvent], records: list[Record]) -> None:
+        """Applies one event at a time; one that still fails is dead-lettered and parked."""
         by_position = {(r.topic, r.partition, r.offset): r for r in records}
         for event in events:
-            single = {(event.topic, event.partition): event.offset + 1}
+            record = by_position[(event.topic, event.partition, event.offset)]
+            single = self._positions_after([record])
             last_failure: BaseException | None = None
             for _ in range(self.settings.max_retries + 1):
                 try:
@@ -368,17 +394,21 @@ class ProjectionConsumer:
                 except Exception as failure:
                     last_failure = failure
             if last_failure is not None:
-                await self._dead_letter(
-                    by_position[(event.topic, event.partition, event.offset)], last_failure
-                )
-                await self._apply_durably([], single, skip=[event])
-        await self._apply_durably([], offsets)
+                await self._dead_letter(record, last_failure)
+                await self._apply_durably([event], single, failed=[event])
+
+    @staticmethod
+    def _positions_after(records: list[Record]) -> dict[Position, StoredPosition]:
+        last: dict[Position, Record] = {}
+        for record in records:
+            last[(record.topic, record.partition)] = record
+        return {tp: StoredPosition(r.offset + 1, fingerprint(r)) for tp, r in last.items()}
 
     async def _apply_durably(
         self,
         events: list[ReceivedEvent],
-        offsets: dict[tuple[str, int], int],
-        skip: list[ReceivedEvent] | None = None,
+        positions: dict[Position, StoredPosition],
+        failed: list[ReceivedEvent] | None = None,
     ) -> None:
         conn = self._conn
         assert conn is not None
@@ -386,30 +416,40 @@ class ProjectionConsumer:
             async with conn.transaction():
                 if await self.state.lock(conn) != self.generation:
                     raise GenerationChanged
-                fresh = await self.state.fresh(conn, events + (skip or []))
-                if skip:
-                    fresh = [e for e in fresh if e not in skip]
-                if fresh:
-                    await self.projection.apply(conn, fresh)
-                await self.state.save_offsets(conn, offsets)
+                sorted_ = await self.state.sort(conn, events, failed or [])
+                if sorted_.fresh:
+                    await self.projection.apply(conn, sorted_.fresh)
+                await self.state.save_positions(conn, positions)
         except BaseException:
             if conn.broken:
                 self._conn = await self._connect()
             raise
-        self.applied_through.update(offsets)
-        EVENTS_APPLIED.labels(self.projection.name).inc(len(events))
-        if events:
-            newest = max(e.time.timestamp() for e in events)
-            for topic in {e.topic for e in events}:
+        self.positions.update(positions)
+        self._observe_applied(sorted_.fresh, sorted_.parked)
+
+    def _observe_applied(self, fresh: list[ReceivedEvent], parked: list[ReceivedEvent]) -> None:
+        EVENTS_APPLIED.labels(self.projection.name).inc(len(fresh))
+        for event in parked:
+            PARKED_EVENTS.labels(self.projection.name, event.topic).inc()
+            log.warning(
+                "%s: parked %s version %d (%s): an earlier event of it is not applied yet",
+                self.projection.name,
+                event.subject,
+                event.sequence,
+                event.type,
+            )
+        if fresh:
+            newest = max(e.time.timestamp() for e in fresh)
+            for topic in {e.topic for e in fresh}:
                 CONSUMER_LAG_SECONDS.labels(self.projection.name, topic).set(
                     max(time.time() - newest, 0.0)
                 )
 
     def _decode(
-        self, records: list[ConsumerRecord[bytes, bytes]]
-    ) -> tuple[list[ReceivedEvent], list[tuple[ConsumerRecord[bytes, bytes], BaseException]]]:
+        self, records: list[Record]
+    ) -> tuple[list[ReceivedEvent], list[tuple[Record, BaseException]]]:
         events: list[ReceivedEvent] = []
-        poison: list[tuple[ConsumerRecord[bytes, bytes], BaseException]] = []
+        poison: list[tuple[Record, BaseException]] = []
         for r in records:
             try:
                 events.append(
@@ -421,33 +461,43 @@ class ProjectionConsumer:
                 poison.append((r, error))
         return events, poison
 
-    async def _dead_letter(
-        self, record: ConsumerRecord[bytes, bytes], error: BaseException
-    ) -> None:
+    async def _dead_letter(self, record: Record, error: BaseException) -> None:
         assert self._producer is not None
+        # The record itself is as it was published (personal fields sealed); what is added
+        # describes the failure without quoting any value (``failures``).
         headers = [
             *record.headers,
-            ("dlq_error", str(error)[:1000].encode()),
+            ("dlq_error", describe(error)[:1000].encode()),
             ("dlq_exception", type(error).__name__.encode()),
-            ("dlq_traceback", "".join(traceback.format_exception(error))[-4000:].encode()),
+            ("dlq_traceback", frames(error)[-4000:].encode()),
             ("dlq_consumer", self.projection.name.encode()),
             ("dlq_original_topic", record.topic.encode()),
             ("dlq_original_partition", str(record.partition).encode()),
             ("dlq_original_offset", str(record.offset).encode()),
+            ("dlq_time", str(time.time()).encode()),
         ]
         await self._producer.send_and_wait(
             dead_letter_topic(record.topic), record.value, key=record.key, headers=headers
         )
         DEAD_LETTERS.labels(self.projection.name, record.topic).inc()
         log.error(
-            "dead-lettered %s-%d@%d: %s", record.topic, record.partition, record.offset, error
+            "%s: dead-lettered %s-%d@%d: %s",
+            self.projection.name,
+            record.topic,
+            record.partition,
+            record.offset,
+            describe(error),
         )
 
-    def _observe_lag(self) -> None:
+    def _observe_progress(self) -> None:
         assert self._consumer is not None
         for tp in self._consumer.assignment():
             highwater = self._consumer.highwater(tp)
             if highwater is None:
                 continue
-            behind = highwater - self.applied_through.get((tp.topic, tp.partition), 0)
+            key = (tp.topic, tp.partition)
+            position = self.positions.get(key)
+            behind = highwater - (position.next_offset if position else 0)
+            if behind <= 0:
+                self._caught_up[key] = True
             CONSUMER_LAG_EVENTS.labels(self.projection.name, tp.topic).set(max(behind, 0))

@@ -41,3 +41,13 @@ EVENTS_APPLIED = Counter(
 DEAD_LETTERS = Counter(
     "crm_dead_letters_total", "Records sent to a dead-letter topic", ["projection", "topic"]
 )
+PARKED_EVENTS = Counter(
+    "crm_parked_events_total",
+    "Events held back because an earlier event of their aggregate has not been applied",
+    ["projection", "topic"],
+)
+LOG_REWINDS = Counter(
+    "crm_consumer_log_rewinds_total",
+    "Partitions read again from the start because the broker's log was lost or replaced",
+    ["projection", "topic"],
+)

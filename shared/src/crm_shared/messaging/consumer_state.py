@@ -1,0 +1,169 @@
+"""What a consumer has read and applied, kept in the read model's own schema.
+
+Written in the same transaction as the read model it describes, so that a crash can
+neither lose nor double-apply a batch:
+
+- per partition, the next offset to read and the fingerprint of the last record read
+  there (the anchor that proves the broker's log is still the one we read, see
+  ``log_check``);
+- per aggregate, the last version applied. An event is applied only when it is the next
+  version of its aggregate: a lower or equal version is a duplicate (a re-publish), a
+  higher one means an earlier event of that aggregate has not been applied (it failed
+  and was dead-lettered, or it is still to come after a re-publish), so the event is
+  held back (*parked*) rather than applied out of order. A fold over an aggregate's
+  events is only right when it sees all of them, in order.
+- a generation, bumped when the read model is reset or dead letters are redriven, which
+  tells running consumers to reposition from the stored offsets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from psycopg import AsyncConnection
+
+from crm_shared.messaging.cloudevents import ReceivedEvent
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPosition:
+    next_offset: int
+    anchor: bytes | None  # fingerprint of the record at next_offset - 1
+
+
+@dataclass(slots=True)
+class Sorted:
+    """A batch's events by what to do with them."""
+
+    fresh: list[ReceivedEvent] = field(default_factory=list)
+    parked: list[ReceivedEvent] = field(default_factory=list)
+
+
+class ConsumerState:
+    def __init__(self, schema: str, consumer: str) -> None:
+        self.consumer = consumer
+        self.offsets = f'"{schema}".consumer_offsets'
+        self.versions = f'"{schema}".applied_versions'
+        self.generations = f'"{schema}".consumer_generations'
+
+    async def setup(self, conn: AsyncConnection[Any]) -> None:
+        await conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.offsets} ("
+            " consumer text, topic text, partition int, next_offset bigint NOT NULL,"
+            " PRIMARY KEY (consumer, topic, partition))"
+        )
+        await conn.execute(f"ALTER TABLE {self.offsets} ADD COLUMN IF NOT EXISTS anchor bytea")
+        await conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.versions} ("
+            " consumer text, aggregate_id text, version bigint NOT NULL,"
+            " PRIMARY KEY (consumer, aggregate_id))"
+        )
+        await conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.generations} ("
+            " consumer text PRIMARY KEY, generation int NOT NULL)"
+        )
+        await conn.execute(
+            f"INSERT INTO {self.generations} VALUES (%s, 1) ON CONFLICT DO NOTHING",
+            (self.consumer,),
+        )
+
+    async def lock(self, conn: AsyncConnection[Any]) -> int:
+        """Serialises writers of this read model for the transaction; returns its generation."""
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.consumer,))
+        return await self.generation(conn)
+
+    async def generation(self, conn: AsyncConnection[Any]) -> int:
+        cur = await conn.execute(
+            f"SELECT generation FROM {self.generations} WHERE consumer = %s", (self.consumer,)
+        )
+        row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def bump_generation(self, conn: AsyncConnection[Any]) -> None:
+        await conn.execute(
+            f"UPDATE {self.generations} SET generation = generation + 1 WHERE consumer = %s",
+            (self.consumer,),
+        )
+
+    async def reset(self, conn: AsyncConnection[Any]) -> None:
+        """Forgets everything consumed; running consumers notice the new generation."""
+        await self.lock(conn)
+        await conn.execute(f"DELETE FROM {self.offsets} WHERE consumer = %s", (self.consumer,))
+        await conn.execute(f"DELETE FROM {self.versions} WHERE consumer = %s", (self.consumer,))
+        await self.bump_generation(conn)
+
+    async def rewind(self, conn: AsyncConnection[Any], topic: str, partition: int, to: int) -> None:
+        """Reads a partition again from ``to`` (applied versions make it harmless)."""
+        await conn.execute(
+            f"UPDATE {self.offsets} SET next_offset = %s, anchor = NULL"
+            " WHERE consumer = %s AND topic = %s AND partition = %s AND next_offset > %s",
+            (to, self.consumer, topic, partition, to),
+        )
+
+    async def load_positions(
+        self, conn: AsyncConnection[Any]
+    ) -> dict[tuple[str, int], StoredPosition]:
+        cur = await conn.execute(
+            f"SELECT topic, partition, next_offset, anchor FROM {self.offsets} WHERE consumer = %s",
+            (self.consumer,),
+        )
+        return {(t, p): StoredPosition(o, a) for t, p, o, a in await cur.fetchall()}
+
+    async def load_offsets(self, conn: AsyncConnection[Any]) -> dict[tuple[str, int], int]:
+        return {tp: p.next_offset for tp, p in (await self.load_positions(conn)).items()}
+
+    async def applied_versions(
+        self, conn: AsyncConnection[Any], aggregate_ids: list[str]
+    ) -> dict[str, int]:
+        cur = await conn.execute(
+            f"SELECT aggregate_id, version FROM {self.versions}"
+            " WHERE consumer = %s AND aggregate_id = ANY(%s)",
+            (self.consumer, aggregate_ids),
+        )
+        return {a: v for a, v in await cur.fetchall()}
+
+    async def sort(
+        self, conn: AsyncConnection[Any], events: list[ReceivedEvent], failed: list[ReceivedEvent]
+    ) -> Sorted:
+        """Which events to apply now (recording their versions) and which to park.
+
+        ``failed`` events are known not to apply (dead-lettered): they and everything after
+        them in their aggregate are parked, so the aggregate's read model stays as it was
+        until the dead letter is redriven.
+        """
+        applied = await self.applied_versions(conn, list({e.subject for e in events}))
+        failed_ids = {id(e) for e in failed}
+        result = Sorted()
+        changed: dict[str, int] = {}
+        for event in events:
+            last = applied.get(event.subject, 0)
+            if event.sequence <= last:
+                continue  # a duplicate
+            if event.sequence == last + 1 and id(event) not in failed_ids:
+                applied[event.subject] = changed[event.subject] = event.sequence
+                result.fresh.append(event)
+            else:
+                result.parked.append(event)
+        if changed:
+            await conn.execute(
+                f"INSERT INTO {self.versions} (consumer, aggregate_id, version)"
+                " SELECT %s, * FROM unnest(%b::text[], %b::bigint[])"
+                " ON CONFLICT (consumer, aggregate_id) DO UPDATE SET version = excluded.version",
+                (self.consumer, list(changed), list(changed.values())),
+            )
+        return result
+
+    async def save_positions(
+        self, conn: AsyncConnection[Any], positions: dict[tuple[str, int], StoredPosition]
+    ) -> None:
+        async with conn.cursor() as c:
+            await c.executemany(
+                f"INSERT INTO {self.offsets} (consumer, topic, partition, next_offset, anchor)"
+                " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (consumer, topic, partition)"
+                " DO UPDATE SET next_offset = excluded.next_offset, anchor = excluded.anchor",
+                [
+                    (self.consumer, t, p, pos.next_offset, pos.anchor)
+                    for (t, p), pos in positions.items()
+                ],
+            )
