@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+from uuid import UUID, uuid4
+
 import pytest
 
 from crm_shared.auth.policy import (
     Action,
+    ArchivedReference,
     Forbidden,
+    Reference,
+    Referenced,
     Scope,
+    UnknownReference,
     allows,
     authorize,
     may_move,
+    may_reference,
     may_use_service,
     readable_departments,
+    reference_refusal,
+    vet_references,
 )
 from crm_shared.auth.principal import Principal, Role
 from crm_shared.domain import NotFound
@@ -73,3 +82,87 @@ def test_roles_limit_the_services_they_may_call() -> None:
 def test_lists_are_limited_to_the_callers_departments_except_for_admins() -> None:
     assert readable_departments(who(Role.ADMIN, "root", "hq")) is None
     assert readable_departments(who(Role.SALES_REP, "ann", "sales", "emea")) == ("sales", "emea")
+
+
+# --- references -------------------------------------------------------------------------
+
+
+def account_reference(target: UUID | None = None) -> Reference:
+    return Reference(field="body.account_id", kind="account", target=target or uuid4())
+
+
+class Accounts:
+    """A resolver over a dict: the policy only asks where a record belongs."""
+
+    def __init__(self, known: dict[UUID, Referenced]) -> None:
+        self.known = known
+
+    async def locate(self, reference: Reference) -> Referenced | None:
+        return self.known.get(reference.target)
+
+
+@pytest.mark.parametrize(
+    ("principal", "target", "allowed"),
+    [
+        (who(Role.SALES_REP, "bob"), Referenced(SALES_OWNED_BY_ANN), True),
+        (who(Role.MARKETER, "bob"), Referenced(SALES_UNOWNED), True),
+        (who(Role.SALES_REP, "ann"), Referenced(SUPPORT), False),
+        (who(Role.MANAGER, "max"), Referenced(SUPPORT), False),
+        (who(Role.MANAGER, "max", "sales", "support"), Referenced(SUPPORT), True),
+        (who(Role.ADMIN, "root", "hq"), Referenced(SUPPORT), True),
+        (who(Role.ADMIN, "root", "hq"), None, False),
+    ],
+)
+def test_a_record_may_reference_only_an_existing_record_the_caller_may_read(
+    principal: Principal, target: Referenced | None, allowed: bool
+) -> None:
+    assert may_reference(principal, target) is allowed
+
+
+def test_referencing_an_unseen_record_is_answered_as_if_it_did_not_exist() -> None:
+    rep, reference = who(Role.SALES_REP, "ann"), account_reference()
+    unseen = reference_refusal(rep, reference, Referenced(SUPPORT))
+    missing = reference_refusal(rep, reference, None)
+    assert isinstance(unseen, UnknownReference) and isinstance(missing, UnknownReference)
+    assert (unseen.code, unseen.status, str(unseen)) == (missing.code, missing.status, str(missing))
+
+
+def test_a_refused_reference_names_the_request_field_that_holds_it() -> None:
+    refusal = reference_refusal(who(Role.SALES_REP), account_reference(), None)
+    assert refusal is not None
+    assert (refusal.field, refusal.status, refusal.code) == (
+        "body.account_id",
+        422,
+        "unknown_reference",
+    )
+
+
+def test_nothing_new_may_reference_an_archived_record() -> None:
+    refusal = reference_refusal(
+        who(Role.SALES_REP), account_reference(), Referenced(SALES_UNOWNED, archived=True)
+    )
+    assert isinstance(refusal, ArchivedReference)
+
+
+def test_whether_an_unseen_record_is_archived_does_not_show() -> None:
+    refusal = reference_refusal(
+        who(Role.SALES_REP), account_reference(), Referenced(SUPPORT, archived=True)
+    )
+    assert isinstance(refusal, UnknownReference)
+
+
+def test_a_reference_to_a_record_in_sight_is_allowed() -> None:
+    assert (
+        reference_refusal(who(Role.SALES_REP), account_reference(), Referenced(SALES_UNOWNED))
+        is None
+    )
+
+
+async def test_vetting_answers_each_refused_reference_and_only_those() -> None:
+    ours, theirs, gone = uuid4(), uuid4(), uuid4()
+    resolver = Accounts({ours: Referenced(SALES_UNOWNED), theirs: Referenced(SUPPORT)})
+    made = [account_reference(ours), account_reference(theirs), account_reference(gone)]
+    refusals = await vet_references(who(Role.SALES_REP), made, resolver)
+    assert set(refusals) == {made[1], made[2]}
+    assert all(isinstance(r, UnknownReference) for r in refusals.values())
+    assert await vet_references(who(Role.ADMIN, "root", "hq"), made[:2], resolver) == {}

@@ -11,9 +11,19 @@ from uuid import UUID, uuid4
 from crm_contacts.domain.account import Account
 from crm_contacts.domain.contact import Contact
 from crm_contacts.domain.record import CrmRecord
+from crm_contacts.references import RecordsInStore, references
 from crm_contacts.views import account_view, contact_view
 from crm_shared.auth.caller import Caller
-from crm_shared.auth.policy import Action, Forbidden, Scope, authorize, may_create, may_move
+from crm_shared.auth.policy import (
+    Action,
+    Forbidden,
+    ReferenceResolver,
+    Scope,
+    authorize,
+    may_create,
+    may_move,
+    vet_references,
+)
 from crm_shared.auth.principal import Principal
 from crm_shared.catalog.contacts import AccountCreated, ContactRegistered
 from crm_shared.domain import NotFound
@@ -54,9 +64,15 @@ def _noun(cls: type[CrmRecord]) -> str:
 
 
 class ContactsApplication:
-    def __init__(self, store: ContactsEventStore, committer: GroupCommitter) -> None:
+    def __init__(
+        self,
+        store: ContactsEventStore,
+        committer: GroupCommitter,
+        resolver: ReferenceResolver | None = None,
+    ) -> None:
         self.store = store
         self.committer = committer
+        self.resolver = resolver or RecordsInStore(store)
 
     # --- reads -----------------------------------------------------------------------
 
@@ -115,6 +131,10 @@ class ContactsApplication:
                 f"role {caller.principal.role} may not create records owned by "
                 f"{details.owner or 'nobody'} in department {details.department}"
             )
+        made = references(dict(details))
+        refusals = await vet_references(caller.principal, made.values(), self.resolver)
+        if refusals:
+            raise next(iter(refusals.values()))
         record_id = uuid4()
 
         def create(unit: UnitOfWork) -> Outcome:
@@ -165,9 +185,17 @@ class ContactsApplication:
         caller: Caller,
         expected_version: int | None,
     ) -> Outcome:
-        return await self._change(
-            cls, record_id, lambda r: r.update(changes), caller, expected_version=expected_version
-        )
+        made = references(changes)
+        refusals = await vet_references(caller.principal, made.values(), self.resolver)
+
+        def change(record: R) -> None:
+            for name, reference in made.items():
+                # Judged only if really made or changed (see vet_references).
+                if reference in refusals and getattr(record, name) != reference.target:
+                    raise refusals[reference]
+            record.update(changes)
+
+        return await self._change(cls, record_id, change, caller, expected_version=expected_version)
 
     async def archive(
         self,

@@ -9,13 +9,18 @@
 
 A record outside the caller's reach reads as if it did not exist (404, and never in a
 list or a count); a record the caller may read but not change answers 403 to a change.
-The role also limits which services' routes it may call at all (``SERVICE_ROLES``).
+A record may point only at records that exist and that the caller may read, and not at an
+archived one (``vet_references``). The role also limits which services' routes it may call
+at all (``SERVICE_ROLES``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
+from uuid import UUID
 
 from crm_shared.auth.principal import Principal, Role
 from crm_shared.domain import DomainError, NotFound
@@ -108,3 +113,93 @@ def readable_departments(principal: Principal) -> tuple[str, ...] | None:
     if principal.role == Role.ADMIN:
         return None
     return principal.departments
+
+
+# --- references: one record pointing at another ------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """A pointer a command would store: the request field holding it (as errors name it,
+    ``body.account_id``), the kind of record it must name, and the id it names."""
+
+    field: str
+    kind: str
+    target: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class Referenced:
+    """What the policy needs to know of the record a reference names."""
+
+    scope: Scope
+    archived: bool = False
+
+
+class ReferenceResolver(Protocol):
+    """How a service finds a referenced record (in its own store, or in a read model of
+    another service's records); the policy decides what the caller may do with it."""
+
+    async def locate(self, reference: Reference) -> Referenced | None:
+        """Where the named record belongs, or None where no record of that kind has that id."""
+        ...
+
+
+class ReferenceRefused(DomainError):
+    """A command would point at a record it may not point at; names the request field."""
+
+    status = 422
+
+    def __init__(self, reference: Reference, message: str) -> None:
+        super().__init__(f"{reference.field}: {message}")
+        self.field = reference.field
+
+
+class UnknownReference(ReferenceRefused):
+    """No such record, or one out of the caller's sight: the same answer, so that a
+    reference cannot be used to probe another department's records."""
+
+    code = "unknown_reference"
+
+
+class ArchivedReference(ReferenceRefused):
+    """The caller sees the record, but it is archived: nothing new may be linked to it."""
+
+    code = "archived_reference"
+
+
+def may_reference(principal: Principal, target: Referenced | None) -> bool:
+    """A reference may name only a record that exists and that the caller may read."""
+    return target is not None and allows(principal, Action.READ, target.scope)
+
+
+def reference_refusal(
+    principal: Principal, reference: Reference, target: Referenced | None
+) -> ReferenceRefused | None:
+    """Why the caller may not make this reference, or None if they may. Sight comes
+    first, so that whether an unseen record is archived does not leak either."""
+    if target is None or not may_reference(principal, target):
+        return UnknownReference(reference, f"no {reference.kind} {reference.target} you may see")
+    if target.archived:
+        return ArchivedReference(
+            reference, f"{reference.kind} {reference.target} is archived; restore it first"
+        )
+    return None
+
+
+async def vet_references(
+    principal: Principal, references: Iterable[Reference], resolver: ReferenceResolver
+) -> dict[Reference, ReferenceRefused]:
+    """The references the caller may not make, each with its refusal (empty: all allowed).
+
+    Resolving is I/O, so it happens before a command runs; the command then raises the
+    refusal of each reference it really makes or changes. One that stays as it was is not
+    judged again (its record may have moved out of the caller's sight since: the read side
+    hides what the caller may not see).
+    """
+    refusals: dict[Reference, ReferenceRefused] = {}
+    for reference in references:
+        refusal = reference_refusal(principal, reference, await resolver.locate(reference))
+        if refusal is not None:
+            refusals[reference] = refusal
+    return refusals

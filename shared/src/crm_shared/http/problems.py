@@ -89,7 +89,12 @@ def install_problem_handlers(app: FastAPI) -> None:
             (s for cls, s in DOMAIN_STATUS.items() if isinstance(error, cls)),
             getattr(error, "status", 409),
         )
-        return problem_response(Problem(status, error.code, type(error).__name__, str(error)))
+        # A rule about one request field (a refused reference, say) names it, as validation does.
+        field = getattr(error, "field", None)
+        errors = [{"field": field, "message": str(error), "type": error.code}] if field else None
+        return problem_response(
+            Problem(status, error.code, type(error).__name__, str(error), errors)
+        )
 
     async def on_http(_: Request, error: Exception) -> Response:
         assert isinstance(error, StarletteHTTPException)

@@ -35,7 +35,10 @@ RESPONSES: dict[int | str, dict[str, str]] = {
     410: {"description": "The person was erased: the contact can no longer be changed"},
     412: {"description": "If-Match is not the current version"},
     413: {"description": "The body is too large"},
-    422: {"description": "The body is not valid"},
+    422: {
+        "description": "The body is not valid, or it links a record that does not exist or is "
+        "out of the caller's sight (`unknown_reference`) or is archived (`archived_reference`)"
+    },
 }
 
 

@@ -71,14 +71,27 @@ class SearchFilters:
     departments: tuple[str, ...] | None = ()
 
 
-def _account_summary(row: dict[str, Any]) -> dict[str, Any] | None:
+def _sees(departments: tuple[str, ...] | None, department: str | None) -> bool:
+    """The read rule of the policy, for records already fetched: `departments` is
+    crm_shared.auth.policy.readable_departments (None: everything)."""
+    return departments is None or department in departments
+
+
+def _account_summary(
+    row: dict[str, Any], departments: tuple[str, ...] | None
+) -> dict[str, Any] | None:
     if row.get("account_doc") is None:
         return None
     doc = row["account_doc"]
-    return {k: doc.get(k) for k in ("id", "name", "domain", "industry", "size", "archived")}
+    # The account may be in another department (linked by someone who saw both, or moved
+    # since): the caller learns that there is one, not what it is.
+    if not _sees(departments, doc.get("department")):
+        return {"id": doc.get("id"), "visible": False}
+    summary = {k: doc.get(k) for k in ("id", "name", "domain", "industry", "size", "archived")}
+    return summary | {"visible": True}
 
 
-def _summary(row: dict[str, Any]) -> dict[str, Any]:
+def _summary(row: dict[str, Any], departments: tuple[str, ...] | None) -> dict[str, Any]:
     doc = row["doc"]
     profile = doc["profile"]
     return {
@@ -88,7 +101,7 @@ def _summary(row: dict[str, Any]) -> dict[str, Any]:
         "emails": [e["address"] for e in profile.get("emails") or []],
         "phones": [p["number"] for p in profile.get("phones") or []],
         "job_title": profile.get("job_title"),
-        "account": _account_summary(row),
+        "account": _account_summary(row, departments),
         "tags": doc.get("tags") or [],
         "owner": doc.get("owner"),
         "department": doc.get("department"),
@@ -115,8 +128,10 @@ async def search(
             + filters.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             + "%"
         )
-        where.append("(c.search LIKE %s OR lower(a.name) LIKE %s)")
-        params += [pattern, pattern]
+        # The account's name finds the contact only for a caller who may see the account.
+        account_reach, reach_params = _reach(filters.departments, "a")
+        where.append(f"(c.search LIKE %s OR (lower(a.name) LIKE %s{account_reach}))")
+        params += [pattern, pattern, *reach_params]
     if filters.tag:
         where.append("c.tags @> ARRAY[%s]")
         params.append(filters.tag.lower())
@@ -152,13 +167,14 @@ async def search(
         if len(rows) > limit and page
         else None
     )
-    return {"items": [_summary(r) for r in page], "total": total, "next_cursor": next_cursor}
+    items = [_summary(r, filters.departments) for r in page]
+    return {"items": items, "total": total, "next_cursor": next_cursor}
 
 
-def _reach(departments: tuple[str, ...] | None) -> tuple[str, list[Any]]:
+def _reach(departments: tuple[str, ...] | None, table: str = "c") -> tuple[str, list[Any]]:
     if departments is None:
         return "", []
-    return " AND c.department = ANY(%s)", [list(departments)]
+    return f" AND {table}.department = ANY(%s)", [list(departments)]
 
 
 async def customer(
@@ -183,7 +199,7 @@ async def customer(
         "version": doc["version"],
         "display_name": row["display_name"],
         "profile": doc["profile"],
-        "account": _account_summary(row),
+        "account": _account_summary(row, departments),
         "consents": doc["consents"],
         "tags": doc.get("tags") or [],
         "owner": doc.get("owner"),
