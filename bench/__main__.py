@@ -447,7 +447,7 @@ def top_up_events(database_url: str, target: int) -> int:
     from crm_shared.events import EventMetadata
     from crm_shared.values import Channel, Direction, Email
 
-    store = ContactsEventStore(database_url, SCHEMA, Settings().key_wrapper())
+    store = ContactsEventStore(database_url, SCHEMA, Settings(embedded=True).key_wrapper())
     try:
         existing = store.recorder.max_notification_id() or 0
         missing = target - existing
@@ -552,6 +552,7 @@ def main() -> None:
             # contacts service: named outright, whatever CRM_HOST the environment has.
             "CRM_SERVICE_URLS": json.dumps({"contacts": f"http://127.0.0.1:{contacts_port}"}),
             "CRM_LOG_LEVEL": "WARNING",
+            "CRM_EMBEDDED": "true",  # its own embedded PostgreSQL and broker, as `crm up`
         }
         settings = Settings()
         token = issue_token(settings, subject="bench", role=Role.ADMIN, departments=["sales"])

@@ -9,6 +9,7 @@ Dockerfile with hadolint.
 
 from __future__ import annotations
 
+import base64
 import http.server
 import json
 import os
@@ -27,10 +28,10 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
+from pydantic import ValidationError
 
 from crm_shared.messaging.topics import SERVICES, all_topics
-from crm_shared.privacy.master_key import InvalidMasterKey, MasterKey
-from crm_shared.settings import DEVELOPMENT_MASTER_KEY, Settings
+from crm_shared.settings import InsecureSettings, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -58,11 +59,20 @@ SECRET_SETTINGS = {
     "CRM_AUTH_DATABASE_URL",
 }
 # The Secrets each overlay renders itself; any other a pod references must come from
-# outside: CloudNativePG writes crm-db-app, the prod secret manager the other two.
-RENDERED_SECRETS = {"dev": {"crm-secrets", "crm-master-key"}, "prod": {"crm-secrets"}}
+# outside: CloudNativePG writes crm-db-app, the secret manager (prod) or the developer's
+# `kubectl create secret` (dev) the others. Only prod renders one, a placeholder RS256
+# never consults: a rendered Secret holding a real value would be a published one.
+RENDERED_SECRETS = {"dev": set(), "prod": {"crm-secrets"}}
 EXTERNAL_SECRETS = {
-    "dev": {"crm-db-app"},
+    "dev": {"crm-db-app", "crm-secrets", "crm-master-key"},
     "prod": {"crm-db-app", "crm-master-key", "crm-pii-api-key"},
+}
+# What the Secrets made outside hold, as deploy/README.md tells the operator to make them.
+EXTERNAL_SECRET_KEYS = {
+    "crm-secrets": {"CRM_JWT_SECRET"},
+    "crm-master-key": {"CRM_MASTER_KEY"},
+    "crm-pii-api-key": {"api-key"},
+    "crm-db-app": {"uri"},
 }
 
 Manifest = dict[str, Any]
@@ -132,10 +142,23 @@ def visible_variables(manifests: list[Manifest], container: Manifest) -> set[str
     names = {e["name"] for e in container.get("env", [])}
     for source in container.get("envFrom", []):
         for kind, ref in (("ConfigMap", "configMapRef"), ("Secret", "secretRef")):
-            if ref in source:
-                loaded = named(manifests, kind, source[ref]["name"])
-                names |= {*loaded.get("data", {}), *loaded.get("stringData", {})}
+            if ref not in source:
+                continue
+            name = source[ref]["name"]
+            if (
+                kind == "Secret"
+                and name in EXTERNAL_SECRET_KEYS
+                and not secret_rendered(manifests, name)
+            ):
+                names |= EXTERNAL_SECRET_KEYS[name]
+                continue
+            loaded = named(manifests, kind, name)
+            names |= {*loaded.get("data", {}), *loaded.get("stringData", {})}
     return names
+
+
+def secret_rendered(manifests: list[Manifest], name: str) -> bool:
+    return any(m["metadata"]["name"] == name for m in of_kind(manifests, "Secret"))
 
 
 def settings_from(environment: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Settings:
@@ -150,6 +173,48 @@ def settings_from(environment: dict[str, str], monkeypatch: pytest.MonkeyPatch) 
 def compose() -> Manifest:
     loaded: Manifest = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
     return loaded
+
+
+# What an operator puts in deploy/.env (deploy/README.md): compose takes every secret from
+# the environment, none is written in the file.
+COMPOSE_SECRETS = {
+    "CRM_JWT_SECRET": base64.b64encode(os.urandom(32)).decode(),
+    "CRM_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
+    "POSTGRES_PASSWORD": os.urandom(16).hex(),
+}
+_INTERPOLATION = re.compile(r"\$\$|\$\{(\w+)(?:(:?[?-])([^}]*))?\}|\$(\w+)")
+
+
+class MissingVariable(Exception):
+    pass
+
+
+def interpolate(value: str, environment: dict[str, str]) -> str:
+    """Compose's interpolation: ``${NAME}``, ``${NAME:?message}``, ``${NAME:-default}``,
+    their forms without the colon (which apply to an unset variable only), and ``$$``."""
+
+    def replace(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name = match.group(1) or match.group(4)
+        operator, argument = match.group(2) or "", match.group(3) or ""
+        found = environment.get(name)
+        missing = found is None or (operator.startswith(":") and found == "")
+        if missing and operator.endswith("?"):
+            raise MissingVariable(f"{name}: {argument}")
+        if missing and operator.endswith("-"):
+            return argument
+        return found or ""
+
+    return _INTERPOLATION.sub(replace, value)
+
+
+def compose_environment(
+    service: str, environment: dict[str, str] = COMPOSE_SECRETS
+) -> dict[str, str]:
+    """A compose service's environment as the container gets it."""
+    defined = compose()["services"][service].get("environment", {})
+    return {key: interpolate(str(value), environment) for key, value in defined.items()}
 
 
 def crd_schema(filename: str) -> Manifest:
@@ -303,10 +368,16 @@ def test_every_setting_and_reference_the_pods_use_resolves(overlay: str) -> None
         unknown = {key for key in settings if key not in SETTINGS_VARIABLES}
         assert not unknown, f"settings the services do not read: {unknown}"
         for source in container["envFrom"]:
-            if "secretRef" in source:
-                secret = named(manifests, "Secret", source["secretRef"]["name"])
+            if "secretRef" not in source:
+                continue
+            name = source["secretRef"]["name"]
+            if name in RENDERED_SECRETS[overlay]:
+                secret = named(manifests, "Secret", name)
                 keys = {**secret.get("stringData", {}), **secret.get("data", {})}
-                assert keys and set(keys) <= SETTINGS_VARIABLES
+            else:
+                assert name in EXTERNAL_SECRETS[overlay], f"{service}: no Secret {name}"
+                keys = dict.fromkeys(EXTERNAL_SECRET_KEYS[name], "")
+            assert keys and set(keys) <= SETTINGS_VARIABLES
         for variable in container["env"]:
             assert variable["name"] in SETTINGS_VARIABLES, variable["name"]
             ref = variable.get("valueFrom", {}).get("secretKeyRef")
@@ -385,23 +456,9 @@ def test_only_the_event_writers_get_the_master_key_and_only_from_a_secret(overla
             visible = visible_variables(manifests, container)
             assert "CRM_MASTER_KEY" not in visible, f"{service} needs no master key"
 
-    secrets = {m["metadata"]["name"]: m for m in of_kind(manifests, "Secret")}
-    if overlay == "prod":
-        # From the secret manager only: applying the overlay must never overwrite it.
-        assert "crm-master-key" not in secrets
-    else:
-        key = secrets["crm-master-key"]["stringData"]["CRM_MASTER_KEY"]
-        MasterKey.from_base64(key)  # a working development key
-        assert key != DEVELOPMENT_MASTER_KEY
-
-
-def test_the_base_master_key_is_a_placeholder_contacts_refuses() -> None:
-    documents = yaml.safe_load_all((DEPLOY / "k8s" / "base" / "secret.yaml").read_text())
-    secret = next(d for d in documents if d["metadata"]["name"] == "crm-master-key")
-    # An unreplaced placeholder stops contacts at startup instead of wrapping data keys
-    # with a key published in this repository.
-    with pytest.raises(InvalidMasterKey):
-        MasterKey.from_base64(secret["stringData"]["CRM_MASTER_KEY"])
+    # From outside only (secret manager, `kubectl create secret`): applying the overlay
+    # must never overwrite the real key, nor publish one.
+    assert not secret_rendered(manifests, "crm-master-key")
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -483,7 +540,7 @@ def test_compose_runs_kafka_postgres_and_both_services_with_healthchecks() -> No
             "kafka": {"condition": "service_healthy"},
             "kafka-topics": {"condition": "service_completed_successfully"},
         }
-        env = {key: str(value) for key, value in definition["environment"].items()}
+        env = compose_environment(service)
         assert set(env) <= SETTINGS_VARIABLES, set(env) - SETTINGS_VARIABLES
         assert env["CRM_HOST"] == "0.0.0.0"
         assert env["CRM_KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
@@ -497,14 +554,12 @@ def test_compose_runs_kafka_postgres_and_both_services_with_healthchecks() -> No
 def test_compose_gives_the_master_key_to_the_event_writers_only(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    services = compose()["services"]
     for service in CRM_SERVICES:
-        env = {key: str(value) for key, value in services[service]["environment"].items()}
+        env = compose_environment(service)
         if service in EVENT_WRITERS:
             assert "CRM_MASTER_KEY" in env, f"{service} writes events: set CRM_MASTER_KEY"
             settings = settings_from(env, monkeypatch)
-            settings.key_wrapper()  # base64 of 32 bytes
-            assert env["CRM_MASTER_KEY"] != DEVELOPMENT_MASTER_KEY
+            settings.key_wrapper()  # the operator's own: base64 of 32 bytes, not published
         else:
             assert "CRM_MASTER_KEY" not in env, f"{service} needs no master key"
 
@@ -513,15 +568,16 @@ def test_compose_projections_reaches_the_contacts_key_endpoint(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     services = compose()["services"]
-    env = {key: str(value) for key, value in services["projections"]["environment"].items()}
+    env = compose_environment("projections")
     assert "CRM_SERVICE_URLS" in env, "projections would look for 0.0.0.0"
     settings = settings_from(env, monkeypatch)
+    settings.refuse_published_jwt_secret()
     # No API key: it signs itself a token, which HS256 with the shared secret allows.
     assert settings.pii_api_key is None and settings.jwt_algorithm == "HS256"
     for owner in EVENT_WRITERS:
         url = httpx.URL(settings.url_of(owner))
         assert url.host in services, f"{url}: no compose service {url.host}"
-        target = {key: str(value) for key, value in services[url.host]["environment"].items()}
+        target = compose_environment(url.host)
         assert services[url.host]["command"] == ["crm", "serve", owner], str(url)
         assert url.port == int(target[f"CRM_{owner.upper()}_PORT"]), str(url)
 
@@ -536,6 +592,88 @@ def test_compose_creates_every_crm_topic_before_the_services_start() -> None:
     assert "--partitions 4" in script and "--if-not-exists" in script
     kafka = compose()["services"]["kafka"]["environment"]
     assert kafka["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false", "topics must come from the job"
+
+
+def test_compose_takes_every_secret_from_the_environment_and_says_how_to_make_it() -> None:
+    services = compose()["services"]
+    required = {}
+    for name, definition in services.items():
+        for key, value in definition.get("environment", {}).items():
+            if key in SECRET_SETTINGS | {"POSTGRES_PASSWORD"} and key != "CRM_DATABASE_URL":
+                # Nothing but a reference to the operator's variable, with a message.
+                match = re.fullmatch(rf"\$\{{{key}:\?([^}}]*openssl rand[^}}]*)\}}", str(value))
+                assert match, f"{name}: {key} must be ${{{key}:?...openssl rand...}}: {value}"
+                required[key] = match.group(1)
+        url = definition.get("environment", {}).get("CRM_DATABASE_URL")
+        if url is not None:
+            assert httpx.URL(str(url)).password == "${POSTGRES_PASSWORD}", f"{name}: {url}"
+    assert set(required) == set(COMPOSE_SECRETS)
+    for missing in COMPOSE_SECRETS:
+        environment = {k: v for k, v in COMPOSE_SECRETS.items() if k != missing}
+        with pytest.raises(MissingVariable, match=missing):
+            for service in services:
+                compose_environment(service, environment)
+
+
+def secret_values() -> Iterator[tuple[str, str, str]]:
+    """Every value deploy/ gives a secret setting, as (where, setting, value): in any
+    Kubernetes file (Secrets, patches, overlays as rendered) and in the compose file."""
+
+    def walk(where: str, node: Any) -> Iterator[tuple[str, str, str]]:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in SECRET_SETTINGS and isinstance(value, str):
+                    yield where, key, value
+                elif key == "patch" and isinstance(value, str):
+                    for document in yaml.safe_load_all(value):
+                        yield from walk(f"{where} (patch)", document)
+                else:
+                    yield from walk(where, value)
+            path = node.get("path")
+            if isinstance(path, str) and path.rsplit("/", 1)[-1] in SECRET_SETTINGS:
+                yield where, path.rsplit("/", 1)[-1], str(node.get("value"))
+        elif isinstance(node, list):
+            for item in node:
+                yield from walk(where, item)
+
+    for path in sorted((DEPLOY / "k8s").rglob("*.yaml")):
+        for document in yaml.safe_load_all(path.read_text()):
+            yield from walk(str(path.relative_to(DEPLOY)), document)
+    for overlay in OVERLAYS:
+        for secret in of_kind(render(overlay), "Secret"):
+            where = f"overlay {overlay}: Secret {secret['metadata']['name']}"
+            yield from walk(where, secret.get("stringData", {}))
+            for key, value in secret.get("data", {}).items():
+                yield from walk(where, {key: base64.b64decode(value).decode()})
+    yield from walk("compose.yaml", compose())
+
+
+def refused(setting: str, value: str, embedded: bool) -> bool:
+    try:
+        if setting == "CRM_JWT_SECRET":
+            Settings(jwt_secret=value, embedded=embedded).refuse_published_jwt_secret()
+        elif setting == "CRM_MASTER_KEY":
+            Settings(master_key=value, embedded=embedded).key_wrapper()
+        else:
+            raise AssertionError(f"{setting}: deploy/ must not hold a value for it")
+    except (InsecureSettings, ValidationError):
+        return True
+    return False
+
+
+def test_every_secret_placeholder_in_deploy_is_refused_by_the_settings() -> None:
+    found = list(secret_values())
+    checked = 0
+    for where, setting, value in found:
+        if setting in {"CRM_DATABASE_URL", "CRM_AUTH_DATABASE_URL"}:
+            continue  # no secret of ours; the compose password is checked above
+        if re.fullmatch(rf"\$\{{{setting}:\?[^}}]*\}}", value):
+            continue  # compose: the operator's own, required
+        for embedded in (False, True):
+            assert refused(setting, value, embedded), f"{where}: {setting}={value} is usable"
+        checked += 1
+    # The base's two placeholders, and prod's rendered crm-secrets: the check cannot pass empty.
+    assert checked >= 3, found
 
 
 # ---------------------------------------------------------------------------

@@ -74,6 +74,7 @@ async def stack(postgres: EmbeddedPostgres, kafka: EmbeddedKafka) -> AsyncIterat
     postgres.create_database("e2e")
     contacts_port = free_port()
     settings = Settings(
+        embedded=True,  # the test's own PostgreSQL and broker: the development secrets do
         database_url=postgres.database_url("e2e"),
         kafka_bootstrap_servers=kafka.bootstrap_servers,
         log_json=False,

@@ -49,6 +49,7 @@ def test_the_api_keeps_to_its_openapi_document(
         "CRM_KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
         f"CRM_{service.upper()}_PORT": str(port),
         "CRM_WORKERS": "1",
+        "CRM_EMBEDDED": "true",  # the test's own PostgreSQL and broker, as `crm up` runs them
         "CRM_LOG_LEVEL": "WARNING",
     }
     log = (tmp_path / "service.log").open("wb")

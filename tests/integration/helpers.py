@@ -27,4 +27,4 @@ def contact_events(count: int, updates: int = 0) -> list[DomainEvent]:
 
 
 def store_for(database_url: str) -> ContactsEventStore:
-    return ContactsEventStore(database_url, SCHEMA, Settings().key_wrapper())
+    return ContactsEventStore(database_url, SCHEMA, Settings(embedded=True).key_wrapper())

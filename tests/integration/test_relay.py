@@ -228,7 +228,7 @@ async def test_the_relay_runs_on_its_own_for_a_service(
     store.close()
     assert SERVICE.relay is not None
     settings = Settings(
-        database_url=fresh_database, kafka_bootstrap_servers=kafka.bootstrap_servers
+        embedded=True, database_url=fresh_database, kafka_bootstrap_servers=kafka.bootstrap_servers
     )
     relay = await asyncio.to_thread(SERVICE.relay, settings)
     await relay.start()

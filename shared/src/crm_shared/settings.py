@@ -5,13 +5,40 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from crm_shared.privacy.master_key import MasterKey
 
-# 32 bytes, obviously not secret: `make up` works out of the box; production sets its own.
+# Published, obviously not secret: `make up` works out of the box. Only the embedded stack
+# of `crm up` (CRM_EMBEDDED=true) accepts them; every other service refuses to start.
+DEVELOPMENT_JWT_SECRET = "dev-secret-change-me-0123456789abcdef"
 DEVELOPMENT_MASTER_KEY = "Y3JtLWRldmVsb3BtZW50LW1hc3Rlci1rZXktMzJieXQ="
+# The placeholders in deploy/ carry this marker: a value holding it was never replaced.
+PLACEHOLDER_MARKER = "CHANGE-ME"
+# Every secret this repository has ever published (development defaults, and values that
+# deploy/ once shipped): anyone who read them can sign tokens or unwrap data keys.
+PUBLISHED_SECRETS = frozenset(
+    {
+        DEVELOPMENT_JWT_SECRET,
+        DEVELOPMENT_MASTER_KEY,
+        "REPLACE-ME-placeholder-hs256-secret-0123456789abcdef",
+        "REPLACE-ME-with-openssl-rand-base64-32",
+        "dev-only-compose-secret-0123456789abcdef",
+        "Y3JtLWNvbXBvc2UtZGV2LW9ubHktbWFzdGVyLWtleSE=",
+        "Y3JtLWs4cy1kZXYtb3ZlcmxheS1tYXN0ZXIta2V5ISE=",
+    }
+)
+MIN_HS256_SECRET_BYTES = 32
+HOW_TO_MAKE_A_SECRET = "make one with `openssl rand -base64 32`"
+
+
+class InsecureSettings(RuntimeError):
+    """A service was about to run with a secret that is published or a placeholder."""
+
+
+def _published(value: str) -> bool:
+    return value in PUBLISHED_SECRETS or PLACEHOLDER_MARKER.lower() in value.lower()
 
 
 class Settings(BaseSettings):
@@ -48,8 +75,9 @@ class Settings(BaseSettings):
     )
     jwt_algorithm: str = Field(default="HS256", pattern="^(HS256|RS256)$")
     jwt_secret: str = Field(
-        default="dev-secret-change-me-0123456789abcdef",
-        description="HS256 signing secret (development default; set it in production)",
+        default=DEVELOPMENT_JWT_SECRET,
+        description="HS256 signing secret, at least 32 bytes (the published development "
+        "default works only in `crm up`'s embedded stack: `openssl rand -base64 32`)",
     )
     jwt_public_key: str | None = Field(default=None, description="PEM public key for RS256")
     jwt_private_key: str | None = Field(
@@ -58,7 +86,12 @@ class Settings(BaseSettings):
     jwt_issuer: str = "crm"
     jwt_audience: str = "crm"
     jwt_leeway_seconds: int = 30
-    token_ttl_seconds: int = 8 * 3600
+    token_ttl_seconds: int = Field(default=8 * 3600, ge=1, description="`crm token` default")
+    max_token_lifetime_seconds: int = Field(
+        default=24 * 3600,
+        ge=60,
+        description="Longest accepted token lifetime (exp - iat); longer tokens are refused",
+    )
 
     # Write path: concurrent commands share one transaction (group commit).
     max_commands_per_transaction: int = Field(default=500, ge=1)
@@ -78,8 +111,9 @@ class Settings(BaseSettings):
     # Personal data: sealed per person with data keys, each wrapped by the master key.
     master_key: SecretStr = Field(
         default=SecretStr(DEVELOPMENT_MASTER_KEY),
-        description="Base64 of 32 random bytes wrapping every data key (development "
-        "default; set it in production: `openssl rand -base64 32`)",
+        description="Base64 of 32 random bytes wrapping every data key (the published "
+        "development default works only in `crm up`'s embedded stack): "
+        "`openssl rand -base64 32`",
     )
     data_key_cache_seconds: float = Field(
         default=60.0, gt=0, description="How long a consumer keeps a fetched data key"
@@ -101,6 +135,24 @@ class Settings(BaseSettings):
     )
     log_level: str = "INFO"
     log_json: bool = True
+    embedded: bool = Field(
+        default=False,
+        description="Set by `crm up` for the services it starts over its embedded PostgreSQL "
+        "and Kafka: only there may the published development secrets be used",
+    )
+
+    @model_validator(mode="after")
+    def _sound(self) -> Settings:
+        if self.jwt_algorithm == "HS256" and (
+            len(self.jwt_secret.encode()) < MIN_HS256_SECRET_BYTES
+        ):
+            raise ValueError(
+                f"CRM_JWT_SECRET must be at least {MIN_HS256_SECRET_BYTES} bytes for HS256: "
+                f"{HOW_TO_MAKE_A_SECRET}"
+            )
+        if self.token_ttl_seconds > self.max_token_lifetime_seconds:
+            raise ValueError("CRM_TOKEN_TTL_SECONDS must not exceed CRM_MAX_TOKEN_LIFETIME_SECONDS")
+        return self
 
     @property
     def api_keys_database_url(self) -> str | None:
@@ -118,8 +170,33 @@ class Settings(BaseSettings):
             raise LookupError(f"no URL for service {service!r}: set CRM_SERVICE_URLS")
         return self.service_url(port)
 
+    def refuse_published_jwt_secret(self) -> None:
+        """Every service checks this before it serves: a secret anyone can read signs
+        admin tokens for anyone. RS256 does not use the secret, so does not check it."""
+        if self.jwt_algorithm != "HS256" or not _published(self.jwt_secret):
+            return
+        if self.embedded and self.jwt_secret == DEVELOPMENT_JWT_SECRET:
+            return
+        raise InsecureSettings(
+            "CRM_JWT_SECRET is the published development secret or a placeholder from "
+            "deploy/: anyone could sign tokens with it. Set CRM_JWT_SECRET to a secret of "
+            f"your own ({HOW_TO_MAKE_A_SECRET}), or use RS256 (CRM_JWT_ALGORITHM, "
+            "CRM_JWT_PUBLIC_KEY)."
+        )
+
     def key_wrapper(self) -> MasterKey:
-        return MasterKey.from_base64(self.master_key.get_secret_value())
+        """The master key, for the services that seal personal data (never a published one
+        outside the embedded stack: it would open every person's data)."""
+        key = self.master_key.get_secret_value()
+        if _published(key) and not (self.embedded and key == DEVELOPMENT_MASTER_KEY):
+            raise InsecureSettings(
+                "CRM_MASTER_KEY is the published development key or a placeholder from "
+                "deploy/: it would wrap every person's data key with a key anyone can read. "
+                f"Set CRM_MASTER_KEY to base64 of 32 random bytes ({HOW_TO_MAKE_A_SECRET}), "
+                "keep it in your secret manager and never change it afterwards "
+                "(deploy/README.md)."
+            )
+        return MasterKey.from_base64(key)
 
 
 @lru_cache

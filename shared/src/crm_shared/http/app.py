@@ -65,6 +65,7 @@ def create_service_app(
     routers: list[APIRouter],
     readiness: Callable[[], dict[str, ReadinessCheck]],
 ) -> FastAPI:
+    settings.refuse_published_jwt_secret()
     keys_url = settings.api_keys_database_url
     api_keys = ApiKeyVerifier(keys_url) if keys_url else None
 
