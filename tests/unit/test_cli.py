@@ -28,3 +28,10 @@ def test_crm_token_prints_a_token_the_services_accept() -> None:
 def test_crm_token_refuses_an_unknown_role() -> None:
     result = CliRunner().invoke(app, ["token", "--role", "overlord"])
     assert result.exit_code != 0
+
+
+def test_crm_token_refuses_a_lifetime_the_services_would_refuse() -> None:
+    too_long = get_settings().max_token_lifetime_seconds + 1
+    result = CliRunner().invoke(app, ["token", "--role", "admin", "--ttl", str(too_long)])
+    assert result.exit_code != 0
+    assert "CRM_MAX_TOKEN_LIFETIME_SECONDS" in result.output

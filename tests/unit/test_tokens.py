@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from crm_shared.auth.principal import Role
-from crm_shared.auth.tokens import InvalidToken, issue_token, verify_token
+from crm_shared.auth.tokens import InvalidToken, TokenLifetimeTooLong, issue_token, verify_token
 from crm_shared.settings import Settings
 
 SETTINGS = Settings(jwt_secret="s" * 40)
@@ -85,7 +85,15 @@ def test_rs256_tokens_verify_with_the_public_key_and_hs256_confusion_is_refused(
 
 
 def test_a_small_clock_skew_is_tolerated() -> None:
-    claims = {"sub": "u", "role": "admin", "iss": "crm", "aud": "crm", "exp": time.time() - 5}
+    now = int(time.time())
+    claims = {
+        "sub": "u",
+        "role": "admin",
+        "iss": "crm",
+        "aud": "crm",
+        "iat": now - 60,
+        "exp": now - 5,
+    }
     token = jwt.encode(claims, SETTINGS.jwt_secret, algorithm="HS256")
     assert verify_token(SETTINGS, token).subject == "u"
 
@@ -101,3 +109,105 @@ def test_a_remembered_token_stops_working_when_it_expires() -> None:
     time.sleep(1.1)
     with pytest.raises(InvalidToken):
         tokens.verify(token)
+
+
+def signed(**claims: object) -> str:
+    """A token signed with the right secret, holding exactly these claims."""
+    return jwt.encode(claims, SETTINGS.jwt_secret, algorithm="HS256")
+
+
+def valid_claims(**changes: object) -> dict[str, object]:
+    now = int(time.time())
+    claims: dict[str, object] = {
+        "sub": "u",
+        "role": "sales_rep",
+        "department": "sales",
+        "iss": "crm",
+        "aud": "crm",
+        "iat": now,
+        "exp": now + 3600,
+    }
+    claims.update(changes)
+    return claims
+
+
+def test_a_signed_token_with_well_typed_claims_verifies() -> None:
+    principal = verify_token(SETTINGS, signed(**valid_claims(department=["sales", "emea"])))
+    assert principal.departments == ("sales", "emea")
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"department": 7},
+        {"department": {"name": "sales"}},
+        {"department": [7]},
+        {"department": [None]},
+        {"department": ["sales", ["emea"]]},
+        {"department": True},
+        {"department": ""},
+        {"department": "sa\x00les"},
+        {"department": "x" * 65},
+        {"role": ["admin"]},
+        {"role": 1},
+        {"role": None},
+        {"sub": 42},
+        {"sub": ""},
+        {"sub": ["u"]},
+        {"sub": "u\x00"},
+        {"permissions": "pii:read"},
+        {"permissions": [1]},
+        {"permissions": {"pii:read": True}},
+        {"exp": "99999999999"},
+        {"exp": True},
+        {"exp": [1]},
+        {"exp": float("inf")},
+        {"iat": "0"},
+        {"iat": None},
+    ],
+    ids=repr,
+)
+def test_a_signed_token_with_a_claim_of_the_wrong_type_is_invalid(
+    changes: dict[str, object],
+) -> None:
+    with pytest.raises(InvalidToken):
+        verify_token(SETTINGS, signed(**valid_claims(**changes)))
+
+
+def test_a_token_without_issued_at_is_refused() -> None:
+    claims = valid_claims()
+    del claims["iat"]
+    with pytest.raises(InvalidToken):
+        verify_token(SETTINGS, signed(**claims))
+
+
+def test_a_token_made_to_last_until_the_year_9999_is_refused() -> None:
+    with pytest.raises(InvalidToken):
+        verify_token(SETTINGS, signed(**valid_claims(exp=253402300799)))
+
+
+def test_a_token_may_live_exactly_the_maximum_lifetime_and_not_a_second_longer() -> None:
+    now, longest = int(time.time()), SETTINGS.max_token_lifetime_seconds
+    assert verify_token(SETTINGS, signed(**valid_claims(iat=now, exp=now + longest))).subject
+    with pytest.raises(InvalidToken):
+        verify_token(SETTINGS, signed(**valid_claims(iat=now, exp=now + longest + 1)))
+
+
+def test_the_maximum_lifetime_is_a_setting() -> None:
+    settings = Settings(jwt_secret="s" * 40, max_token_lifetime_seconds=600, token_ttl_seconds=60)
+    now = int(time.time())
+    token = signed(**valid_claims(iat=now, exp=now + 601))
+    assert verify_token(SETTINGS, token).subject == "u"
+    with pytest.raises(InvalidToken):
+        verify_token(settings, token)
+
+
+def test_issuing_a_token_longer_than_the_maximum_lifetime_fails_clearly() -> None:
+    with pytest.raises(TokenLifetimeTooLong, match="CRM_MAX_TOKEN_LIFETIME_SECONDS"):
+        issue_token(
+            SETTINGS,
+            subject="u",
+            role=Role.ADMIN,
+            departments=[],
+            ttl_seconds=SETTINGS.max_token_lifetime_seconds + 1,
+        )

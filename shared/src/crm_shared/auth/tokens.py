@@ -1,17 +1,21 @@
 """Bearer JWTs: issued by `crm token`, verified by every service.
 
-The algorithm is pinned by settings (never taken from the token), ``exp`` is required,
-and ``iss`` and ``aud`` are checked with a small leeway for clock skew.
+The algorithm is pinned by settings (never taken from the token); ``exp`` and ``iat`` are
+required and their distance is bounded (``CRM_MAX_TOKEN_LIFETIME_SECONDS``), so a token
+made to last forever is refused; ``iss`` and ``aud`` are checked with a small leeway for
+clock skew; every claim we read must have the type we expect (``Claims``).
 """
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from collections import OrderedDict
-from typing import Any
+from typing import Annotated, Any
 
 import jwt
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StringConstraints
 
 from crm_shared.auth.principal import Principal, Role
 from crm_shared.settings import Settings
@@ -19,6 +23,40 @@ from crm_shared.settings import Settings
 
 class InvalidToken(Exception):
     """The token is missing, malformed, forged or expired (details stay in the server)."""
+
+
+class TokenLifetimeTooLong(ValueError):
+    """`crm token --ttl` asked for more than the services accept."""
+
+
+# What a claim may hold: text the CRM stores and compares (no control characters, which
+# PostgreSQL text cannot always hold), of a bounded size.
+Subject = Annotated[str, StringConstraints(strict=True, pattern=r"^[^\x00-\x1f\x7f]{1,128}$")]
+Department = Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+Permission = Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+Timestamp = Annotated[StrictInt | StrictFloat, Field(allow_inf_nan=False)]
+
+
+class Claims(BaseModel):
+    """The claims a token must carry to name a principal; others are ignored."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    sub: Subject
+    role: Role
+    department: Department | Annotated[list[Department], Field(max_length=100)] = []
+    permissions: Annotated[list[Permission], Field(max_length=100)] = []
+    exp: Timestamp
+    iat: Timestamp
+
+    def principal(self) -> Principal:
+        departments = [self.department] if isinstance(self.department, str) else self.department
+        return Principal(
+            subject=self.sub,
+            role=self.role,
+            departments=tuple(departments),
+            permissions=frozenset(self.permissions),
+        )
 
 
 def _signing_key(settings: Settings) -> str:
@@ -46,6 +84,12 @@ def issue_token(
     ttl_seconds: int | None = None,
     permissions: list[str] | None = None,
 ) -> str:
+    lifetime = ttl_seconds or settings.token_ttl_seconds
+    if lifetime > settings.max_token_lifetime_seconds:
+        raise TokenLifetimeTooLong(
+            f"a token may live at most {settings.max_token_lifetime_seconds} s "
+            f"(CRM_MAX_TOKEN_LIFETIME_SECONDS); the services would refuse one of {lifetime} s"
+        )
     now = int(time.time())
     claims: dict[str, Any] = {
         "sub": subject,
@@ -54,7 +98,7 @@ def issue_token(
         "iss": settings.jwt_issuer,
         "aud": settings.jwt_audience,
         "iat": now,
-        "exp": now + (ttl_seconds or settings.token_ttl_seconds),
+        "exp": now + lifetime,
         "jti": uuid.uuid4().hex,
     }
     if permissions:
@@ -92,27 +136,21 @@ def verify_token(settings: Settings, token: str) -> Principal:
 
 def _verify(settings: Settings, token: str) -> tuple[Principal, float]:
     try:
-        claims = jwt.decode(
+        decoded = jwt.decode(
             token,
             _verification_key(settings),
             algorithms=[settings.jwt_algorithm],
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,
             leeway=settings.jwt_leeway_seconds,
-            options={"require": ["exp", "iss", "aud", "sub"]},
+            options={"require": ["exp", "iat", "iss", "aud", "sub"]},
         )
-        role = Role(claims["role"])
-    except (jwt.PyJWTError, KeyError, ValueError) as error:
-        raise InvalidToken(str(error)) from error
-    department = claims.get("department") or []
-    departments = tuple([department] if isinstance(department, str) else department)
-    permissions = claims.get("permissions") or []
-    if not isinstance(permissions, list) or not all(isinstance(p, str) for p in permissions):
-        raise InvalidToken("permissions must be a list of strings")
-    principal = Principal(
-        subject=str(claims["sub"]),
-        role=role,
-        departments=departments,
-        permissions=frozenset(permissions),
-    )
-    return principal, float(claims["exp"])
+        claims = Claims.model_validate(decoded)
+    # Whatever a signed payload holds (a number too large for a date, nesting deeper than
+    # the parser goes, a claim of the wrong type), it is an invalid token, never a 500.
+    except (jwt.PyJWTError, ValueError, TypeError, OverflowError, RecursionError) as error:
+        raise InvalidToken(type(error).__name__) from error
+    lifetime = claims.exp - claims.iat
+    if not math.isfinite(lifetime) or lifetime > settings.max_token_lifetime_seconds:
+        raise InvalidToken("the token lives longer than CRM_MAX_TOKEN_LIFETIME_SECONDS")
+    return claims.principal(), float(claims.exp)

@@ -16,7 +16,7 @@ import typer
 
 from crm_shared.auth.api_keys import ApiKeyAdmin, ApiKeyError
 from crm_shared.auth.principal import Role
-from crm_shared.auth.tokens import issue_token
+from crm_shared.auth.tokens import TokenLifetimeTooLong, issue_token
 from crm_shared.cli.dlq import cli as dead_letters_cli
 from crm_shared.service import installed_services
 from crm_shared.settings import get_settings
@@ -33,8 +33,8 @@ def token(
     permission: Annotated[list[str], typer.Option(help="Extra permission, e.g. pii:read")] = [],  # noqa: B006
 ) -> None:
     """Print a bearer token the running stack accepts."""
-    typer.echo(
-        issue_token(
+    try:
+        token = issue_token(
             get_settings(),
             subject=sub,
             role=role,
@@ -42,7 +42,9 @@ def token(
             ttl_seconds=ttl,
             permissions=permission,
         )
-    )
+    except TokenLifetimeTooLong as error:
+        raise typer.BadParameter(str(error), param_hint="--ttl") from None
+    typer.echo(token)
 
 
 @app.command()
