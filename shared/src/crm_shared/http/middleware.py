@@ -1,19 +1,25 @@
-"""One pure-ASGI middleware: correlation id, body size limit, security headers, metrics.
+"""One pure-ASGI middleware: correlation id, body size limit, strict JSON, security
+headers, metrics, and the answer to every error no handler took.
 
 Pure ASGI (not BaseHTTPMiddleware) so it costs little on the hot path.
 """
 
 from __future__ import annotations
 
+import logging
 import time
+import traceback
 import uuid
 from typing import Any
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from crm_shared.http.strict_json import has_duplicate_keys, parsed_as_json
 from crm_shared.observability.context import correlation_id
 from crm_shared.observability.metrics import HTTP_REQUEST_SECONDS
+
+logger = logging.getLogger(__name__)
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -25,9 +31,49 @@ SECURITY_HEADERS = [
 DOCS_PATHS = ("/docs", "/redoc", "/openapi.json")
 
 
-def _problem(status: int, code: str, title: str) -> bytes:
+def _problem(status: int, code: str, title: str, **extra: str) -> bytes:
     return orjson.dumps(
-        {"type": f"https://crm.dev/problems/{code}", "title": title, "status": status, "code": code}
+        {
+            "type": f"https://crm.dev/problems/{code}",
+            "title": title,
+            "status": status,
+            "code": code,
+            **extra,
+        }
+    )
+
+
+TOO_LARGE = (413, "payload_too_large", "The request body is too large")
+DUPLICATE_KEYS = (400, "malformed_json", "The request body names a JSON member twice")
+INTERNAL_ERROR = (500, "internal_error", "Internal server error")
+
+
+class ResponseAborted(RuntimeError):
+    """An unhandled error after the response had begun: the server closes the connection."""
+
+
+def _route(scope: Scope) -> str:
+    route: Any = scope.get("route")
+    return str(getattr(route, "path", "unmatched"))
+
+
+def _log_unhandled(error: BaseException, scope: Scope) -> None:
+    """The exception's type and where it was raised, for each exception in the chain; never
+    its message (it may quote values from the request), nor the request's body or query."""
+    parts: list[str] = []
+    current: BaseException | None = error
+    while current is not None and len(parts) < 10:
+        frames = "".join(traceback.format_list(traceback.extract_tb(current.__traceback__)))
+        parts.insert(0, f"{type(current).__module__}.{type(current).__qualname__}\n{frames}")
+        current = current.__cause__ or (
+            None if current.__suppress_context__ else current.__context__
+        )
+    logger.error(
+        "unhandled %s in %s %s; traceback (most recent call last):\n%s",
+        type(error).__qualname__,
+        scope.get("method", "-"),
+        _route(scope),
+        "\nwhich led to\n".join(parts),
     )
 
 
@@ -47,32 +93,48 @@ class RequestContextMiddleware:
         status = 500
         declared = incoming.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            await self._reject_too_large(send, cid)
+            await self._answer(send, cid, *TOO_LARGE)
             correlation_id.reset(token)
             return
         received = 0
-        rejected = False
+        rejected = responded = False
+        json_chunks: list[bytes] | None = (
+            [] if parsed_as_json(incoming.get(b"content-type")) else None
+        )
 
-        async def limited_receive() -> Message:
+        async def checked_receive() -> Message:
             # A body without a declared length is counted as it arrives; past the limit
-            # the client gets its 413 and the app sees a disconnect and stops.
+            # the client gets its 413 and the app sees a disconnect and stops. A JSON body
+            # is checked once complete, before the app parses it, the same way.
             nonlocal received, rejected, status
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body_bytes and not rejected:
-                    rejected, status = True, 413
-                    await self._reject_too_large(send, cid)
-                    return {"type": "http.disconnect"}
+            if message["type"] != "http.request" or rejected:
+                return message
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            refusal: tuple[int, str, str] | None = None
+            if received > self.max_body_bytes:
+                refusal = TOO_LARGE
+            elif json_chunks is not None:
+                json_chunks.append(chunk)
+                if not message.get("more_body", False) and has_duplicate_keys(
+                    b"".join(json_chunks)
+                ):
+                    refusal = DUPLICATE_KEYS
+            if refusal is not None:
+                rejected, status = True, refusal[0]
+                await self._answer(send, cid, *refusal)
+                return {"type": "http.disconnect"}
             return message
 
         is_docs = scope["path"].startswith(DOCS_PATHS)
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal status
+            nonlocal status, responded
             if rejected:
                 return
             if message["type"] == "http.response.start":
+                responded = True
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-correlation-id", cid.encode("latin-1")))
@@ -82,23 +144,35 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, send_with_headers)
-        except Exception:
-            if not rejected:
-                raise
+            await self.app(scope, checked_receive, send_with_headers)
+        except Exception as error:
+            if not rejected:  # else the client has its answer; the app saw the disconnect
+                status = 500
+                _log_unhandled(error, scope)
+                if responded:
+                    raise ResponseAborted("see the log line before") from None
+                await self._answer(
+                    send,
+                    cid,
+                    *INTERNAL_ERROR,
+                    detail="quote the correlation_id when you report this",
+                    correlation_id=cid,
+                )
         finally:
-            route: Any = scope.get("route")
-            path = getattr(route, "path", "unmatched")
-            HTTP_REQUEST_SECONDS.labels(scope["method"], path, str(status)).observe(
+            HTTP_REQUEST_SECONDS.labels(scope["method"], _route(scope), str(status)).observe(
                 time.perf_counter() - started
             )
             correlation_id.reset(token)
 
-    async def _reject_too_large(self, send: Send, cid: str) -> None:
+    @staticmethod
+    async def _answer(
+        send: Send, cid: str, status: int, code: str, title: str, **extra: str
+    ) -> None:
+        """A problem answered here, for requests no route may see (or one that failed)."""
         await send(
             {
                 "type": "http.response.start",
-                "status": 413,
+                "status": status,
                 "headers": [
                     (b"content-type", b"application/problem+json"),
                     (b"x-correlation-id", cid.encode("latin-1")),
@@ -106,9 +180,5 @@ class RequestContextMiddleware:
                 ],
             }
         )
-        await send(
-            {
-                "type": "http.response.body",
-                "body": _problem(413, "payload_too_large", "The request body is too large"),
-            }
-        )
+        body = _problem(status, code, title, **extra)
+        await send({"type": "http.response.body", "body": body})
