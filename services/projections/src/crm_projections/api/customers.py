@@ -7,6 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
 from psycopg_pool import AsyncConnectionPool
+from pydantic import AfterValidator
 
 from crm_projections.customer360 import queries
 from crm_projections.customer360.queries import InvalidCursor, SearchFilters, Sort
@@ -20,6 +21,16 @@ RESPONSES: dict[int | str, dict[str, str]] = {
     404: {"description": "No such customer"},
     422: {"description": "Invalid query parameters"},
 }
+
+
+def _no_nul(value: str | None) -> str | None:
+    # PostgreSQL text cannot hold NUL: refused here, against the parameter that holds it.
+    if value is not None and "\x00" in value:
+        raise ValueError("must not contain the NUL character")
+    return value
+
+
+SearchText = AfterValidator(_no_nul)
 
 
 def _pool(request: Request) -> AsyncConnectionPool:
@@ -42,10 +53,12 @@ async def search_customers(
     request: Request,
     principal: CurrentPrincipal,
     q: Annotated[
-        str | None, Query(max_length=200, description="Name, email, phone or company")
+        str | None,
+        Query(max_length=200, description="Name, email, phone or company"),
+        SearchText,
     ] = None,
-    tag: Annotated[str | None, Query(max_length=64)] = None,
-    owner: Annotated[str | None, Query(max_length=128)] = None,
+    tag: Annotated[str | None, Query(max_length=64), SearchText] = None,
+    owner: Annotated[str | None, Query(max_length=128), SearchText] = None,
     account_id: UUID | None = None,
     include_archived: bool = False,
     sort: Sort = Sort.UPDATED_DESC,

@@ -40,22 +40,36 @@ def encode_cursor(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(values)).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> list[Any]:
+def decode_cursor(cursor: str) -> tuple[str, UUID]:
+    """The position a page ended at: the sort key as PostgreSQL printed it, and the id.
+
+    A cursor comes back from the client, so it is checked as untrusted input: anything
+    but two strings, the second an id, is refused here. A key of the right type but not of
+    the sort's column (a name where a time belongs) is refused by PostgreSQL
+    (``_cursor_errors``).
+    """
     try:
         values = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, orjson.JSONDecodeError) as error:
+    except ValueError as error:  # bad base64, not UTF-8, not JSON: all ValueErrors
         raise InvalidCursor("the cursor is not one this API returned") from error
-    if not isinstance(values, list) or len(values) != 2:
-        raise InvalidCursor("the cursor is not one this API returned")
-    return values
+    match values:
+        case [str() as key, str() as last_id] if "\x00" not in key:
+            try:
+                return key, UUID(last_id)
+            except ValueError:
+                pass
+    raise InvalidCursor("the cursor is not one this API returned")
 
 
 @asynccontextmanager
-async def _cursor_errors(conn: AsyncConnection[Any]) -> AsyncIterator[None]:
-    """A forged cursor can hold values of the wrong type: that is the client's error."""
+async def _cursor_errors(conn: AsyncConnection[Any], cursor: str | None) -> AsyncIterator[None]:
+    """A forged cursor can hold a key PostgreSQL cannot read as the sort column's type (a
+    time that is no time): with a cursor present, that is the client's error."""
     try:
         yield
     except psycopg.DataError as error:
+        if not cursor:
+            raise
         await conn.rollback()
         raise InvalidCursor("the cursor is not one this API returned") from error
 
@@ -151,7 +165,7 @@ async def search(
         params += [key, last_id]
     direction = "DESC" if descending else "ASC"
     join = f"FROM {SCHEMA}.customers c LEFT JOIN {SCHEMA}.accounts a ON a.account_id = c.account_id"
-    async with conn.cursor(row_factory=dict_row) as cur, _cursor_errors(conn):
+    async with conn.cursor(row_factory=dict_row) as cur, _cursor_errors(conn, cursor):
         await cur.execute(
             f"SELECT c.doc, c.display_name, c.{column}::text AS sort_key, c.contact_id::text AS cid,"
             f" a.doc AS account_doc {join} WHERE {' AND '.join(where)}"
@@ -229,12 +243,13 @@ async def exists(
 async def timeline(
     conn: AsyncConnection[Any], contact_id: UUID, limit: int, cursor: str | None
 ) -> dict[str, Any]:
-    where, params = ["contact_id = %s"], [contact_id]
+    where: list[str] = ["contact_id = %s"]
+    params: list[Any] = [contact_id]
     if cursor:
         occurred, event_id = decode_cursor(cursor)
         where.append("(occurred_at, event_id) < (%s::timestamptz, %s::uuid)")
         params += [occurred, event_id]
-    async with conn.cursor(row_factory=dict_row) as cur, _cursor_errors(conn):
+    async with conn.cursor(row_factory=dict_row) as cur, _cursor_errors(conn, cursor):
         await cur.execute(
             f"SELECT entry, occurred_at::text AS k, event_id::text AS e FROM {SCHEMA}.timeline"
             f" WHERE {' AND '.join(where)} ORDER BY occurred_at DESC, event_id DESC LIMIT %s",
