@@ -16,6 +16,7 @@ from crm_shared.auth.policy import (
     UnknownReference,
     allows,
     authorize,
+    may_create,
     may_move,
     may_reference,
     may_use_service,
@@ -166,3 +167,20 @@ async def test_vetting_answers_each_refused_reference_and_only_those() -> None:
     assert set(refusals) == {made[1], made[2]}
     assert all(isinstance(r, UnknownReference) for r in refusals.values())
     assert await vet_references(who(Role.ADMIN, "root", "hq"), made[:2], resolver) == {}
+
+
+@pytest.mark.parametrize(
+    ("principal", "allowed"),
+    [
+        (who(Role.ADMIN, "root", "hq"), True),
+        (who(Role.MANAGER, "max"), True),
+        (who(Role.SALES_REP, "ann"), False),
+        (who(Role.SERVICE_AGENT, "ann"), False),
+        (who(Role.MARKETER, "ann"), False),
+    ],
+)
+def test_only_managers_and_admins_create_unowned_records(
+    principal: Principal, allowed: bool
+) -> None:
+    assert may_create(principal, SALES_UNOWNED) is allowed
+    assert may_create(principal, Scope(owner=principal.subject, department="sales"))

@@ -4,7 +4,8 @@
 - ``manager`` reads and changes everything in their own department(s), moves records
   between owners and departments, and erases people (right to erasure).
 - ``sales_rep``, ``service_agent`` and ``marketer`` read the records of their departments,
-  and change the ones they own plus the unowned ones of their departments.
+  and change the ones they own plus the unowned ones of their departments; they create
+  records they own (only managers and admins create unowned ones).
 - A system's API key acts with the role and departments it was issued with.
 
 A record outside the caller's reach reads as if it did not exist (404, and never in a
@@ -83,8 +84,16 @@ def may_read_data_keys(principal: Principal) -> bool:
     return PII_READ in principal.permissions
 
 
+def may_leave_unowned(principal: Principal) -> bool:
+    """An unowned record is open to every rep of its department: putting one there (a pool
+    of leads, say) is a manager's decision, like moving records between owners."""
+    return principal.role in (Role.ADMIN, Role.MANAGER)
+
+
 def may_create(principal: Principal, record: Scope) -> bool:
     """Creating is changing a record that does not exist yet, in the scope it will have."""
+    if record.owner is None and not may_leave_unowned(principal):
+        return False
     return allows(principal, Action.CHANGE, record)
 
 

@@ -7,7 +7,7 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from crm_contacts.api.deps import Contacts, department_for
+from crm_contacts.api.deps import Contacts, department_for, owner_for
 from crm_contacts.api.records import RESPONSES, add_record_routes
 from crm_contacts.api.schemas import CreateAccount, UpdateAccount
 from crm_contacts.domain.account import Account
@@ -43,7 +43,7 @@ async def create_account(
 ) -> Response:
     key, fp = await idempotency(request, caller.principal, idempotency_key)
     fields = {name: getattr(body, name) for name in type(body).model_fields}
-    fields["owner"] = body.owner or caller.principal.subject
+    fields["owner"] = owner_for(caller.principal, body)
     fields["department"] = department_for(caller.principal, body.department)
     outcome = await contacts.create_account(
         AccountCreated.model_construct(**fields), caller, key, fp

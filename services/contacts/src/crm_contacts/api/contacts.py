@@ -10,7 +10,7 @@ import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from crm_contacts.api.deps import Contacts, department_for
+from crm_contacts.api.deps import Contacts, department_for, owner_for
 from crm_contacts.api.records import RESPONSES, add_record_routes
 from crm_contacts.api.schemas import RegisterContact, UpdateContact
 from crm_contacts.domain.contact import Contact
@@ -52,7 +52,7 @@ async def register_contact(
 ) -> Response:
     key, fp = await idempotency(request, caller.principal, idempotency_key)
     fields = {name: getattr(body, name) for name in type(body).model_fields}
-    fields["owner"] = body.owner or caller.principal.subject
+    fields["owner"] = owner_for(caller.principal, body)
     fields["department"] = department_for(caller.principal, body.department)
     details = ContactRegistered.model_construct(**fields)
     outcome = await contacts.register_contact(details, caller, key, fp)

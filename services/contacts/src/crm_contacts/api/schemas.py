@@ -61,7 +61,9 @@ class ContactFields(Strict):
 
 
 class RegisterContact(ContactFields):
-    owner: UserId | None = Field(None, description="Defaults to the caller")
+    owner: UserId | None = Field(
+        None, description="Left out: the caller; null: nobody (managers and admins only)"
+    )
     department: Department | None = Field(None, description="Defaults to the caller's department")
 
 
@@ -91,7 +93,9 @@ class AccountFields(Strict):
 
 
 class CreateAccount(AccountFields):
-    owner: UserId | None = Field(None, description="Defaults to the caller")
+    owner: UserId | None = Field(
+        None, description="Left out: the caller; null: nobody (managers and admins only)"
+    )
     department: Department | None = Field(None, description="Defaults to the caller's department")
 
 
