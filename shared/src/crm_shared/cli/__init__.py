@@ -19,7 +19,7 @@ from crm_shared.auth.principal import Role
 from crm_shared.auth.tokens import TokenLifetimeTooLong, issue_token
 from crm_shared.cli.dlq import cli as dead_letters_cli
 from crm_shared.service import installed_services
-from crm_shared.settings import get_settings
+from crm_shared.settings import InsecureSettings, get_settings
 
 app = typer.Typer(no_args_is_help=True, help="Operate the CRM.", add_completion=False)
 
@@ -54,6 +54,12 @@ def serve(service: Annotated[str, typer.Argument(help="Which service to run")]) 
 
     settings = get_settings()
     definition = installed_services()[service]
+    try:  # the service would refuse anyway, deeper in a traceback: say it plainly
+        settings.refuse_published_jwt_secret()
+        if definition.relay is not None:  # it writes events: it seals with the master key
+            settings.key_wrapper()
+    except InsecureSettings as error:
+        raise SystemExit(f"crm serve {service}: {error}") from None
     uvicorn.run(
         definition.app_factory,
         factory=True,
