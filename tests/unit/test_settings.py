@@ -96,7 +96,8 @@ def test_the_default_token_lifetime_cannot_exceed_the_maximum() -> None:
 OUTSIDE = {"database_url": "postgresql://nowhere/crm", "kafka_bootstrap_servers": "nowhere:9092"}
 
 
-def test_projections_refuses_to_start_with_the_development_jwt_secret() -> None:
+async def test_projections_refuses_to_start_with_the_development_jwt_secret() -> None:
+    # Async, as uvicorn builds the app: its consumers need a running loop.
     with pytest.raises(InsecureSettings, match="CRM_JWT_SECRET"):
         create_projections_app(Settings(**OUTSIDE))
 
