@@ -155,6 +155,8 @@ def up() -> None:
             **os.environ,
             "CRM_DATABASE_URL": database_url,
             "CRM_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            # Development secrets are accepted only on the embedded stack `crm up` runs.
+            "CRM_EMBEDDED": "true" if postgres is not None and kafka is not None else "false",
         }
         services = installed_services()
         for name in services:
