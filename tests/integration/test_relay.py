@@ -191,6 +191,31 @@ async def test_a_broker_that_empties_while_the_relay_runs_gets_everything_again(
         store.close()
 
 
+async def test_an_idle_relay_notices_a_broker_that_lost_its_data_and_publishes_everything_again(
+    fresh_database: str, tmp_path: Path
+) -> None:
+    topic = f"test.{uuid.uuid4().hex[:8]}.events"
+    store = await asyncio.to_thread(store_for, fresh_database)
+    await asyncio.to_thread(store.append, contact_events(10))
+    broker = EmbeddedKafka(free_port(), log_file=tmp_path / "tansu.log")
+    broker.start()
+    try:
+        await ensure_topics(broker.bootstrap_servers, 2, [topic])
+        relay = make_relay(store, fresh_database, broker.bootstrap_servers, topic)
+        relay.broker_check_seconds = 0.2
+        await relay.start()
+        await wait_for(lambda: _published(broker, topic, 10))
+        broker.stop()
+        broker.start()
+        await ensure_topics(broker.bootstrap_servers, 2, [topic])
+        # No new command: the relay finds out by itself.
+        await wait_for(lambda: _published(broker, topic, 10), within=40)
+        await relay.stop()
+    finally:
+        broker.stop()
+        store.close()
+
+
 async def test_of_two_relays_on_one_store_only_one_publishes_and_the_other_takes_over(
     fresh_database: str, fresh_topic: str, kafka: EmbeddedKafka
 ) -> None:

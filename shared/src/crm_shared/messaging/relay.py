@@ -4,9 +4,10 @@ At-least-once: a batch is published and acknowledged by the broker before its po
 recorded, so a crash re-publishes at most one batch (consumers deduplicate by event id and
 aggregate version). The position lives in the service's own database.
 
-An empty broker (the embedded one keeps messages in memory) is noticed two ways: at start,
-when a partition ends before the offsets we last saw; and while running, when the broker
-hands out offsets we have already seen. Either way the relay starts again from the first
+An empty broker (the embedded one keeps messages in memory) is noticed three ways: at
+start, when a partition ends before the offsets we last saw; while publishing, when the
+broker hands out offsets we have already seen; and while idle, every few seconds, by the
+same check as at start. Either way the relay starts again from the first
 event, so the read models converge.
 """
 
@@ -108,6 +109,8 @@ class Relay:
         self.leading = False
         self.store: EventSourcedApplication | None = None
         self.standby_seconds = 1.0
+        self.broker_check_seconds = 5.0
+        self._broker_checked = time.monotonic()
 
     @classmethod
     def for_service(
@@ -197,6 +200,15 @@ class Relay:
         expected = {TopicPartition(self.topic, p): o for p, o in self.partition_offsets.items()}
         return bool(await lost_offsets(self.bootstrap_servers, expected))
 
+    async def _check_broker_when_idle(self) -> None:
+        """An idle relay still notices a broker that lost its data (a few seconds late), so
+        subscribers get the events back without waiting for the next command."""
+        if time.monotonic() - self._broker_checked < self.broker_check_seconds:
+            return
+        self._broker_checked = time.monotonic()
+        if self.partition_offsets and await self._broker_lost_events():
+            await self._start_over("the broker no longer holds the events published")
+
     async def _start_over(self, reason: str) -> None:
         log.warning("re-publishing every event from the start: %s", reason)
         self.position, self.partition_offsets = 0, {}
@@ -235,6 +247,7 @@ class Relay:
         notifications, newest = await asyncio.to_thread(self._next_batch)
         self._observe_backlog(notifications, newest)
         if not notifications:
+            await self._check_broker_when_idle()
             return 0
         records = [self._record(n) for n in notifications]
         sends = [
