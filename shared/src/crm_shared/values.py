@@ -61,10 +61,11 @@ def _storable_text(text: str, info: ValidationInfo) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Text:
-    """Text every store can hold, with its length limits: ``Annotated[str, Text(200)]``.
+    """Text every store can hold, with its length limits: ``Annotated[str, Text(200)]``
+    (on ``str`` only: it replaces the type's own schema).
 
     ``strip`` trims surrounding whitespace and ``lower`` lower-cases, both before the
-    lengths are checked.
+    lengths are checked. The JSON Schema shows the limits as for any constrained string.
     """
 
     max_length: int
@@ -114,6 +115,7 @@ def _storable_instant(value: datetime) -> datetime:
     return value
 
 
+# For requests: the catalog's instants stay plain datetimes (crm_shared.catalog.contacts).
 Instant = Annotated[AwareDatetime, AfterValidator(_storable_instant)]
 
 # What PostgreSQL numeric (and so a jsonb number) can hold.
