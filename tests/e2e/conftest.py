@@ -14,6 +14,7 @@ import httpx
 import pytest
 import uvicorn
 
+from crm_contacts.application import ContactsApplication
 from crm_contacts.main import create_app as create_contacts_app
 from crm_projections.main import create_app as create_projections_app
 from crm_shared.auth.principal import Role
@@ -31,6 +32,8 @@ class Stack:
     settings: Settings
     contacts: httpx.AsyncClient
     projections: httpx.AsyncClient
+    # The contacts service's application, for recording what its API no longer accepts.
+    contacts_app: ContactsApplication | None = None
 
     def token(self, role: Role = Role.ADMIN, department: str = "sales", sub: str = "tester") -> str:
         return issue_token(self.settings, subject=sub, role=role, departments=[department])
@@ -82,9 +85,10 @@ async def stack(postgres: EmbeddedPostgres, kafka: EmbeddedKafka) -> AsyncIterat
         service_urls={"contacts": f"http://127.0.0.1:{contacts_port}"},
     )
     async with AsyncExitStack() as exits:
-        clients = []
+        clients, apps = [], []
         for factory in (create_contacts_app, create_projections_app):
             app = factory(settings)
+            apps.append(app)
             await exits.enter_async_context(app.router.lifespan_context(app))
             if factory is create_contacts_app:
                 # The 360 fetches people's data keys from the contacts service over HTTP.
@@ -94,7 +98,7 @@ async def stack(postgres: EmbeddedPostgres, kafka: EmbeddedKafka) -> AsyncIterat
             )
             await exits.enter_async_context(client)
             clients.append(client)
-        yield Stack(settings, *clients)
+        yield Stack(settings, *clients, contacts_app=apps[0].state.contacts)
 
 
 async def register_contact(

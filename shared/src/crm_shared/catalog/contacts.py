@@ -1,4 +1,13 @@
-"""Events of the contacts service (topic ``crm.contacts.events``)."""
+"""Events of the contacts service (topic ``crm.contacts.events``).
+
+What a field may hold is checked where a change comes in (the request models); the
+catalog describes what was recorded, which must stay readable forever. So its own text
+and instants are plain ``str`` and ``datetime``: events recorded before the contacts
+service refused a NUL or a +20:00 offset hold them, and a stricter type here would make
+those events, and with them their contact, undecodable. The shared value types (emails,
+addresses, custom fields) are the requests' own; the event store reads them with the
+``RECORDED`` context (``crm_shared.values``), which lets such old values through.
+"""
 
 from __future__ import annotations
 

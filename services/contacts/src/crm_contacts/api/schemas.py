@@ -1,4 +1,8 @@
-"""Request bodies: strict (unknown fields are errors), validated, normalised."""
+"""Request bodies: strict (unknown fields are errors), validated, normalised.
+
+Every string is a ``Text`` and every instant an ``Instant`` (``crm_shared.values``): what
+a request may carry is what every store can hold, so the read models never refuse an
+accepted change."""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
 from crm_shared.values import (
     Channel,
@@ -15,6 +19,7 @@ from crm_shared.values import (
     CustomField,
     Direction,
     Email,
+    Instant,
     Key,
     LongText,
     Phone,
@@ -22,6 +27,7 @@ from crm_shared.values import (
     ShortText,
     Strict,
     Tag,
+    Text,
 )
 
 Tags = Annotated[list[Tag], Field(max_length=100), AfterValidator(lambda t: list(dict.fromkeys(t)))]
@@ -34,7 +40,7 @@ Domain = Annotated[
     ),
 ]
 Department = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
-UserId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+UserId = Annotated[str, Text(128, min_length=1)]
 
 
 def _not_in_future(value: date | None) -> date | None:
@@ -109,7 +115,7 @@ class UpdateAccount(Strict):
 
 
 class Archive(Strict):
-    reason: Annotated[str, StringConstraints(max_length=500)] | None = None
+    reason: Annotated[str, Text(500)] | None = None
 
 
 class Reassign(Strict):
@@ -120,15 +126,15 @@ class Reassign(Strict):
 class LogInteraction(Strict):
     channel: Channel
     direction: Direction
-    subject: Annotated[str, StringConstraints(max_length=500)] | None = None
+    subject: Annotated[str, Text(500)] | None = None
     notes: LongText | None = None
-    occurred_at: AwareDatetime | None = Field(None, description="Defaults to now")
+    occurred_at: Instant | None = Field(None, description="Defaults to now")
     by: UserId | None = Field(None, description="Defaults to the caller")
 
 
 class SetConsent(Strict):
     status: ConsentStatus
-    source: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+    source: Annotated[str, Text(200)] | None = Field(
         None, description="Where the consent was given or withdrawn (web form, call, ...)"
     )
-    at: AwareDatetime | None = Field(None, description="Defaults to now")
+    at: Instant | None = Field(None, description="Defaults to now")

@@ -1,7 +1,14 @@
-"""Pure functions folding contacts events into the 360 documents (no I/O)."""
+"""Pure functions folding contacts events into the 360 documents (no I/O).
+
+The fold must store whatever a valid event carries, including events recorded before
+the contacts service refused what PostgreSQL cannot hold (``crm_shared.values``): an
+event the 360 cannot store is dead-lettered on every replay, and the contact is missing
+for good. Hence ``utc`` for every instant and ``storable`` for every document.
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from crm_shared.catalog.contacts import ContactRegistered
@@ -21,13 +28,64 @@ PROFILE_FIELDS = (
 ACCOUNT_FIELDS = ("name", "domain", "industry", "size", "address", "parent_account_id")
 
 
+def in_utc(value: datetime) -> datetime:
+    """The instant in UTC, as PostgreSQL timestamptz and Python can both hold it.
+
+    Also brings an offset PostgreSQL refuses (beyond +-15:59; Python allows up to +-23:59)
+    into range, as events recorded before the contacts service refused those can hold one.
+    """
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)  # events carry offsets; a bare time means UTC
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        # 0001-01-01T00:00+01:00 (or 9999-12-31T23:00-01:00) is outside Python's years in
+        # UTC; again only an older event can hold one. The calendar's first (or last)
+        # instant is within hours of it.
+        ahead = (value.utcoffset() or timedelta(0)) > timedelta(0)
+        return (datetime.min if ahead else datetime.max).replace(tzinfo=UTC)
+
+
+def instant(moment: Any) -> datetime | None:
+    """An instant the event data carries (ISO 8601) in UTC; None if it holds none."""
+    if not isinstance(moment, str):
+        return None
+    try:
+        return in_utc(datetime.fromisoformat(moment))
+    except ValueError:
+        return None
+
+
+def utc(moment: Any) -> str | None:
+    value = instant(moment)
+    return value.isoformat() if value is not None else None
+
+
+def storable_text(text: str) -> str:
+    """The text with every NUL (U+0000) replaced by U+FFFD, which is what the replacement
+    character is for: PostgreSQL text and jsonb cannot hold NUL, and events recorded before
+    the contacts service refused it can carry one."""
+    return text.replace("\x00", "\ufffd")
+
+
+def storable(value: Any) -> Any:
+    """A JSON value with ``storable_text`` for every string in it, keys included."""
+    if isinstance(value, str):
+        return storable_text(value)
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [storable(item) for item in value]
+    return value
+
+
 def _event_name(event: ReceivedEvent) -> str:
     # crm.contacts.contact.updated.v1 -> "updated"
     return event.type.split(".")[3]
 
 
 def apply_contact_event(doc: dict[str, Any] | None, event: ReceivedEvent) -> dict[str, Any] | None:
-    name, data, at = _event_name(event), event.data, event.time.isoformat()
+    name, data, at = _event_name(event), event.data, _recorded_at(event)
     if name == "registered":
         doc = {
             "id": event.subject,
@@ -56,16 +114,17 @@ def apply_contact_event(doc: dict[str, Any] | None, event: ReceivedEvent) -> dic
         stats["count"] += 1
         channel = data.get("channel", "unknown")
         stats["by_channel"][channel] = stats["by_channel"].get(channel, 0) + 1
-        occurred = data.get("occurred_at") or at
-        if stats["last_at"] is None or occurred > stats["last_at"]:
-            stats["last_at"] = occurred
+        occurred = instant(data.get("occurred_at")) or in_utc(event.time)
+        last = instant(stats["last_at"])
+        if last is None or occurred > last:
+            stats["last_at"] = occurred.isoformat()
     elif name == "erased":
         erase(doc, at)
     elif name in ("consent_granted", "consent_withdrawn"):
         doc["consents"][data["channel"]] = {
             "status": "granted" if name == "consent_granted" else "withdrawn",
             "source": data.get("source"),
-            "at": data.get("at"),
+            "at": utc(data.get("at")),
         }
     doc["version"] = event.sequence
     doc["updated_at"] = at
@@ -150,18 +209,23 @@ SUMMARIES = {
 }
 
 
+def _recorded_at(event: ReceivedEvent) -> str:
+    return in_utc(event.time).isoformat()
+
+
 def timeline_entry(event: ReceivedEvent) -> dict[str, Any]:
     name, data = _event_name(event), event.data
+    recorded_at = _recorded_at(event)
     entry: dict[str, Any] = {
         "event_id": event.id,
         "type": event.type,
-        "occurred_at": event.time.isoformat(),
-        "recorded_at": event.time.isoformat(),
+        "occurred_at": recorded_at,
+        "recorded_at": recorded_at,
         "actor": event.actor,
         "version": event.sequence,
     }
     if name == "interaction_logged":
-        entry["occurred_at"] = data.get("occurred_at") or entry["occurred_at"]
+        entry["occurred_at"] = utc(data.get("occurred_at")) or recorded_at
         entry["summary"] = f"{data.get('direction', '')} {data.get('channel', '')}".strip()
         entry["interaction"] = {
             k: data.get(k)
@@ -172,5 +236,5 @@ def timeline_entry(event: ReceivedEvent) -> dict[str, Any]:
         if name == "updated":
             entry["changed_fields"] = sorted(data)
         elif name.startswith("consent_"):
-            entry["consent"] = data
+            entry["consent"] = {**data, "at": utc(data.get("at"))}
     return entry

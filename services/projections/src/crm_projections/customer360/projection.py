@@ -69,6 +69,12 @@ DDL = [
 ]
 TABLES = ("timeline", "customers", "accounts")
 
+# Indexed text is cut to this many characters (the document keeps it whole): a btree or
+# GIN entry must fit in 2,704 bytes, and an event can carry longer text than the contacts
+# service accepts (an owner taken from a token's subject, say). 600 characters of at most
+# 4 bytes each, plus the contact id beside a display name, fit.
+INDEXED_CHARS = 600
+
 # Whole batches travel as arrays, in binary format (%b): psycopg escapes every element of a
 # text-format array in Python, which cost more than everything else in a rebuild.
 
@@ -80,8 +86,9 @@ UPSERT_CUSTOMERS = f"""
     INSERT INTO {SCHEMA}.customers (contact_id, version, doc, display_name, search, tags, owner,
         department, account_id, archived, erased, created_at, updated_at)
     SELECT d.id, d.version, d.doc, d.display_name, d.search,
-        ARRAY(SELECT jsonb_array_elements_text(d.doc -> 'tags')),
-        d.doc ->> 'owner', d.doc ->> 'department', (d.doc ->> 'account_id')::uuid,
+        ARRAY(SELECT left(t, {INDEXED_CHARS}) FROM jsonb_array_elements_text(d.doc -> 'tags') t),
+        left(d.doc ->> 'owner', {INDEXED_CHARS}), left(d.doc ->> 'department', {INDEXED_CHARS}),
+        (d.doc ->> 'account_id')::uuid,
         (d.doc ->> 'archived')::boolean, coalesce((d.doc ->> 'erased')::boolean, false),
         (d.doc ->> 'created_at')::timestamptz,
         (d.doc ->> 'updated_at')::timestamptz
@@ -117,8 +124,19 @@ UPSERT_ACCOUNTS = f"""
 """
 
 
+# How orjson writes U+0000, which jsonb refuses (see documents.storable).
+NUL_ESCAPE = "\\u0000"
+
+
 def _json(value: Any) -> str:
-    return orjson.dumps(value).decode()
+    text = orjson.dumps(value).decode()
+    if NUL_ESCAPE in text:  # rare: only old events carry NUL, so scan before walking
+        text = orjson.dumps(documents.storable(value)).decode()
+    return text
+
+
+def _text(value: str, limit: int | None = None) -> str:
+    return documents.storable_text(value)[:limit]
 
 
 class Customer360Projection:
@@ -166,8 +184,8 @@ class Customer360Projection:
                 list(docs),
                 [d["version"] for d in docs.values()],
                 [_json(d) for d in docs.values()],
-                [documents.display_name(d) for d in docs.values()],
-                [documents.search_text(d) for d in docs.values()],
+                [_text(documents.display_name(d), INDEXED_CHARS) for d in docs.values()],
+                [_text(documents.search_text(d)) for d in docs.values()],
             ),
         )
         if timeline:
