@@ -137,7 +137,7 @@ class CrmUp:
         return [
             line
             for line in self.log_path.read_text(errors="replace").splitlines()
-            if line.startswith("crm up: ")
+            if " crm up: " in line
         ]
 
     def remove(self) -> None:

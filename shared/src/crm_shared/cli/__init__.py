@@ -96,7 +96,7 @@ def up() -> None:
     stack = Stack.plan(settings)
 
     def say(line: str) -> None:
-        typer.echo(f"crm up: {line}", err=True)
+        typer.echo(f"{time.strftime('%H:%M:%S')} crm up: {line}", err=True)
 
     supervisor = Supervisor(stack.children, report=say, on_restart=stack.write_file)
 

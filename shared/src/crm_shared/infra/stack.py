@@ -30,7 +30,11 @@ STACK_FILE = "stack.json"
 def postgres_child(postgres: EmbeddedPostgres) -> ChildSpec:
     def start() -> None:
         postgres.start()
-        postgres.create_database(DATABASE)
+        try:
+            postgres.create_database(DATABASE)
+        except BaseException:
+            postgres.stop()  # a half-started child would hold the port of the next attempt
+            raise
 
     return ChildSpec("postgres", start, postgres.exit_status, postgres.stop, postgres.pid)
 
@@ -40,7 +44,11 @@ def broker_child(kafka: EmbeddedKafka, partitions: int) -> ChildSpec:
         # A (re)started embedded broker is empty: create the topics before the services'
         # clients reconnect and a producer auto-creates one with the broker's defaults.
         kafka.start()
-        asyncio.run(ensure_topics(kafka.bootstrap_servers, partitions))
+        try:
+            asyncio.run(ensure_topics(kafka.bootstrap_servers, partitions))
+        except BaseException:
+            kafka.stop()  # a half-started child would hold the port of the next attempt
+            raise
 
     return ChildSpec("kafka", start, kafka.exit_status, kafka.stop, kafka.pid)
 
