@@ -82,10 +82,6 @@ class Supervisor:
         self.clock = clock
         self._started: list[_Watched] = []
 
-    @property
-    def children(self) -> list[ChildSpec]:
-        return [w.spec for w in self._watched]
-
     def pids(self) -> dict[str, int | None]:
         return {w.spec.name: w.spec.pid() for w in self._watched}
 
@@ -144,7 +140,10 @@ class Supervisor:
         watched.started_at = self.clock()
         watched.restart_at = None
         self.report(f"{watched.spec.name} started again (pid {watched.spec.pid()})")
-        self.on_restart()
+        try:
+            self.on_restart()
+        except Exception as error:  # the children matter more than the notice
+            self.report(f"after restarting {watched.spec.name}: {type(error).__name__}: {error}")
 
     def run(self, interval: float = 0.5) -> None:
         """Supervises until interrupted (KeyboardInterrupt, raised by the signal handlers)."""
