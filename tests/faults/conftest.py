@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 from collections.abc import Iterator
@@ -15,6 +16,16 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "faults: kills and pauses parts of a real `crm up` stack under load"
     )
+
+
+@pytest.fixture(autouse=True)
+def quiet_http_client() -> Iterator[None]:
+    """httpx logs every request at INFO: hundreds of lines per run, shown on an xpass."""
+    client_log = logging.getLogger("httpx")
+    level = client_log.level
+    client_log.setLevel(logging.WARNING)
+    yield
+    client_log.setLevel(level)
 
 
 @pytest.fixture

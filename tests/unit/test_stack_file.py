@@ -15,6 +15,9 @@ def planned(tmp_path: Path) -> Stack:
         Settings(
             _env_file=None,  # type: ignore[call-arg]
             data_dir=tmp_path,
+            database_url=None,
+            kafka_bootstrap_servers=None,
+            host="127.0.0.1",
             embedded_postgres_port=15432,
             embedded_kafka_port=19092,
             contacts_port=18101,
