@@ -38,7 +38,8 @@ class ReadinessProbe:
 
     async def _outcome(self, name: str, check: ReadinessCheck) -> object:
         task = self._running.get(name)
-        if task is None or task.done():
+        # (A task of another event loop: the app was served again, by a test say.)
+        if task is None or task.done() or task.get_loop() is not asyncio.get_running_loop():
             task = self._running[name] = asyncio.create_task(_run(check))
             task.add_done_callback(_retrieve_exception)
         done, _ = await asyncio.wait({task}, timeout=self.timeout)

@@ -211,6 +211,7 @@ class Relay:
         while True:
             try:
                 if not self.leading and not await self._try_to_lead():
+                    failures = 0  # reached the database: a standby now, not failing
                     await asyncio.sleep(self.standby_seconds)
                     continue
                 published = await self.publish_once()
@@ -226,7 +227,7 @@ class Relay:
                 await asyncio.sleep(min(2 ** (failures - 1), 8))
                 continue
             if failures:
-                log.warning("relay publishing again after %d failed attempts", failures)
+                log.info("relay publishing again after %d failed attempts", failures)
                 failures = 0
             if published < self.batch_size:
                 with contextlib.suppress(TimeoutError):
