@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
-import subprocess
-import sys
 import time
 import warnings
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -20,6 +17,9 @@ from crm_shared.auth.tokens import TokenLifetimeTooLong, issue_token
 from crm_shared.cli.dlq import cli as dead_letters_cli
 from crm_shared.service import installed_services
 from crm_shared.settings import InsecureSettings, get_settings
+
+if TYPE_CHECKING:
+    from crm_shared.infra.supervisor import Supervisor
 
 app = typer.Typer(no_args_is_help=True, help="Operate the CRM.", add_completion=False)
 
@@ -96,17 +96,18 @@ def relay(service: Annotated[str, typer.Argument(help="Whose event store to rela
 
 @app.command()
 def up() -> None:
-    """Run the whole CRM: embedded PostgreSQL and Kafka unless configured, then every service."""
-    from crm_shared.infra.embedded_kafka import EmbeddedKafka
-    from crm_shared.infra.embedded_postgres import EmbeddedPostgres
-    from crm_shared.messaging.topics import ensure_topics
+    """Run the whole CRM: embedded PostgreSQL and Kafka unless configured, then every service.
+    Whichever process dies is started again; Ctrl-C stops everything."""
+    from crm_shared.infra.stack import Stack
+    from crm_shared.infra.supervisor import StartFailed, Supervisor
 
     settings = get_settings()
-    data_dir = settings.data_dir.resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    postgres: EmbeddedPostgres | None = None
-    kafka: EmbeddedKafka | None = None
-    children: list[subprocess.Popen[bytes]] = []
+    stack = Stack.plan(settings)
+
+    def say(line: str) -> None:
+        typer.echo(f"{time.strftime('%H:%M:%S')} crm up: {line}", err=True)
+
+    supervisor = Supervisor(stack.children, report=say, on_restart=stack.write_file)
 
     def interrupt(*_: object) -> None:
         raise KeyboardInterrupt
@@ -115,73 +116,33 @@ def up() -> None:
     # container stops it with SIGTERM; either way everything it started must stop too.
     signal.signal(signal.SIGINT, interrupt)
     signal.signal(signal.SIGTERM, interrupt)
-
-    def shutdown(*_: object) -> None:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        typer.echo("\nstopping…")
-        for child in children:
-            child.terminate()
-        for child in children:
-            try:
-                child.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        if kafka is not None:
-            kafka.stop()
-        if postgres is not None:
-            postgres.stop()
-        typer.echo("stopped")
-
     try:
-        database_url = settings.database_url
-        if database_url is None:
-            postgres = EmbeddedPostgres(data_dir / "postgres", settings.embedded_postgres_port)
-            postgres.start()
-            postgres.create_database("crm")
-            database_url = postgres.database_url("crm")
-            typer.echo(f"PostgreSQL (embedded)  {database_url}   data in {postgres.data_dir}")
-        bootstrap = settings.kafka_bootstrap_servers
-        if bootstrap is None:
-            kafka = EmbeddedKafka(settings.embedded_kafka_port, log_file=data_dir / "kafka.log")
-            kafka.start()
-            bootstrap = kafka.bootstrap_servers
-            typer.echo(
-                f"Kafka (embedded Tansu) {bootstrap}   in memory: relays re-publish on start"
-            )
-        asyncio.run(ensure_topics(bootstrap, settings.topic_partitions))
-
-        env = {
-            **os.environ,
-            "CRM_DATABASE_URL": database_url,
-            "CRM_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            # Development secrets are accepted only on the embedded stack `crm up` runs.
-            "CRM_EMBEDDED": "true" if postgres is not None and kafka is not None else "false",
-        }
-        services = installed_services()
-        for name in services:
-            children.append(
-                subprocess.Popen([sys.executable, "-m", "crm_shared.cli", "serve", name], env=env)
-            )
-        _wait_until_ready(settings.host, [d.port(settings) for d in services.values()], children)
+        supervisor.start_all()
+        for line in stack.embedded:
+            typer.echo(line)
+        _wait_until_ready(list(stack.service_urls.values()), supervisor)
+        stack.write_file()
         typer.echo("\nThe CRM is running:")
-        for definition in services.values():
-            url = settings.service_url(definition.port(settings))
-            typer.echo(f"  {definition.title:<12} {url}   API docs: {url}/docs")
+        for name, url in stack.service_urls.items():
+            typer.echo(f"  {stack.services[name].title:<12} {url}   API docs: {url}/docs")
         typer.echo(
             "\nGet a token:  .venv/bin/crm token --role admin --department sales\n"
             'Then:         curl -H "Authorization: Bearer $TOKEN" '
-            f"{settings.service_url(settings.contacts_port)}/v1/contacts/...\n"
-            "Ctrl-C stops everything."
+            f"{stack.service_urls.get('contacts', '')}/v1/contacts/...\n"
+            "Processes that die are started again. Ctrl-C stops everything."
         )
-        while all(child.poll() is None for child in children):
-            time.sleep(0.5)
-        typer.echo("a service exited; stopping the rest", err=True)
-        raise SystemExit(1)
+        supervisor.run()
     except KeyboardInterrupt:
         pass
+    except StartFailed as error:
+        raise SystemExit(f"crm up: {error}") from None
     finally:
-        shutdown()
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        typer.echo("\nstopping…")
+        supervisor.stop_all()
+        stack.remove_file()
+        typer.echo("stopped")
 
 
 apikey = typer.Typer(no_args_is_help=True, help="API keys for other systems.")
@@ -258,25 +219,25 @@ def generate_docs(
         typer.echo(path)
 
 
-def _wait_until_ready(
-    host: str, ports: list[int], children: list[subprocess.Popen[bytes]], timeout: float = 90
-) -> None:
+def _wait_until_ready(urls: list[str], supervisor: Supervisor, timeout: float = 90) -> None:
+    """Waits for every service's /readyz; a child that ends before then is a failed start."""
     import urllib.error
     import urllib.request
 
     deadline = time.monotonic() + timeout
-    for port in ports:
+    for url in urls:
         while True:
-            if any(child.poll() is not None for child in children):
-                raise SystemExit("a service failed to start; see its log above")
+            if down := supervisor.down():
+                raise SystemExit(f"{', '.join(down)} failed to start; see the log above")
             try:
-                with urllib.request.urlopen(f"http://{host}:{port}/readyz", timeout=1) as answer:
+                with urllib.request.urlopen(f"{url}/readyz", timeout=3) as answer:
                     if answer.status == 200:
                         break
             except (urllib.error.URLError, OSError):
                 pass
             if time.monotonic() > deadline:
-                raise SystemExit(f"the service on port {port} did not become ready")
+                typer.echo(f"{url} is not ready after {timeout:.0f} s; see {url}/readyz", err=True)
+                break
             time.sleep(0.2)
 
 

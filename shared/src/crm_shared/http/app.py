@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
@@ -16,14 +15,17 @@ from crm_shared.auth.api_keys import ApiKeyVerifier
 from crm_shared.auth.tokens import VerifiedTokens
 from crm_shared.http.middleware import RequestContextMiddleware
 from crm_shared.http.problems import install_problem_handlers
+from crm_shared.http.readiness import ReadinessCheck, ReadinessProbe
 from crm_shared.settings import Settings
 
-ReadinessCheck = Callable[[], Awaitable[None]]
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
-def operations_router(checks: Callable[[], dict[str, ReadinessCheck]]) -> APIRouter:
+def operations_router(
+    checks: Callable[[], dict[str, ReadinessCheck]], timeout: float = 2.0
+) -> APIRouter:
     router = APIRouter(tags=["operations"])
+    probe = ReadinessProbe(checks, timeout)
 
     @router.get("/healthz", summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:
@@ -31,18 +33,11 @@ def operations_router(checks: Callable[[], dict[str, ReadinessCheck]]) -> APIRou
 
     @router.get(
         "/readyz",
-        summary="Readiness: the database and the broker are reachable",
-        responses={503: {"description": "a dependency is unreachable"}},
+        summary="Readiness: the database and the broker answer, and the read models are current",
+        responses={503: {"description": "a dependency is unreachable, or a read model lags"}},
     )
     async def readyz() -> JSONResponse:
-        results: dict[str, str] = {}
-        for name, check in checks().items():
-            try:
-                await asyncio.wait_for(check(), timeout=2.0)
-                results[name] = "ok"
-            except Exception as error:  # report, never raise: this is a probe
-                results[name] = f"unavailable: {type(error).__name__}"
-        ready = all(v == "ok" for v in results.values())
+        ready, results = await probe()
         return JSONResponse(
             {"status": "ready" if ready else "not_ready", "checks": results},
             status_code=200 if ready else 503,
@@ -113,4 +108,4 @@ def create_service_app(
     return app
 
 
-__all__ = ["create_service_app"]
+__all__ = ["ReadinessCheck", "create_service_app"]

@@ -6,6 +6,7 @@ re-publish from the event stores (see ``crm_shared.messaging.relay``).
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import time
@@ -30,29 +31,36 @@ class EmbeddedKafka:
         return f"127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 20.0) -> None:
+        """Starts the broker (again, empty, after it ended) and returns once it listens."""
         url = f"tcp://127.0.0.1:{self.port}"
-        log = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
-        self._process = subprocess.Popen(
-            [
-                str(tansu_binary()),
-                "broker",
-                "--listener-url",
-                url,
-                "--advertised-listener-url",
-                url,
-                "--storage-engine",
-                "memory://tansu/",
-            ],
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-        )
+        with contextlib.ExitStack() as files:
+            log = files.enter_context(open(self.log_file, "ab")) if self.log_file else None
+            self._process = subprocess.Popen(
+                [
+                    str(tansu_binary()),
+                    "broker",
+                    "--listener-url",
+                    url,
+                    "--advertised-listener-url",
+                    url,
+                    "--storage-engine",
+                    "memory://tansu/",
+                ],
+                stdout=log or subprocess.DEVNULL,
+                stderr=log or subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        try:
+            self._wait_until_listening(self._process, timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_until_listening(self, process: subprocess.Popen[bytes], timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while True:
-            if self._process.poll() is not None:
-                raise RuntimeError(
-                    f"the embedded Kafka broker exited with {self._process.returncode}"
-                )
+            if process.poll() is not None:
+                raise RuntimeError(f"the embedded Kafka broker exited with {process.returncode}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
                     return
@@ -60,6 +68,13 @@ class EmbeddedKafka:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
+
+    def exit_status(self) -> int | None:
+        """None while the broker runs; its exit code (negative: the signal) once it ended."""
+        return None if self._process is None else self._process.poll()
+
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
 
     def stop(self) -> None:
         if self._process is None:

