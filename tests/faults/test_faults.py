@@ -137,9 +137,6 @@ async def test_the_projections_process_killed_loses_nothing_and_stops_nothing_el
     assert any("projections" in line and "SIGKILL" in line for line in crm_up.supervisor_lines())
 
 
-@pytest.mark.xfail(
-    strict=False, reason="consumer fix pending: a running consumer misses a rewound log"
-)
 async def test_the_broker_killed_and_restarted_empty_loses_and_doubles_nothing(
     crm_up: CrmUp,
 ) -> None:

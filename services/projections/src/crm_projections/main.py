@@ -28,7 +28,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = AsyncConnectionPool(config.database_url, min_size=2, max_size=10, open=False)
+        # Checked before use: after a database restart the pool would hand out dead
+        # connections and answer 500s.
+        pool = AsyncConnectionPool(
+            config.database_url,
+            min_size=2,
+            max_size=10,
+            open=False,
+            check=AsyncConnectionPool.check_connection,
+        )
         await pool.open()
         app.state.pool = pool
         for consumer in consumers:
@@ -46,6 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {
             "database": database_check(config.database_url),
             "broker": broker_check(config.bootstrap_servers),
+            # A read model still replaying is not ready: it would answer with stale data.
+            **{consumer.projection.name: consumer.readiness for consumer in consumers},
         }
 
     configure_logging(NAME, settings.log_level, settings.log_json)

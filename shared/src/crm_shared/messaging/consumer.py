@@ -114,6 +114,11 @@ class ProjectionConsumer:
         """Per partition, the offset up to which the read model has applied everything."""
         return {tp: p.next_offset for tp, p in self.positions.items()}
 
+    async def readiness(self) -> dict[str, Any] | None:
+        """For /readyz: None once caught up, else how far behind it is."""
+        status = self.status()
+        return None if status["status"] == "ok" else status
+
     def status(self) -> dict[str, Any]:
         """``ok`` once every partition has been read to its end; ``catching_up`` before."""
         behind = 0
@@ -247,22 +252,16 @@ class ProjectionConsumer:
 
     async def _run(self) -> None:
         reposition = False
+        failures = 0  # in a row: logged when they start and when they end, not each one
         while True:
-            if reposition:
-                # Back to the offsets stored with the read model, so that nothing the
-                # consumer fetched but did not apply is skipped.
-                try:
+            try:
+                if reposition:
+                    # Back to the offsets stored with the read model, so that nothing the
+                    # consumer fetched but did not apply is skipped.
                     if self._conn is None or self._conn.closed:
                         self._conn = await self._connect()
                     await self._assign()
                     reposition = False
-                except Exception as error:
-                    log.error(
-                        "%s cannot reposition (%s); retrying", self.projection.name, describe(error)
-                    )
-                    await asyncio.sleep(1)
-                    continue
-            try:
                 read = await self._poll_once()
                 if not read:
                     await self._check_generation()
@@ -272,14 +271,24 @@ class ProjectionConsumer:
                     self.projection.name,
                 )
                 reposition = True
+                continue
             except Exception as error:
-                log.error(
-                    "%s failed on a batch; resuming from its stored offsets:\n%s",
-                    self.projection.name,
-                    frames(error),
-                )
-                await asyncio.sleep(1)
+                failures += 1
+                if failures == 1:
+                    log.error(
+                        "%s cannot apply its topics; retrying from its stored offsets until"
+                        " it can:\n%s",
+                        self.projection.name,
+                        frames(error),
+                    )
                 reposition = True
+                await asyncio.sleep(min(0.5 * 2 ** (failures - 1), 5.0))
+                continue
+            if failures:
+                log.warning(
+                    "%s applying again after %d failed attempts", self.projection.name, failures
+                )
+                failures = 0
 
     async def _check_generation(self) -> None:
         """An idle consumer still notices a reset or a redrive (at most a second late)."""
@@ -366,13 +375,13 @@ class ProjectionConsumer:
             except GenerationChanged:
                 raise
             except Exception as error:
-                log.error(
-                    "%s: a batch of %d events failed (attempt %d):\n%s",
-                    self.projection.name,
-                    len(events),
-                    attempt + 1,
-                    frames(error),
-                )
+                if attempt == 0:
+                    log.error(
+                        "%s: a batch of %d events failed; retrying it:\n%s",
+                        self.projection.name,
+                        len(events),
+                        frames(error),
+                    )
                 await asyncio.sleep(self.settings.retry_backoff_seconds * (attempt + 1))
         await self._isolate_failures(events, records)
         await self._apply_durably([], positions)
