@@ -12,7 +12,7 @@ A record outside the caller's reach reads as if it did not exist (404, and never
 list or a count); a record the caller may read but not change answers 403 to a change.
 A record may point only at records that exist and that the caller may read, and not at an
 archived one (``vet_references``). The role also limits which services' routes it may call
-at all (``SERVICE_ROLES``).
+at all (``ServiceDefinition.roles``).
 """
 
 from __future__ import annotations
@@ -42,20 +42,10 @@ class Scope:
     department: str
 
 
-ALL = frozenset(Role)
-
-# Which roles may call a service's routes at all (reads and writes alike).
-SERVICE_ROLES: dict[str, frozenset[Role]] = {
-    "contacts": ALL,
-    "projections": ALL,
-    "sales": frozenset({Role.ADMIN, Role.MANAGER, Role.SALES_REP}),
-    "service_desk": frozenset({Role.ADMIN, Role.MANAGER, Role.SERVICE_AGENT}),
-    "marketing": frozenset({Role.ADMIN, Role.MANAGER, Role.MARKETER}),
-}
-
-
-def may_use_service(principal: Principal, service: str) -> bool:
-    return principal.role in SERVICE_ROLES.get(service, frozenset())
+def may_use_service(principal: Principal, roles: frozenset[Role]) -> bool:
+    """Whether the caller's role may call a service's routes at all (each service declares
+    its roles: ``ServiceDefinition.roles``)."""
+    return principal.role in roles
 
 
 def in_department(principal: Principal, department: str) -> bool:

@@ -56,7 +56,7 @@ def serve(service: Annotated[str, typer.Argument(help="Which service to run")]) 
     definition = installed_services()[service]
     try:  # the service would refuse anyway, deeper in a traceback: say it plainly
         settings.refuse_published_jwt_secret()
-        if definition.relay is not None:  # it writes events: it seals with the master key
+        if definition.event_store_schema is not None:  # it seals with the master key
             settings.key_wrapper()
     except InsecureSettings as error:
         raise SystemExit(f"crm serve {service}: {error}") from None
@@ -64,7 +64,7 @@ def serve(service: Annotated[str, typer.Argument(help="Which service to run")]) 
         definition.app_factory,
         factory=True,
         host=settings.host,
-        port=definition.port(settings),
+        port=settings.port_of(service),
         workers=definition.workers(settings),
         loop="uvloop",
         http="httptools",
@@ -79,7 +79,9 @@ def relay(service: Annotated[str, typer.Argument(help="Whose event store to rela
     definition = installed_services()[service]
     if definition.relay is None:
         raise typer.BadParameter(f"{service} has no event store to relay")
-    make_relay = definition.relay
+    from crm_shared.service import load
+
+    make_relay = load(definition.relay)
 
     async def run() -> None:
         relay = await asyncio.to_thread(make_relay, get_settings())

@@ -14,7 +14,7 @@ from crm_shared.http.problems import Problem
 
 
 async def contacts_app(request: Request) -> ContactsApplication:
-    app: ContactsApplication = request.app.state.contacts
+    app: ContactsApplication = request.app.state.use_cases
     return app
 
 
