@@ -782,3 +782,10 @@ def _closed_port() -> str:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return str(s.getsockname()[1])
+
+
+def test_the_generated_deploy_files_are_what_crm_deploy_generate_writes() -> None:
+    from crm_shared.deploy import generated_files
+
+    for relative, text in generated_files().items():
+        assert (ROOT / relative).read_text() == text, f"{relative}: run `crm deploy generate`"

@@ -204,6 +204,26 @@ def revoke_api_key(name: Annotated[str, typer.Argument(help="The key's name")]) 
 
 app.add_typer(dead_letters_cli, name="dlq")
 
+deploy = typer.Typer(no_args_is_help=True, help="Deploy files derived from the services.")
+app.add_typer(deploy, name="deploy")
+
+
+@deploy.command("generate")
+def generate_deploy(
+    root: Annotated[str, typer.Option(help="The repository to write into")] = ".",
+) -> None:
+    """Write the deploy files that list the installed services (a test checks them)."""
+    from pathlib import Path
+
+    from crm_shared.deploy import write
+
+    written = write(Path(root))
+    for path in written:
+        typer.echo(f"wrote {path}")
+    if not written:
+        typer.echo("deploy files are current")
+
+
 docs = typer.Typer(no_args_is_help=True, help="The published contract documents.")
 app.add_typer(docs, name="docs")
 
