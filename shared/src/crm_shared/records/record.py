@@ -1,22 +1,25 @@
-"""What contacts and accounts share as CRM records: owner and department, archiving, an
-interaction log and consent per channel. Each aggregate names its own event types."""
+"""The CRM record: owner and department, archiving, an interaction log and consent per
+channel. Each kind of record (a contact, an account) names its own event types."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 from uuid import UUID
 
-from crm_shared.catalog.contacts import ArchivedData, ConsentData, InteractionData, ReassignedData
-from crm_shared.domain import Aggregate, DomainError
+from crm_shared.auth.policy import Scope
+from crm_shared.domain import Aggregate, Conflict
 from crm_shared.events import EventData
+from crm_shared.records.events import ArchivedData, ConsentData, InteractionData, ReassignedData
 from crm_shared.values import Channel, ConsentChannel, ConsentStatus, Direction
 
 
-class RecordArchived(DomainError):
+class RecordArchived(Conflict):
+    """An archived record takes no changes and no interactions until it is restored."""
+
     code = "archived"
-    status = 409
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +43,9 @@ class RecordEvents:
 
 class CrmRecord(Aggregate):
     events: ClassVar[RecordEvents]
+    # The fields that point at another record, and the kind of record each names (a
+    # contact's ``account_id`` names an account): the policy vets them (``vet_references``).
+    reference_fields: ClassVar[Mapping[str, str]] = {}
 
     owner: str | None
     department: str
@@ -62,6 +68,22 @@ class CrmRecord(Aggregate):
             }
         )
 
+    @classmethod
+    def create(cls, record_id: UUID, details: EventData) -> Self:
+        """A new record from its creation event's data (owner and department included)."""
+        record = cls(record_id)
+        record._trigger(details)
+        return record
+
+    @classmethod
+    def noun(cls) -> str:
+        """How errors and answers name this kind of record."""
+        return cls.__name__.lower()
+
+    @property
+    def scope(self) -> Scope:
+        return Scope(owner=self.owner, department=self.department)
+
     def _start_record(self, details: EventData) -> None:
         for name in type(details).model_fields:
             setattr(self, name, getattr(details, name))
@@ -71,12 +93,12 @@ class CrmRecord(Aggregate):
 
     def check_not_archived(self) -> None:
         if self.archived:
-            raise RecordArchived(f"{type(self).__name__.lower()} {self.id} is archived")
+            raise RecordArchived(f"{self.noun()} {self.id} is archived")
 
     def check_changeable(self) -> None:
         """Every command asks first; a contact refuses once the person is erased."""
 
-    def update(self, changes: dict[str, Any]) -> None:
+    def update(self, changes: Mapping[str, Any]) -> None:
         self.check_changeable()
         self.check_not_archived()
         really_changed = {k: v for k, v in changes.items() if getattr(self, k) != v}
