@@ -13,8 +13,7 @@ from crm_shared.catalog.contacts import ContactRegistered, ContactUpdated
 from crm_shared.commands import CommandContext
 from crm_shared.domain import Forbidden, Invalid, NotFound
 from crm_shared.eventstore.group_commit import IdempotencyKeyReused
-from crm_shared.records.application import DepartmentRequired
-from crm_shared.records.record import RecordArchived
+from crm_shared.records.record import DepartmentRequired, RecordArchived
 from tests.contacts.specs.support import MANAGER, NO_DEPARTMENT, OWNER, registered, spec
 
 ADA = uuid4()

@@ -30,8 +30,9 @@ from crm_shared.events import DomainEvent, EventData, EventMetadata
 from crm_shared.eventstore.group_commit import Outcome
 from crm_shared.eventstore.in_memory import InMemoryEventStore
 
-# When the given events happened: a minute apart, in the past.
+# When the given events happened (a minute apart, in the past), and who caused them.
 GIVEN_FROM = datetime(2026, 1, 1, tzinfo=UTC)
+BEFORE = EventMetadata(actor="user:someone-before")
 
 
 class Handles(Protocol):
@@ -53,9 +54,7 @@ class Specification(Generic[App]):
         for record_id, stream in (history or {}).items():
             for version, data in enumerate(stream, start=1):
                 at += timedelta(minutes=1)
-                event = DomainEvent(record_id, version, data, timestamp=at)
-                event.metadata = EventMetadata(actor="user:someone-before")
-                events.append(event)
+                events.append(DomainEvent(record_id, version, data, timestamp=at, metadata=BEFORE))
         store = InMemoryEventStore(events)
         return Given(store, self.application(store))
 

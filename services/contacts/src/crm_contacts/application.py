@@ -17,9 +17,9 @@ from crm_shared.eventstore.application import EventSourcedApplication
 from crm_shared.records.application import (
     Committer,
     RecordedEvents,
-    RecordKind,
     RecordsApplication,
 )
+from crm_shared.records.views import RecordKind
 
 SCHEMA = "contacts"
 CONTACT = RecordKind(Contact, ContactView)

@@ -1,21 +1,16 @@
 """The use cases of CRM records: every command on a record run the same way, through
-group commit, after the policy and the references have had their say.
-
-A service registers each kind of record once (``RecordKind``: the aggregate and the view
-the API shows of it); every command's answer and every read renders through it."""
+group commit, after the policy and the references have had their say, and answered with
+the record as the view registered for its kind shows it (``RecordKind``)."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+import logging
+from collections.abc import Sequence
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from crm_shared.auth.policy import (
     Action,
-    Reference,
-    Referenced,
     ReferenceResolver,
     Scope,
     authorize,
@@ -25,38 +20,18 @@ from crm_shared.auth.policy import (
 )
 from crm_shared.auth.principal import Principal
 from crm_shared.commands import CommandContext
-from crm_shared.domain import Forbidden, Invalid, NotFound
+from crm_shared.domain import Forbidden, NotFound
 from crm_shared.events import DomainEvent, EventMetadata
 from crm_shared.eventstore.group_commit import CommandFn, Outcome, UnitOfWork, check_version
 from crm_shared.history import history
 from crm_shared.records.commands import CreateRecord, RecordCommand
-from crm_shared.records.record import CrmRecord
-from crm_shared.records.views import RecordView
+from crm_shared.records.record import CrmRecord, DepartmentRequired, UnownedRecordRefused
+from crm_shared.records.references import RecordsInStore
+from crm_shared.records.views import RecordKind
+
+log = logging.getLogger(__name__)
 
 R = TypeVar("R", bound=CrmRecord)
-
-
-class UnownedRecordRefused(Invalid):
-    """An unowned record is open to every rep of its department: putting one there is a
-    manager's decision (``may_leave_unowned``)."""
-
-
-class DepartmentRequired(Invalid):
-    """A new record belongs to a department: the caller's, or the one they name."""
-
-
-@dataclass(frozen=True)
-class RecordKind(Generic[R]):
-    """One kind of record a service keeps: its aggregate, and the view the API shows."""
-
-    aggregate: type[R]
-    view: type[RecordView]
-
-    def outcome(self, record: CrmRecord) -> Outcome:
-        return Outcome(record.id, record.version, self.view.of(record).model_dump_json().encode())
-
-    def view_json(self, record: CrmRecord) -> dict[str, Any]:
-        return self.view.of(record).model_dump(mode="json")
 
 
 class RecordedEvents(Protocol):
@@ -82,23 +57,6 @@ class Committer(Protocol):
     ) -> Outcome: ...
 
 
-class RecordsInStore:
-    """Finds referenced records among the application's own records (the policy's
-    resolver): a reference names the kind of record by its noun."""
-
-    def __init__(self, events: RecordedEvents, kinds: Iterable[type[CrmRecord]]) -> None:
-        self.events = events
-        self.kinds = {kind.noun(): kind for kind in kinds}
-
-    async def locate(self, reference: Reference) -> Referenced | None:
-        cls = self.kinds[reference.kind]
-        events = await asyncio.to_thread(self.events.events_of, reference.target)
-        record = cls.project(None, events)
-        if record is None:  # no such id, or the id of another kind of record
-            return None
-        return Referenced(record.scope, archived=record.archived)
-
-
 class RecordsApplication:
     def __init__(
         self,
@@ -110,7 +68,7 @@ class RecordsApplication:
         self.events = events
         self.committer = committer
         self.kinds: dict[type[CrmRecord], RecordKind[Any]] = {k.aggregate: k for k in kinds}
-        self.resolver = resolver or RecordsInStore(events, self.kinds)
+        self.resolver = resolver or RecordsInStore(events.events_of, self.kinds)
 
     def kind(self, cls: type[CrmRecord]) -> RecordKind[Any]:
         return self.kinds[cls]
@@ -149,6 +107,7 @@ class RecordsApplication:
     async def handle(
         self, command: CreateRecord[Any] | RecordCommand[Any], context: CommandContext
     ) -> Outcome:
+        log.debug("%r by %s", command, context.metadata.actor)
         match command:
             case CreateRecord():
                 return await self.create(command, context)

@@ -17,25 +17,16 @@ from crm_shared.auth.policy import Action, Reference, Scope, may_move
 from crm_shared.auth.principal import Principal
 from crm_shared.domain import Forbidden
 from crm_shared.records.record import CrmRecord
+from crm_shared.records.references import references
 from crm_shared.values import Channel, ConsentChannel, ConsentStatus, Direction
 
 R = TypeVar("R", bound=CrmRecord)
 
 
-def references(record_type: type[CrmRecord], values: Mapping[str, Any]) -> dict[str, Reference]:
-    """The references a command's values make, by the record's field that holds each (a
-    null makes none: clearing a reference is always allowed)."""
-    return {
-        name: Reference(field=name, kind=kind, target=values[name])
-        for name, kind in record_type.reference_fields.items()
-        if values.get(name) is not None
-    }
-
-
-def _described(command: object, values: Mapping[str, Any]) -> str:
+def _described(command: object, record_id: UUID, values: Mapping[str, Any]) -> str:
     # Names the fields, never their values: a command may carry a person's data, and its
     # description may end up in a log.
-    return f"{type(command).__name__}({', '.join(sorted(values))})"
+    return f"{type(command).__name__}({record_id}: {', '.join(sorted(values))})"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,7 +44,7 @@ class CreateRecord(Generic[R]):
         return references(self.record_type, self.values)
 
     def __repr__(self) -> str:
-        return _described(self, self.values)
+        return _described(self, self.record_id, self.values)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,7 +80,7 @@ class ChangeRecord(RecordCommand[R]):
         record.update(self.changes)
 
     def __repr__(self) -> str:
-        return _described(self, self.changes)
+        return _described(self, self.record_id, self.changes)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -10,7 +10,7 @@ from typing import Any, ClassVar, Self
 from uuid import UUID
 
 from crm_shared.auth.policy import Scope
-from crm_shared.domain import Aggregate, Conflict
+from crm_shared.domain import Aggregate, Conflict, Invalid
 from crm_shared.events import EventData
 from crm_shared.records.events import ArchivedData, ConsentData, InteractionData, ReassignedData
 from crm_shared.values import Channel, ConsentChannel, ConsentStatus, Direction
@@ -20,6 +20,15 @@ class RecordArchived(Conflict):
     """An archived record takes no changes and no interactions until it is restored."""
 
     code = "archived"
+
+
+class UnownedRecordRefused(Invalid):
+    """An unowned record is open to every rep of its department: putting one there is a
+    manager's decision (``may_leave_unowned``)."""
+
+
+class DepartmentRequired(Invalid):
+    """A new record belongs to a department: the caller's, or the one they name."""
 
 
 @dataclass(frozen=True, slots=True)

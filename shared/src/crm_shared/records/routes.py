@@ -20,7 +20,8 @@ from crm_shared.http.commands import Changing, Creating
 from crm_shared.http.conditional import outcome_response
 from crm_shared.http.deps import CurrentPrincipal
 from crm_shared.records import commands, schemas
-from crm_shared.records.application import RecordKind, RecordsApplication
+from crm_shared.records.application import RecordsApplication
+from crm_shared.records.views import RecordKind
 from crm_shared.values import ConsentChannel
 
 Responses = dict[int | str, dict[str, Any]]

@@ -1,14 +1,17 @@
 """What the API shows of every CRM record. A kind of record's view adds its own fields,
-named as the aggregate's attributes, and ``of`` fills them in."""
+named as the aggregate's attributes, and ``of`` fills them in; a service registers each
+kind of record once with its view (``RecordKind``), and every answer renders through it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Self, cast
+from typing import Any, Generic, Self, TypeVar, cast
 from uuid import UUID
 
 from pydantic import BaseModel
 
+from crm_shared.eventstore.group_commit import Outcome
 from crm_shared.records.record import CrmRecord
 from crm_shared.values import Channel, ConsentChannel, ConsentStatus, Direction
 
@@ -46,6 +49,23 @@ class RecordView(BaseModel):
         only what its events recorded, which may predate today's request rules."""
         own = {name: getattr(record, name) for name in _own_fields(cls)}
         return cast(Self, cls.model_construct(**_record_fields(record), **own))
+
+
+R = TypeVar("R", bound=CrmRecord)
+
+
+@dataclass(frozen=True)
+class RecordKind(Generic[R]):
+    """One kind of record a service keeps: its aggregate, and the view the API shows."""
+
+    aggregate: type[R]
+    view: type[RecordView]
+
+    def outcome(self, record: CrmRecord) -> Outcome:
+        return Outcome(record.id, record.version, self.view.of(record).model_dump_json().encode())
+
+    def view_json(self, record: CrmRecord) -> dict[str, Any]:
+        return self.view.of(record).model_dump(mode="json")
 
 
 def _own_fields(view: type[RecordView]) -> list[str]:
