@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, TypeVar
 from uuid import UUID
 
 from crm_shared.auth.policy import Scope
@@ -14,6 +14,8 @@ from crm_shared.domain import Aggregate, Conflict, Invalid
 from crm_shared.events import EventData
 from crm_shared.records.events import ArchivedData, ConsentData, InteractionData, ReassignedData
 from crm_shared.values import Channel, ConsentChannel, ConsentStatus, Direction
+
+E = TypeVar("E", bound=EventData)
 
 
 class RecordArchived(Conflict):
@@ -41,13 +43,32 @@ class Consent:
 
 @dataclass(frozen=True)
 class RecordEvents:
+    """A kind of record's own event types. Its fields change (``updated``); the rest is
+    what the kind offers: without ``archived`` and ``restored`` it is never archived,
+    without ``reassigned`` never moved, and so on (its routes leave those out too)."""
+
     updated: type[EventData]
-    archived: type[ArchivedData]
-    restored: type[EventData]
-    reassigned: type[ReassignedData]
-    interaction_logged: type[InteractionData]
-    consent_granted: type[ConsentData]
-    consent_withdrawn: type[ConsentData]
+    archived: type[ArchivedData] | None = None
+    restored: type[EventData] | None = None
+    reassigned: type[ReassignedData] | None = None
+    interaction_logged: type[InteractionData] | None = None
+    consent_granted: type[ConsentData] | None = None
+    consent_withdrawn: type[ConsentData] | None = None
+
+    @property
+    def archiving(self) -> bool:
+        return self.archived is not None and self.restored is not None
+
+    @property
+    def consents(self) -> bool:
+        return self.consent_granted is not None and self.consent_withdrawn is not None
+
+
+def offered(event_type: type[E] | None) -> type[E]:
+    """The kind of record's event type for a command it offers."""
+    if event_type is None:
+        raise NotImplementedError("this kind of record does not offer that command")
+    return event_type
 
 
 class CrmRecord(Aggregate):
@@ -65,17 +86,16 @@ class CrmRecord(Aggregate):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         e = cls.events
-        cls.appliers.update(
-            {
-                e.updated: CrmRecord._updated,
-                e.archived: CrmRecord._archived,
-                e.restored: CrmRecord._restored,
-                e.reassigned: CrmRecord._reassigned,
-                e.interaction_logged: CrmRecord._interaction_logged,
-                e.consent_granted: CrmRecord._consent_granted,
-                e.consent_withdrawn: CrmRecord._consent_withdrawn,
-            }
-        )
+        appliers: dict[type[EventData] | None, Any] = {
+            e.updated: CrmRecord._updated,
+            e.archived: CrmRecord._archived,
+            e.restored: CrmRecord._restored,
+            e.reassigned: CrmRecord._reassigned,
+            e.interaction_logged: CrmRecord._interaction_logged,
+            e.consent_granted: CrmRecord._consent_granted,
+            e.consent_withdrawn: CrmRecord._consent_withdrawn,
+        }
+        cls.appliers.update({k: v for k, v in appliers.items() if k is not None})
 
     @classmethod
     def create(cls, record_id: UUID, details: EventData) -> Self:
@@ -121,7 +141,7 @@ class CrmRecord(Aggregate):
     def archive(self, reason: str | None) -> None:
         self.check_changeable()
         if not self.archived:
-            self._trigger(self.events.archived(reason=reason))
+            self._trigger(offered(self.events.archived)(reason=reason))
 
     def _archived(self, _: EventData) -> None:
         self.archived = True
@@ -129,7 +149,7 @@ class CrmRecord(Aggregate):
     def restore(self) -> None:
         self.check_changeable()
         if self.archived:
-            self._trigger(self.events.restored())
+            self._trigger(offered(self.events.restored)())
 
     def _restored(self, _: EventData) -> None:
         self.archived = False
@@ -137,7 +157,7 @@ class CrmRecord(Aggregate):
     def reassign(self, owner: str | None, department: str) -> None:
         self.check_changeable()
         if (owner, department) != (self.owner, self.department):
-            self._trigger(self.events.reassigned(owner=owner, department=department))
+            self._trigger(offered(self.events.reassigned)(owner=owner, department=department))
 
     def _reassigned(self, e: ReassignedData) -> None:
         self.owner, self.department = e.owner, e.department
@@ -156,7 +176,7 @@ class CrmRecord(Aggregate):
         self.check_changeable()
         self.check_not_archived()
         self._trigger(
-            self.events.interaction_logged(
+            offered(self.events.interaction_logged)(
                 interaction_id=interaction_id,
                 channel=channel,
                 direction=direction,
@@ -178,7 +198,9 @@ class CrmRecord(Aggregate):
         if current is not None and current.status == status:
             return  # already so: setting consent is idempotent
         granted = status == ConsentStatus.GRANTED
-        event_class = self.events.consent_granted if granted else self.events.consent_withdrawn
+        event_class = offered(
+            self.events.consent_granted if granted else self.events.consent_withdrawn
+        )
         self._trigger(event_class(channel=channel, source=source, at=at))
 
     def _consent_granted(self, e: ConsentData) -> None:

@@ -110,7 +110,24 @@ def add_record_routes(
     application: Application,
     responses: Responses,
 ) -> None:
-    """Adds the routes of one kind of record (``application`` finds the service's)."""
+    """Adds the routes of one kind of record (``application`` finds the service's): reading
+    it and its history, and each command its events offer."""
+    events = kind.aggregate.events
+    _add_reading(router, kind, application, responses)
+    if events.archiving:
+        _add_archiving(router, kind, application, responses)
+    if events.reassigned is not None:
+        _add_reassigning(router, kind, application, responses)
+    if events.interaction_logged is not None:
+        _add_interactions(router, kind, application, responses)
+    if events.consents:
+        _add_consents(router, kind, application, responses)
+
+
+def _add_reading(
+    router: APIRouter, kind: RecordKind[Any], application: Application, responses: Responses
+) -> None:
+    """Read a record and its history."""
     cls, noun, view = kind.aggregate, kind.aggregate.noun(), kind.view
     Records = Annotated[RecordsApplication, Depends(application)]
 
@@ -145,6 +162,14 @@ def add_record_routes(
         more = bool(page) and page[-1]["version"] < entries[-1]["version"]
         return {"items": page, "next_after_version": page[-1]["version"] if more else None}
 
+
+def _add_archiving(
+    router: APIRouter, kind: RecordKind[Any], application: Application, responses: Responses
+) -> None:
+    """Archive a record, and restore it."""
+    cls, noun, view = kind.aggregate, kind.aggregate.noun(), kind.view
+    Records = Annotated[RecordsApplication, Depends(application)]
+
     @router.post(
         "/{record_id}/archive",
         summary=f"Archive a {noun}",
@@ -174,6 +199,14 @@ def add_record_routes(
         command = commands.RestoreRecord(record_type=cls, record_id=record_id)
         return outcome_response(await records.handle(command, context), 200)
 
+
+def _add_reassigning(
+    router: APIRouter, kind: RecordKind[Any], application: Application, responses: Responses
+) -> None:
+    """Move a record to another owner or department."""
+    cls, noun, view = kind.aggregate, kind.aggregate.noun(), kind.view
+    Records = Annotated[RecordsApplication, Depends(application)]
+
     @router.put(
         "/{record_id}/assignment",
         summary=f"Move a {noun} to another owner or department (managers and admins)",
@@ -188,6 +221,14 @@ def add_record_routes(
             record_type=cls, record_id=record_id, owner=body.owner, department=body.department
         )
         return outcome_response(await records.handle(command, context), 200)
+
+
+def _add_interactions(
+    router: APIRouter, kind: RecordKind[Any], application: Application, responses: Responses
+) -> None:
+    """Log an interaction with a record."""
+    cls, noun, view = kind.aggregate, kind.aggregate.noun(), kind.view
+    Records = Annotated[RecordsApplication, Depends(application)]
 
     @router.post(
         "/{record_id}/interactions",
@@ -211,6 +252,14 @@ def add_record_routes(
             by=body.by or context.principal.subject,
         )
         return outcome_response(await records.handle(command, context), 201)
+
+
+def _add_consents(
+    router: APIRouter, kind: RecordKind[Any], application: Application, responses: Responses
+) -> None:
+    """Grant or withdraw a record's consent per channel."""
+    cls, noun, view = kind.aggregate, kind.aggregate.noun(), kind.view
+    Records = Annotated[RecordsApplication, Depends(application)]
 
     @router.put(
         "/{record_id}/consents/{channel}",
