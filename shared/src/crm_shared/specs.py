@@ -10,7 +10,7 @@ every rule of a service is a specification here.
 
     async def test_an_archived_contact_takes_no_changes() -> None:
         await (
-            spec.given({ada: [registered, ContactArchived()]})
+            spec.given({ada: [registered(), ContactArchived()]})
             .when(ChangeContact(record_id=ada, changes={"job_title": "CTO"}), by=owner)
             .then_refused(RecordArchived)
         )
