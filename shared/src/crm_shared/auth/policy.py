@@ -24,7 +24,7 @@ from typing import Protocol
 from uuid import UUID
 
 from crm_shared.auth.principal import Principal, Role
-from crm_shared.domain import DomainError, NotFound
+from crm_shared.domain import Forbidden, Invalid, NotFound
 
 
 class Action(StrEnum):
@@ -92,13 +92,6 @@ def may_move(principal: Principal, source: Scope, target: Scope) -> bool:
     return allows(principal, Action.REASSIGN, source) and allows(principal, Action.REASSIGN, target)
 
 
-class Forbidden(DomainError):
-    """The caller may see the record but not do this to it."""
-
-    code = "forbidden"
-    status = 403
-
-
 def authorize(principal: Principal, action: Action, record: Scope, noun: str) -> None:
     """Raises NotFound where the record is out of sight, Forbidden where only the action is."""
     if not allows(principal, Action.READ, record):
@@ -119,8 +112,8 @@ def readable_departments(principal: Principal) -> tuple[str, ...] | None:
 
 @dataclass(frozen=True, slots=True)
 class Reference:
-    """A pointer a command would store: the request field holding it (as errors name it,
-    ``body.account_id``), the kind of record it must name, and the id it names."""
+    """A pointer a command would store: the command's field holding it (as errors name
+    it, ``account_id``), the kind of record it must name, and the id it names."""
 
     field: str
     kind: str
@@ -144,14 +137,11 @@ class ReferenceResolver(Protocol):
         ...
 
 
-class ReferenceRefused(DomainError):
-    """A command would point at a record it may not point at; names the request field."""
-
-    status = 422
+class ReferenceRefused(Invalid):
+    """A command would point at a record it may not point at; names the command's field."""
 
     def __init__(self, reference: Reference, message: str) -> None:
-        super().__init__(f"{reference.field}: {message}")
-        self.field = reference.field
+        super().__init__(f"{reference.field}: {message}", field=reference.field)
 
 
 class UnknownReference(ReferenceRefused):
