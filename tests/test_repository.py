@@ -43,3 +43,21 @@ def test_every_tool_cache_is_ignored() -> None:
     # fresh clone has only this one when the tool first runs.
     patterns = (ROOT / ".gitignore").read_text().splitlines()
     assert [folder for folder in TOOL_OUTPUT if f"{folder}/" not in patterns] == []
+
+
+# Pointers a reader of the repository cannot follow: the team's own notes, other checkouts.
+OUTSIDE = ("../" + "shared", "ARCHITECTURE" + ".md", "STYLE" + ".md", "/" + "work/")
+
+
+def test_nothing_points_at_a_file_outside_the_repository() -> None:
+    pointers = []
+    for path in git("ls-files", "-z").stdout.split("\0"):
+        file = ROOT / path
+        if not path or not file.is_file():
+            continue
+        try:
+            text = file.read_text()
+        except UnicodeDecodeError:
+            continue  # not text
+        pointers += [f"{path}: {pointer}" for pointer in OUTSIDE if pointer in text]
+    assert pointers == []
