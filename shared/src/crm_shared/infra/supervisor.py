@@ -82,9 +82,6 @@ class Supervisor:
         self.clock = clock
         self._started: list[_Watched] = []
 
-    def pids(self) -> dict[str, int | None]:
-        return {w.spec.name: w.spec.pid() for w in self._watched}
-
     def start_all(self) -> None:
         """Starts every child in order; a child that cannot start the first time is an
         error to report (a port in use, say), not something to retry."""
