@@ -13,13 +13,13 @@ from cloudevents.core.bindings.kafka import KafkaMessage, from_binary_event
 from jsonschema import Draft202012Validator
 
 from crm_shared.catalog import CATALOG
+from crm_shared.contract import event_json_schema, rendered_documents
 from crm_shared.events import DomainEvent, EventMetadata
-from crm_shared.events.documents import event_json_schema, rendered_documents
 from crm_shared.eventstore.mapper import CatalogMapper
+from crm_shared.master_key import MasterKey
 from crm_shared.messaging.cloudevents import KafkaRecord, decode, encode
 from crm_shared.privacy.cipher import ERASED, UnreadableValue, is_sealed, reveal
 from crm_shared.privacy.keyring import DataKeyring
-from crm_shared.privacy.master_key import MasterKey
 from tests.contract.samples import AGGREGATE_ID, SAMPLES
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "events"
