@@ -20,6 +20,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import orjson
+from aiokafka import ConsumerRecord
 
 from crm_projections.customer360 import documents
 from crm_projections.customer360.projection import Customer360Projection, _json, _text
@@ -35,7 +36,6 @@ from crm_shared.messaging.decoding import EventDecoder
 from crm_shared.privacy.cipher import needs_sealing, new_data_key, seal
 from crm_shared.privacy.key_client import DataKeyClient
 from crm_shared.values import RECORDED, Channel, Direction, Email
-from tests.integration.kafka_tools import consumed
 
 
 def history(n: int) -> list[EventData]:
@@ -83,7 +83,21 @@ def records(contacts: int) -> tuple[list[Any], dict[tuple[str, UUID], bytes]]:
                 version=version,
                 state=orjson.dumps(state | {"actor": "user:bench"}),
             )
-            out.append(consumed(record, offset=len(out)))
+            out.append(
+                ConsumerRecord(
+                    "crm.contacts.events",
+                    0,
+                    len(out),
+                    0,
+                    0,
+                    record.key,
+                    record.value,
+                    None,
+                    len(record.key),
+                    len(record.value),
+                    record.headers,
+                )
+            )
     return out, keys
 
 
