@@ -102,6 +102,9 @@ class Catalog:
         self.by_type[cls.type_name] = cls
 
     def register_upcaster(self, old_type: str, new_type: str, upcast: Upcaster) -> None:
+        """Reads ``old_type``'s data as ``new_type``'s, on the write and the read side.
+        An upcaster gets the data as stored, its personal values still sealed: it may move
+        or drop them, not read them (they are opened as the new type's personal fields)."""
         self.upcasters[old_type] = (new_type, upcast)
 
     def current(self, type_name: str) -> type[EventData] | None:
