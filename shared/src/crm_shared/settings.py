@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from crm_shared.privacy.master_key import MasterKey
+from crm_shared.master_key import MasterKey
 
 # Published, obviously not secret: `make up` works out of the box. Only the embedded stack
 # of `crm up` (CRM_EMBEDDED=true) accepts them; every other service refuses to start.

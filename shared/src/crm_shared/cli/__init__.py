@@ -266,7 +266,7 @@ def generate_docs(
     """Write the JSON Schema of every event type and the AsyncAPI document."""
     from pathlib import Path
 
-    from crm_shared.events.documents import write_documents
+    from crm_shared.contract import write_documents
 
     for path in write_documents(Path(folder)):
         typer.echo(path)

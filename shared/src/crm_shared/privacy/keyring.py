@@ -20,8 +20,8 @@ from psycopg import AsyncConnection
 from psycopg.sql import SQL, Composed, Identifier
 
 from crm_shared.domain import Gone
+from crm_shared.master_key import KeyWrapper
 from crm_shared.privacy.cipher import ERASED, Erased, new_data_key
-from crm_shared.privacy.master_key import KeyWrapper
 
 KEYS_TABLE = "data_keys"
 ACCESS_TABLE = "data_key_access"
