@@ -35,6 +35,7 @@ from crm_shared.events import DomainEvent
 from crm_shared.eventstore.mapper import CatalogMapper
 from crm_shared.infra.embedded_kafka import EmbeddedKafka
 from crm_shared.infra.embedded_postgres import EmbeddedPostgres
+from crm_shared.master_key import MasterKey
 from crm_shared.messaging.topics import ensure_topics
 from crm_shared.privacy.cipher import (
     PREFIX,
@@ -45,7 +46,6 @@ from crm_shared.privacy.cipher import (
     sealed_subjects,
 )
 from crm_shared.privacy.keyring import DataKeyring
-from crm_shared.privacy.master_key import MasterKey
 from crm_shared.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,14 +13,18 @@ from cloudevents.core.bindings.kafka import KafkaMessage, from_binary_event
 from jsonschema import Draft202012Validator
 
 from crm_shared.catalog import CATALOG
+from crm_shared.contract import event_json_schema, rendered_documents
 from crm_shared.events import DomainEvent, EventMetadata
-from crm_shared.events.documents import event_json_schema, rendered_documents
+from crm_shared.events.received import ReceivedEvent
 from crm_shared.eventstore.mapper import CatalogMapper
-from crm_shared.messaging.cloudevents import KafkaRecord, decode, encode
+from crm_shared.master_key import MasterKey
+from crm_shared.messaging.cloudevents import KafkaRecord, encode
+from crm_shared.messaging.decoding import EventDecoder
 from crm_shared.privacy.cipher import ERASED, UnreadableValue, is_sealed, reveal
 from crm_shared.privacy.keyring import DataKeyring
-from crm_shared.privacy.master_key import MasterKey
 from tests.contract.samples import AGGREGATE_ID, SAMPLES
+from tests.integration.kafka_tools import consumed
+from tests.unit.test_decoding import KnownKeys
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "events"
 TYPES = sorted(CATALOG.by_type)
@@ -117,16 +121,23 @@ def test_the_stored_event_reads_back_as_the_same_event(type_name: str) -> None:
     assert back == event
 
 
-def test_our_consumer_decodes_what_we_publish() -> None:
-    event, record = published("crm.contacts.contact.registered.v1")
-    received = decode(record.headers, record.value, topic="t", partition=0, offset=7)
-    assert (received.id, received.subject, received.sequence) == (
-        str(event.id),
-        str(AGGREGATE_ID),
+@pytest.mark.parametrize("type_name", TYPES)
+async def test_our_consumer_decodes_every_event_we_publish_into_the_same_event(
+    type_name: str,
+) -> None:
+    event, record = published(type_name)
+    model = CATALOG.model(type_name)
+    decoder = EventDecoder(CATALOG, [model], KnownKeys(dict(KEYS)))
+    decoded = await decoder.decode([consumed(record, offset=7)])
+    (received,) = decoded.events
+    assert isinstance(received, ReceivedEvent) and received.data == event.data
+    assert (received.event_id, received.aggregate_id, received.version, received.time) == (
+        event.id,
+        AGGREGATE_ID,
         3,
+        event.timestamp,
     )
-    assert received.actor == "user:alice"
-    assert opened(received.type, received.data) == event.data.model_dump(mode="json")
+    assert (received.actor, received.correlation_id) == ("user:alice", "corr-1")
 
 
 def test_personal_fields_are_sealed_in_the_store_and_on_the_topic() -> None:

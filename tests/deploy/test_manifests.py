@@ -31,13 +31,15 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from crm_shared.messaging.topics import SERVICES, all_topics
+from crm_shared.messaging.topics import all_topics
+from crm_shared.service import installed_services
 from crm_shared.settings import InsecureSettings, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 OVERLAYS = ("dev", "prod")
-CRM_SERVICES = {"contacts": 8101, "projections": 8105}
+# Every installed service must be deployed, on the port it declares.
+CRM_SERVICES = {name: definition.port for name, definition in installed_services().items()}
 PROBES = ("startup", "liveness", "readiness")
 # Fixed, so a kubernetes-validate upgrade cannot change what passes; the newest it bundles.
 KUBERNETES_VERSION = "1.37.0"
@@ -46,10 +48,13 @@ CRD_SCHEMAS = {
     ("kafka.strimzi.io/v1", "KafkaTopic"): "kafkatopic.kafka.strimzi.io-v1.schema.json",
     ("postgresql.cnpg.io/v1", "Cluster"): "cluster.postgresql.cnpg.io-v1.schema.json",
 }
-SETTINGS_VARIABLES = {f"CRM_{name.upper()}" for name in Settings.model_fields}
+SETTINGS_VARIABLES = {f"CRM_{name.upper()}" for name in Settings.model_fields} | {
+    f"CRM_{name.upper()}_PORT"
+    for name in installed_services()  # read by Settings.port_of
+}
 # Services that write events, hence seal personal data and need the master key; the
 # others open sealed fields with data keys from these services' key endpoints.
-EVENT_WRITERS = ("contacts",)
+EVENT_WRITERS = tuple(n for n, d in installed_services().items() if d.event_store_schema)
 # Never in a ConfigMap (nor a literal value in a Deployment): only from a Secret.
 SECRET_SETTINGS = {
     "CRM_MASTER_KEY",
@@ -265,8 +270,10 @@ def test_every_crm_topic_is_declared_as_a_kafka_topic_of_the_strimzi_cluster(ove
     manifests = render(overlay)
     topics = of_kind(manifests, "KafkaTopic")
     declared = {t["spec"].get("topicName", t["metadata"]["name"]): t for t in topics}
-    assert len(topics) == len(declared) == 10
-    assert set(declared) == set(all_topics())
+    assert len(topics) == len(declared)
+    # Every installed service's topics, and those of the services still to come.
+    assert set(all_topics()) <= set(declared)
+    assert all(re.fullmatch(r"crm\.\w+\.events(\.dlq)?", name) for name in declared)
 
     settings = config_map_data(manifests, _container(manifests, "contacts"))
     partitions = int(settings["CRM_TOPIC_PARTITIONS"])
@@ -588,7 +595,9 @@ def test_compose_creates_every_crm_topic_before_the_services_start() -> None:
     script = "\n".join(job["command"]) if isinstance(job["command"], list) else job["command"]
     loop = re.search(r"for service in ([\w ]+); do", script)
     assert loop is not None, "the topic job no longer loops over the services"
-    assert loop.group(1).split() == list(SERVICES)
+    assert {d.name for d in installed_services().values() if d.publishes} <= set(
+        loop.group(1).split()
+    )
     assert 'crm.$${service}.events"' in script and 'crm.$${service}.events.dlq"' in script
     assert "--partitions 4" in script and "--if-not-exists" in script
     kafka = compose()["services"]["kafka"]["environment"]
@@ -820,3 +829,10 @@ def _closed_port() -> str:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return str(s.getsockname()[1])
+
+
+def test_the_generated_deploy_files_are_what_crm_deploy_generate_writes() -> None:
+    from crm_shared.deploy import generated_files
+
+    for relative, text in generated_files().items():
+        assert (ROOT / relative).read_text() == text, f"{relative}: run `crm deploy generate`"

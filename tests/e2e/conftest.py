@@ -1,4 +1,4 @@
-"""The whole stack in-process: contacts and projections apps with their relays and
+"""The whole stack in-process: every installed service's app with its relays and
 consumers running, over the session's real PostgreSQL and Kafka."""
 
 from __future__ import annotations
@@ -15,12 +15,11 @@ import pytest
 import uvicorn
 
 from crm_contacts.application import ContactsApplication
-from crm_contacts.main import create_app as create_contacts_app
-from crm_projections.main import create_app as create_projections_app
 from crm_shared.auth.principal import Role
 from crm_shared.auth.tokens import issue_token
 from crm_shared.infra.embedded_kafka import EmbeddedKafka
 from crm_shared.infra.embedded_postgres import EmbeddedPostgres
+from crm_shared.service import installed_services, load
 from crm_shared.settings import Settings
 from tests.conftest import free_port
 
@@ -30,10 +29,17 @@ T = TypeVar("T")
 @dataclass
 class Stack:
     settings: Settings
-    contacts: httpx.AsyncClient
-    projections: httpx.AsyncClient
+    clients: dict[str, httpx.AsyncClient]  # one per installed service, by name
     # The contacts service's application, for recording what its API no longer accepts.
     contacts_app: ContactsApplication | None = None
+
+    @property
+    def contacts(self) -> httpx.AsyncClient:
+        return self.clients["contacts"]
+
+    @property
+    def projections(self) -> httpx.AsyncClient:
+        return self.clients["projections"]
 
     def token(self, role: Role = Role.ADMIN, department: str = "sales", sub: str = "tester") -> str:
         return issue_token(self.settings, subject=sub, role=role, departments=[department])
@@ -75,30 +81,33 @@ async def served(app: Any, port: int) -> AsyncIterator[None]:
 @pytest.fixture(scope="session")
 async def stack(postgres: EmbeddedPostgres, kafka: EmbeddedKafka) -> AsyncIterator[Stack]:
     postgres.create_database("e2e")
-    contacts_port = free_port()
+    services = installed_services()
+    # Every service is also served over real HTTP: consumers fetch data keys from the
+    # services that write events.
+    ports = {name: free_port() for name in services}
     settings = Settings(
         embedded=True,  # the test's own PostgreSQL and broker: the development secrets do
         database_url=postgres.database_url("e2e"),
         kafka_bootstrap_servers=kafka.bootstrap_servers,
         log_json=False,
         relay_poll_seconds=0.05,
-        service_urls={"contacts": f"http://127.0.0.1:{contacts_port}"},
+        ports=ports,
+        service_urls={name: f"http://127.0.0.1:{port}" for name, port in ports.items()},
     )
     async with AsyncExitStack() as exits:
-        clients, apps = [], []
-        for factory in (create_contacts_app, create_projections_app):
-            app = factory(settings)
-            apps.append(app)
+        clients, apps = {}, {}
+        # Writers first, so that readers find the key endpoints up.
+        for name, definition in sorted(
+            services.items(), key=lambda item: item[1].event_store_schema is None
+        ):
+            app = apps[name] = load(definition.app_factory)(settings)
             await exits.enter_async_context(app.router.lifespan_context(app))
-            if factory is create_contacts_app:
-                # The 360 fetches people's data keys from the contacts service over HTTP.
-                await exits.enter_async_context(served(app, contacts_port))
+            await exits.enter_async_context(served(app, ports[name]))
             client = httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=app), base_url="http://test"
             )
-            await exits.enter_async_context(client)
-            clients.append(client)
-        yield Stack(settings, *clients, contacts_app=apps[0].state.contacts)
+            clients[name] = await exits.enter_async_context(client)
+        yield Stack(settings, clients, contacts_app=apps["contacts"].state.use_cases)
 
 
 async def register_contact(

@@ -14,13 +14,22 @@ from aiokafka import AIOKafkaProducer
 from crm_shared.auth.api_keys import ApiKeyAdmin
 from crm_shared.auth.principal import Role
 from crm_shared.auth.tokens import issue_token
-from crm_shared.messaging.cloudevents import ReceivedEvent, decode
+from crm_shared.catalog import CATALOG
+from crm_shared.catalog.contacts import ContactRegistered
+from crm_shared.events import ReceivedEvent
+from crm_shared.messaging.cloudevents import KafkaRecord, encode
+from crm_shared.messaging.decoding import EventDecoder
 from crm_shared.privacy.cipher import is_sealed, open_value
-from crm_shared.privacy.key_client import DataKeyClient, KeyServiceUnavailable
+from crm_shared.privacy.key_client import (
+    DataKeyClient,
+    KeyServiceUnavailable,
+    Opened,
+    SealedData,
+)
 from tests.conftest import free_port
 from tests.e2e.conftest import Stack, eventually, register_contact
 from tests.e2e.test_erasure import TOPIC, a_person, customer
-from tests.integration.kafka_tools import read_all
+from tests.integration.kafka_tools import consumed, read_all
 
 LOOKUP = "/v1/data-keys/lookup"
 
@@ -44,8 +53,8 @@ def audit_rows(stack: Stack, subject: str) -> list[tuple[str, str | None]]:
         ).fetchall()
 
 
-def sealed_registration(stack: Stack, contact_id: str) -> dict[str, Any]:
-    """The contact's registration as it sits in the event store (and on the topic)."""
+def stored_registration(stack: Stack, contact_id: str) -> bytes:
+    """The contact's registration as it sits in the event store."""
     assert stack.settings.database_url is not None
     with psycopg.connect(stack.settings.database_url) as conn:
         row = conn.execute(
@@ -54,8 +63,24 @@ def sealed_registration(stack: Stack, contact_id: str) -> dict[str, Any]:
             (contact_id,),
         ).fetchone()
     assert row is not None
-    data: dict[str, Any] = orjson.loads(bytes(row[0]))["data"]
+    return bytes(row[0])
+
+
+def sealed_registration(stack: Stack, contact_id: str) -> dict[str, Any]:
+    """The registration's data as it sits in the event store and on the topic."""
+    data: dict[str, Any] = orjson.loads(stored_registration(stack, contact_id))["data"]
     return data
+
+
+def stored_record(stack: Stack, contact_id: str) -> KafkaRecord:
+    """The registration as the relay publishes it."""
+    return encode(
+        source="/crm/contacts",
+        type_name=ContactRegistered.type_name,
+        aggregate_id=contact_id,
+        version=1,
+        state=stored_registration(stack, contact_id),
+    )
 
 
 async def test_a_system_with_pii_read_opens_a_persons_fields_and_the_fetch_is_audited(
@@ -130,30 +155,41 @@ async def test_at_most_a_thousand_people_per_lookup(stack: Stack) -> None:
     assert response.status_code == 422
 
 
-def received(data: dict[str, Any], subject: str) -> ReceivedEvent:
-    headers = [
-        ("ce_id", str(uuid.uuid4()).encode()),
-        ("ce_type", b"crm.contacts.contact.registered.v1"),
-        ("ce_source", b"/crm/contacts"),
-        ("ce_subject", subject.encode()),
-        ("ce_sequence", b"1"),
-        ("ce_time", b"2026-11-23T10:00:00+00:00"),
-    ]
-    return decode(headers, orjson.dumps(data), topic="t", partition=0, offset=0)
+def registration(data: dict[str, Any]) -> SealedData:
+    return SealedData(data, ContactRegistered.personal_fields())
+
+
+def no_access(stack: Stack) -> DataKeyClient:
+    token = issue_token(stack.settings, subject="nosy", role=Role.ADMIN, departments=["sales"])
+    return DataKeyClient(stack.settings.url_of, lambda: {"Authorization": f"Bearer {token}"})
 
 
 async def test_a_consumer_without_access_sees_sealed_placeholders_not_errors(stack: Stack) -> None:
-    person = a_person()
-    contact = await register_contact(stack, **person)
-    event = received(sealed_registration(stack, contact["id"]), contact["id"])
-    token = issue_token(stack.settings, subject="nosy", role=Role.ADMIN, departments=["sales"])
-    client = DataKeyClient(stack.settings.url_of, lambda: {"Authorization": f"Bearer {token}"})
+    contact = await register_contact(stack, **a_person())
+    client = no_access(stack)
     try:
-        assert await client.reveal([event]) == []
+        [opened] = await client.reveal([registration(sealed_registration(stack, contact["id"]))])
     finally:
         await client.close()
-    assert is_sealed(event.data["emails"]) and is_sealed(event.data["first_name"])
-    assert event.data["department"] == "sales"
+    assert isinstance(opened, Opened) and not opened.complete
+    assert is_sealed(opened.data["emails"]) and is_sealed(opened.data["first_name"])
+    assert opened.data["department"] == "sales"
+
+
+async def test_a_typed_event_without_access_reads_its_personal_fields_as_empty(
+    stack: Stack,
+) -> None:
+    contact = await register_contact(stack, **a_person())
+    record = consumed(stored_record(stack, contact["id"]))
+    client = no_access(stack)
+    try:
+        decoded = await EventDecoder(CATALOG, [ContactRegistered], client).decode([record])
+    finally:
+        await client.close()
+    (event,) = decoded.events
+    assert isinstance(event, ReceivedEvent) and isinstance(event.data, ContactRegistered)
+    assert (event.data.first_name, event.data.emails, event.data.department) == (None, [], "sales")
+    assert is_sealed(event.sealed["emails"]) and is_sealed(event.sealed["first_name"])
 
 
 async def test_a_consumer_with_access_opens_them_and_an_unreachable_owner_fails_the_batch(
@@ -162,18 +198,17 @@ async def test_a_consumer_with_access_opens_them_and_an_unreachable_owner_fails_
     person = a_person()
     contact = await register_contact(stack, **person)
     client = DataKeyClient.for_consumer(stack.settings, "tests")
-    event = received(sealed_registration(stack, contact["id"]), contact["id"])
     try:
-        assert await client.reveal([event]) == []
+        [opened] = await client.reveal([registration(sealed_registration(stack, contact["id"]))])
     finally:
         await client.close()
-    assert event.data["emails"][0]["address"] == person["emails"][0]["address"]
+    assert isinstance(opened, Opened) and opened.complete
+    assert opened.data["emails"][0]["address"] == person["emails"][0]["address"]
 
     nowhere = DataKeyClient(lambda _: f"http://127.0.0.1:{free_port()}", dict)
-    again = received(sealed_registration(stack, contact["id"]), contact["id"])
     try:
         with pytest.raises(KeyServiceUnavailable):
-            await nowhere.reveal([again])
+            await nowhere.reveal([registration(sealed_registration(stack, contact["id"]))])
     finally:
         await nowhere.close()
 

@@ -12,11 +12,11 @@ from typing import Any
 from uuid import UUID
 
 from crm_contacts.application import ContactsApplication
+from crm_contacts.commands import RegisterContact
 from crm_contacts.domain.contact import Contact
-from crm_shared.auth.caller import Caller
 from crm_shared.auth.principal import Principal, Role
-from crm_shared.catalog.contacts import ContactRegistered
-from crm_shared.events import EventMetadata
+from crm_shared.commands import CommandContext
+from crm_shared.records.commands import LogInteraction, SetConsent
 from crm_shared.values import (
     Channel,
     ConsentChannel,
@@ -29,10 +29,7 @@ from crm_shared.values import (
 from tests.e2e.conftest import Stack
 from tests.e2e.projectable import dead_letters_about, projected
 
-CALLER = Caller(
-    principal=Principal(subject="tester", role=Role.ADMIN, departments=("sales",)),
-    metadata=EventMetadata(actor="user:tester"),
-)
+CALLER = CommandContext.of(Principal(subject="tester", role=Role.ADMIN, departments=("sales",)))
 PLUS_20 = timezone(timedelta(hours=20))
 REPLACEMENT = "\ufffd"
 
@@ -44,29 +41,27 @@ def _contacts(stack: Stack) -> ContactsApplication:
 
 async def _record_contact(stack: Stack, **fields: Any) -> UUID:
     """Records a registration as the API did before it validated text (unchecked)."""
-    details = ContactRegistered.model_construct(
-        **{"first_name": "Ada", "owner": "tester", "department": "sales", **fields}
-    )
-    outcome = await _contacts(stack).register_contact(details, CALLER, None, "")
+    values = {"first_name": "Ada", **fields}
+    owner = values.pop("owner", "tester")
+    command = RegisterContact(values=values, owner=owner, department="sales")
+    outcome = await _contacts(stack).handle(command, CALLER)
     return outcome.aggregate_id
 
 
 async def _log_interaction(
     stack: Stack, contact_id: UUID, occurred_at: datetime, subject: str = "Call"
 ) -> int:
-    outcome = await _contacts(stack).log_interaction(
-        Contact,
-        contact_id,
+    command = LogInteraction(
+        record_type=Contact,
+        record_id=contact_id,
         channel=Channel.PHONE,
         direction=Direction.INBOUND,
         subject=subject,
         notes=None,
         occurred_at=occurred_at,
         by="tester",
-        caller=CALLER,
-        key=None,
-        fp="",
     )
+    outcome = await _contacts(stack).handle(command, CALLER)
     return outcome.version
 
 
@@ -86,15 +81,16 @@ async def test_a_contact_recorded_with_nul_in_its_text_is_projected_with_replace
         owner="test\x00er",
     )
     version = await _log_interaction(stack, contact_id, datetime.now(UTC), subject="Hi\x00")
-    consent = await _contacts(stack).set_consent(
-        Contact,
-        contact_id,
-        ConsentChannel.EMAIL,
-        ConsentStatus.GRANTED,
-        "call\x00",
-        datetime.now(UTC),
+    consent = await _contacts(stack).handle(
+        SetConsent(
+            record_type=Contact,
+            record_id=contact_id,
+            channel=ConsentChannel.EMAIL,
+            status=ConsentStatus.GRANTED,
+            source="call\x00",
+            at=datetime.now(UTC),
+        ),
         CALLER,
-        None,
     )
     assert consent.version == version + 1
 
@@ -142,15 +138,16 @@ async def test_an_interaction_recorded_at_a_plus_20_offset_is_projected_in_utc(
 ) -> None:
     contact_id = await _record_contact(stack)
     version = await _log_interaction(stack, contact_id, datetime(2026, 1, 1, 10, 0, tzinfo=PLUS_20))
-    consent = await _contacts(stack).set_consent(
-        Contact,
-        contact_id,
-        ConsentChannel.SMS,
-        ConsentStatus.GRANTED,
-        None,
-        datetime(2026, 1, 1, 10, 0, tzinfo=timezone(timedelta(hours=-23, minutes=-59))),
+    consent = await _contacts(stack).handle(
+        SetConsent(
+            record_type=Contact,
+            record_id=contact_id,
+            channel=ConsentChannel.SMS,
+            status=ConsentStatus.GRANTED,
+            source=None,
+            at=datetime(2026, 1, 1, 10, 0, tzinfo=timezone(timedelta(hours=-23, minutes=-59))),
+        ),
         CALLER,
-        None,
     )
     assert consent.version == version + 1
 

@@ -19,9 +19,11 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaProducer
 
 from tests.faults.load import Load, Tally, converged
 from tests.faults.stack import CrmUp, children_of, running, workers_of
+from tests.integration.kafka_tools import read_all
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(300)]
 
@@ -146,6 +148,49 @@ async def test_the_broker_killed_and_restarted_empty_loses_and_doubles_nothing(
         os.kill(killed, signal.SIGKILL)
 
     load, result = await under_load(crm_up, kill_the_broker)
+    assert crm_up.pid("kafka") != killed, "crm up starts the broker again"
+    assert_nothing_lost_or_doubled(load, result)
+
+
+async def test_a_broker_that_comes_back_with_a_shorter_log_loses_and_doubles_nothing(
+    crm_up: CrmUp,
+) -> None:
+    # Duplicates make the old log longer than the one the relays write after the restart,
+    # so that new events land below offsets the 360 has already read (the defect of
+    # issue 11: a running consumer carried on from its old offsets and skipped them).
+    killed = crm_up.pid("kafka")
+    bootstrap = crm_up.stack["bootstrap_servers"]
+    projections = [crm_up.pid("projections"), *children_of(crm_up.pid("projections"))]
+
+    async def duplicate_records_then_kill_the_broker() -> None:
+        records = await read_all(bootstrap, "crm.contacts.events")
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+        await producer.start()
+        try:
+            for record in records[:: max(len(records) // 12, 1)]:
+                await producer.send_and_wait(
+                    record.topic,
+                    record.value,
+                    key=record.key,
+                    headers=list(record.headers),
+                    partition=record.partition,
+                )
+        finally:
+            await producer.stop()
+        # The 360 is frozen while the broker restarts and the new log grows past its old
+        # position: when it wakes, its next fetch lands in the new log (the dangerous
+        # interleaving, made certain).
+        for pid in projections:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            os.kill(killed, signal.SIGKILL)
+            await asyncio.sleep(4.0)
+        finally:
+            for pid in projections:
+                if running(pid):
+                    os.kill(pid, signal.SIGCONT)
+
+    load, result = await under_load(crm_up, duplicate_records_then_kill_the_broker)
     assert crm_up.pid("kafka") != killed, "crm up starts the broker again"
     assert_nothing_lost_or_doubled(load, result)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
+from crm_shared.messaging.cloudevents import KafkaRecord
+
 
 async def read_all(
     bootstrap: str, topic: str, timeout_ms: int = 500
@@ -30,3 +32,22 @@ async def read_all(
         return records
     finally:
         await consumer.stop()
+
+
+def consumed(
+    record: KafkaRecord, topic: str = "crm.contacts.events", partition: int = 0, offset: int = 0
+) -> ConsumerRecord[bytes, bytes]:
+    """A record as a consumer fetches it, without a broker (for the decoder alone)."""
+    return ConsumerRecord(
+        topic,
+        partition,
+        offset,
+        0,
+        0,
+        record.key,
+        record.value,
+        None,
+        len(record.key),
+        len(record.value),
+        record.headers,
+    )

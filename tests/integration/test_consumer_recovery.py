@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import pytest
 from psycopg import AsyncConnection
 
+from crm_shared.events import EventData, ReceivedEvent
 from crm_shared.infra.embedded_kafka import EmbeddedKafka
-from crm_shared.messaging.cloudevents import ReceivedEvent
 from crm_shared.messaging.consumer import ConsumerSettings, ConsumerState, ProjectionConsumer
 from crm_shared.messaging.dead_letters import read_dead_letters, redrive, still_pending
 from crm_shared.messaging.topics import ensure_topics
@@ -20,7 +20,10 @@ from tests.conftest import free_port
 from tests.integration.kafka_tools import read_all
 from tests.integration.test_consumer import (
     CountingProjection,
+    ThingChanged,
+    aggregate,
     consume_everything,
+    consumer_of,
     event_record,
     produce,
     until,
@@ -72,7 +75,7 @@ async def test_a_broker_that_comes_back_with_a_shorter_log_while_the_consumer_ru
     # than the log the relay writes after the broker lost everything.
     old_log = [first["a"], first["a"], first["b"], first["c"]]
     await produce(own_broker.bootstrap_servers, TOPIC, old_log)
-    consumer = ProjectionConsumer(projection, settings)
+    consumer = consumer_of(projection, settings)
     await consumer.start()
     try:
         await until(lambda: _at(consumer, 4))
@@ -136,11 +139,16 @@ async def test_an_event_published_before_an_earlier_one_of_its_aggregate_waits_f
 class QuotingProjection(CountingProjection):
     """Fails the way PostgreSQL does: with an error that quotes the data."""
 
-    async def apply(self, conn: AsyncConnection, events: list[ReceivedEvent]) -> None:  # type: ignore[type-arg]
+    async def apply(
+        self,
+        conn: AsyncConnection,  # type: ignore[type-arg]
+        events: Sequence[ReceivedEvent[EventData]],
+    ) -> None:
         for event in events:
-            if "birthday" in event.data:
-                # PostgreSQL quotes the refused value in its message.
-                await conn.execute("SELECT %s::date", (event.data["birthday"],))
+            match event.data:
+                case ThingChanged(birthday=str(birthday)):
+                    # PostgreSQL quotes the refused value in its message.
+                    await conn.execute("SELECT %s::date", (birthday,))
         await super().apply(conn, events)
 
 
@@ -175,7 +183,7 @@ async def test_an_idle_consumer_notices_that_its_read_model_was_reset(
     settings = settings_for(fresh_database, own_broker)
     projection = CountingProjection(TOPIC, settings.schema)
     await produce(own_broker.bootstrap_servers, TOPIC, [event_record(f"a{i}", 1) for i in range(3)])
-    consumer = ProjectionConsumer(projection, settings)
+    consumer = consumer_of(projection, settings)
     await consumer.start()
     try:
         await until(lambda: _at(consumer, 3))
@@ -200,7 +208,7 @@ async def test_the_consumer_says_it_is_catching_up_until_it_reaches_the_end(
     await produce(
         own_broker.bootstrap_servers, TOPIC, [event_record(f"a{i}", 1) for i in range(50)]
     )
-    consumer = ProjectionConsumer(projection, settings)
+    consumer = consumer_of(projection, settings)
     await consumer.open()
     try:
         assert consumer.status()["status"] == "catching_up"
@@ -224,10 +232,14 @@ class FlakyProjection(CountingProjection):
         await conn.execute(f"CREATE TABLE IF NOT EXISTS {self.table}_broken (yes bool)")  # type: ignore[arg-type]
         await conn.execute(f"INSERT INTO {self.table}_broken VALUES (true)")  # type: ignore[arg-type]
 
-    async def apply(self, conn: AsyncConnection, events: list[ReceivedEvent]) -> None:  # type: ignore[type-arg]
+    async def apply(
+        self,
+        conn: AsyncConnection,  # type: ignore[type-arg]
+        events: Sequence[ReceivedEvent[EventData]],
+    ) -> None:
         cur = await conn.execute(f"SELECT count(*) FROM {self.table}_broken")  # type: ignore[arg-type]
         broken = (await cur.fetchone() or (0,))[0]
-        if broken and any(e.data.get("fragile") for e in events):
+        if broken and any(isinstance(e.data, ThingChanged) and e.data.fragile for e in events):
             raise RuntimeError("the cause, not yet fixed")
         await super().apply(conn, events)
 
@@ -249,13 +261,13 @@ async def test_a_redriven_dead_letter_is_applied_with_the_events_parked_behind_i
         event_record("x", 3),
     ]
     await produce(own_broker.bootstrap_servers, TOPIC, records)
-    consumer = ProjectionConsumer(projection, settings)
+    consumer = consumer_of(projection, settings)
     await consumer.start()
     try:
         await until(lambda: _at(consumer, 4))
         assert await applied(projection, fresh_database) == {("x", 1), ("y", 1)}
         letters = await read_dead_letters(own_broker.bootstrap_servers, [f"{TOPIC}.dlq"])
-        assert [(d.aggregate_id, d.version, d.offset) for d in letters] == [("x", 2, 1)]
+        assert [(d.aggregate_id, d.version, d.offset) for d in letters] == [(aggregate("x"), 2, 1)]
         assert [p for _, p in await still_pending(letters, fresh_database, "readmodel")] == [True]
 
         await projection.fix(fresh_database)

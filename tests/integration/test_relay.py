@@ -245,6 +245,7 @@ async def test_the_relay_runs_on_its_own_for_a_service(
     fresh_database: str, kafka: EmbeddedKafka
 ) -> None:
     from crm_contacts.main import SERVICE
+    from crm_shared.service import load
     from crm_shared.settings import Settings
 
     store = await asyncio.to_thread(store_for, fresh_database)
@@ -255,7 +256,7 @@ async def test_the_relay_runs_on_its_own_for_a_service(
     settings = Settings(
         embedded=True, database_url=fresh_database, kafka_bootstrap_servers=kafka.bootstrap_servers
     )
-    relay = await asyncio.to_thread(SERVICE.relay, settings)
+    relay = await asyncio.to_thread(load(SERVICE.relay), settings)
     await relay.start()
     wanted = {str(e.id) for e in events}
 

@@ -9,7 +9,6 @@ from uuid import uuid4
 import pytest
 
 from crm_contacts.domain.contact import Contact, ContactErasedError
-from crm_contacts.domain.record import RecordArchived
 from crm_shared.catalog.contacts import (
     ContactArchived,
     ContactConsentGranted,
@@ -17,6 +16,7 @@ from crm_shared.catalog.contacts import (
     ContactRegistered,
     ContactUpdated,
 )
+from crm_shared.records.record import RecordArchived
 from crm_shared.values import Channel, ConsentChannel, ConsentStatus, Direction, Email
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)

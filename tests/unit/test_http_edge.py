@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from crm_shared.http.app import create_service_app
 from crm_shared.http.middleware import ResponseAborted
+from crm_shared.service import ServiceDefinition
 from crm_shared.settings import Settings
 
 SECRET = "Ada Lovelace, born 1815-12-10"  # what an exception message might quote
@@ -55,9 +56,7 @@ async def nothing(_: FastAPI) -> AsyncIterator[None]:
 @pytest.fixture
 def client() -> Iterator[httpx.AsyncClient]:
     app = create_service_app(
-        service="contacts",
-        title="edge",
-        description="",
+        definition=ServiceDefinition(name="edge", title="Edge", port=0, app_factory="-"),
         settings=Settings(embedded=True),
         lifespan=nothing,
         routers=[router],

@@ -8,6 +8,7 @@ from uuid import uuid4
 
 import pytest
 
+from crm_shared.master_key import InvalidMasterKey, MasterKey
 from crm_shared.privacy.cipher import (
     ERASED,
     UnreadableValue,
@@ -20,7 +21,6 @@ from crm_shared.privacy.cipher import (
     sealed_by,
     sealed_subjects,
 )
-from crm_shared.privacy.master_key import InvalidMasterKey, MasterKey
 
 SUBJECT = uuid4()
 KEY = new_data_key()

@@ -110,7 +110,7 @@ def test_what_crm_up_writes_is_what_the_commands_read(tmp_path: Path) -> None:
             host="127.0.0.1",
             embedded_postgres_port=15432,
             embedded_kafka_port=19092,
-            contacts_port=18101,
+            ports={"contacts": 18101},
         )
     )
     stack.write_file()

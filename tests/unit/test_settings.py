@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from crm_contacts.main import create_app as create_contacts_app
 from crm_projections.main import create_app as create_projections_app
-from crm_shared.privacy.master_key import MasterKey
+from crm_shared.master_key import MasterKey
 from crm_shared.settings import (
     DEVELOPMENT_JWT_SECRET,
     DEVELOPMENT_MASTER_KEY,

@@ -23,8 +23,7 @@ def planned(tmp_path: Path) -> Stack:
             host="127.0.0.1",
             embedded_postgres_port=15432,
             embedded_kafka_port=19092,
-            contacts_port=18101,
-            projections_port=18105,
+            ports={"contacts": 18101, "projections": 18105},
         )
     )
 

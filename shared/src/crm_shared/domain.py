@@ -18,13 +18,64 @@ Applier = Callable[[Any, Any], None]
 
 
 class DomainError(Exception):
-    """A business rule refused a command. Subclasses name the rule."""
+    """A business rule refused a command. Subclasses name the rule, each under one of the
+    kinds of refusal below, which say what the refusal means to the caller; how a protocol
+    answers each kind (an HTTP status) is decided in one place, ``crm_shared.http.problems``.
+    """
 
     code = "domain_error"
 
 
 class NotFound(DomainError):
+    """No such record, or one out of the caller's sight (the same answer, on purpose)."""
+
     code = "not_found"
+
+
+class Forbidden(DomainError):
+    """The caller may see the record but not do this to it."""
+
+    code = "forbidden"
+
+
+class Conflict(DomainError):
+    """The record's state refuses the command now (archived, changed at the same moment)."""
+
+    code = "conflict"
+
+
+class Gone(DomainError):
+    """The record, or the person it is about, is gone for good (erased)."""
+
+    code = "gone"
+
+
+class Invalid(DomainError):
+    """The command's values break a rule. ``field`` names the command's field at fault, as
+    a request names it (``account_id``), where one is."""
+
+    code = "validation_error"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class PreconditionFailed(DomainError):
+    """The caller's condition on the command (the version it last read) does not hold."""
+
+    code = "precondition_failed"
+
+
+# Every domain error is a kind of one of these.
+REFUSALS: tuple[type[DomainError], ...] = (
+    NotFound,
+    Forbidden,
+    Conflict,
+    Gone,
+    Invalid,
+    PreconditionFailed,
+)
 
 
 def applies(event_class: type[EventData]) -> Callable[[Applier], Applier]:

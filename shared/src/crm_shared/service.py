@@ -1,40 +1,83 @@
-"""How a service makes itself known to `crm up` and the `crm` CLI (entry point ``crm.services``)."""
+"""A service is declared, not copied: everything the platform needs to know of it.
+
+Each service's package declares one ``ServiceDefinition`` and registers it under the entry
+point group ``crm.services``. `crm up`, the CLI, the settings (ports, URLs), the topics,
+the roles allowed to call each service, the generated deploy files and the tests'
+fixtures all derive from the installed definitions. A definition is light to import (no
+web framework, no database or broker client): the heavy parts are named as
+``"module:attribute"`` and imported when a process needs them.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
 from dataclasses import dataclass
+from functools import cache
 from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any
 
-import typer
+from crm_shared.auth.principal import Role
 
-from crm_shared.messaging.relay import Relay
-from crm_shared.settings import Settings
+if TYPE_CHECKING:
+    import typer
+
+    from crm_shared.settings import Settings
+
+EVERY_ROLE = frozenset(Role)
 
 
 @dataclass(frozen=True)
 class ServiceDefinition:
     name: str
     title: str
-    port: Callable[[Settings], int]
+    port: int  # its default HTTP port (CRM_<NAME>_PORT or CRM_PORTS overrides it)
     app_factory: str  # "module:function" returning the FastAPI app
+    description: str = ""
+    # Who may call its routes at all; the policy then decides per record.
+    roles: frozenset[Role] = EVERY_ROLE
+    # Its own events go to crm.<name>.events (with a .dlq companion).
+    publishes: bool = True
+    # The services whose events it consumes.
+    consumes: tuple[str, ...] = ()
+    # Event-sourced services: the schema of its event store, relay positions and data keys.
+    event_store_schema: str | None = None
+    # "module:function(settings) -> Relay", for `crm relay NAME`.
+    relay: str | None = None
+    # Where its consumers keep their positions and applied versions, for `crm dlq`.
+    consumer_schema: str | None = None
     cli: typer.Typer | None = None
-    relay: Callable[[Settings], Relay] | None = None  # for event-sourced services
     # Worker processes share the load only where that is safe: a service whose relay
     # elects one leader can run several; one whose consumers take every partition, one.
     max_workers: int | None = None
-    # Where this service's consumers keep their positions and applied versions (the
-    # schema in CRM_DATABASE_URL), for `crm dlq`.
-    consumer_schema: str | None = None
+
+    @property
+    def topic(self) -> str:
+        return f"crm.{self.name}.events"
 
     def workers(self, settings: Settings) -> int:
         return min(settings.workers, self.max_workers or settings.workers)
 
 
+def load(reference: str) -> Any:
+    """The object a ``"module:attribute"`` reference names."""
+    module, _, attribute = reference.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+@cache
 def installed_services() -> dict[str, ServiceDefinition]:
     found: dict[str, ServiceDefinition] = {}
     for entry in entry_points(group="crm.services"):
         definition = entry.load()
-        assert isinstance(definition, ServiceDefinition)
+        if not isinstance(definition, ServiceDefinition):
+            raise TypeError(f"entry point {entry.name} is not a ServiceDefinition")
         found[definition.name] = definition
     return dict(sorted(found.items()))
+
+
+def service(name: str) -> ServiceDefinition:
+    try:
+        return installed_services()[name]
+    except KeyError:
+        known = ", ".join(installed_services()) or "none"
+        raise LookupError(f"no service {name!r} is installed (installed: {known})") from None

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from crm_shared.privacy.master_key import MasterKey
+from crm_shared.master_key import MasterKey
 
 # Published, obviously not secret: `make up` works out of the box. Only the embedded stack
 # of `crm up` (CRM_EMBEDDED=true) accepts them; every other service refuses to start.
@@ -58,8 +59,11 @@ class Settings(BaseSettings):
 
     # HTTP
     host: str = "127.0.0.1"
-    contacts_port: int = 8101
-    projections_port: int = 8105
+    ports: dict[str, int] = Field(
+        default_factory=dict,
+        description='HTTP port per service, e.g. {"contacts": 8101}; CRM_<NAME>_PORT also '
+        "sets one; default: the port the service declares",
+    )
     workers: int = Field(
         default=2,
         ge=1,
@@ -163,14 +167,26 @@ class Settings(BaseSettings):
     def service_url(self, port: int) -> str:
         return f"http://{self.host}:{port}"
 
+    def port_of(self, service: str) -> int:
+        """The HTTP port a service listens on here."""
+        if service in self.ports:
+            return self.ports[service]
+        # One variable per service reads better in a shell than CRM_PORTS' JSON.
+        override = os.environ.get(f"CRM_{service.upper()}_PORT")
+        if override:
+            return int(override)
+        from crm_shared.service import service as definition
+
+        return definition(service).port
+
     def url_of(self, service: str) -> str:
         """The base URL of a service by name (its key endpoint, for consumers)."""
         if service in self.service_urls:
             return self.service_urls[service].rstrip("/")
-        port = getattr(self, f"{service}_port", None)
-        if not isinstance(port, int):
-            raise LookupError(f"no URL for service {service!r}: set CRM_SERVICE_URLS")
-        return self.service_url(port)
+        try:
+            return self.service_url(self.port_of(service))
+        except LookupError:
+            raise LookupError(f"no URL for service {service!r}: set CRM_SERVICE_URLS") from None
 
     def refuse_published_jwt_secret(self) -> None:
         """Every service checks this before it serves: a secret anyone can read signs

@@ -12,7 +12,7 @@ A record outside the caller's reach reads as if it did not exist (404, and never
 list or a count); a record the caller may read but not change answers 403 to a change.
 A record may point only at records that exist and that the caller may read, and not at an
 archived one (``vet_references``). The role also limits which services' routes it may call
-at all (``SERVICE_ROLES``).
+at all (``ServiceDefinition.roles``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Protocol
 from uuid import UUID
 
 from crm_shared.auth.principal import Principal, Role
-from crm_shared.domain import DomainError, NotFound
+from crm_shared.domain import Forbidden, Invalid, NotFound
 
 
 class Action(StrEnum):
@@ -42,20 +42,10 @@ class Scope:
     department: str
 
 
-ALL = frozenset(Role)
-
-# Which roles may call a service's routes at all (reads and writes alike).
-SERVICE_ROLES: dict[str, frozenset[Role]] = {
-    "contacts": ALL,
-    "projections": ALL,
-    "sales": frozenset({Role.ADMIN, Role.MANAGER, Role.SALES_REP}),
-    "service_desk": frozenset({Role.ADMIN, Role.MANAGER, Role.SERVICE_AGENT}),
-    "marketing": frozenset({Role.ADMIN, Role.MANAGER, Role.MARKETER}),
-}
-
-
-def may_use_service(principal: Principal, service: str) -> bool:
-    return principal.role in SERVICE_ROLES.get(service, frozenset())
+def may_use_service(principal: Principal, roles: frozenset[Role]) -> bool:
+    """Whether the caller's role may call a service's routes at all (each service declares
+    its roles: ``ServiceDefinition.roles``)."""
+    return principal.role in roles
 
 
 def in_department(principal: Principal, department: str) -> bool:
@@ -102,13 +92,6 @@ def may_move(principal: Principal, source: Scope, target: Scope) -> bool:
     return allows(principal, Action.REASSIGN, source) and allows(principal, Action.REASSIGN, target)
 
 
-class Forbidden(DomainError):
-    """The caller may see the record but not do this to it."""
-
-    code = "forbidden"
-    status = 403
-
-
 def authorize(principal: Principal, action: Action, record: Scope, noun: str) -> None:
     """Raises NotFound where the record is out of sight, Forbidden where only the action is."""
     if not allows(principal, Action.READ, record):
@@ -129,8 +112,8 @@ def readable_departments(principal: Principal) -> tuple[str, ...] | None:
 
 @dataclass(frozen=True, slots=True)
 class Reference:
-    """A pointer a command would store: the request field holding it (as errors name it,
-    ``body.account_id``), the kind of record it must name, and the id it names."""
+    """A pointer a command would store: the command's field holding it (as errors name
+    it, ``account_id``), the kind of record it must name, and the id it names."""
 
     field: str
     kind: str
@@ -154,14 +137,11 @@ class ReferenceResolver(Protocol):
         ...
 
 
-class ReferenceRefused(DomainError):
-    """A command would point at a record it may not point at; names the request field."""
-
-    status = 422
+class ReferenceRefused(Invalid):
+    """A command would point at a record it may not point at; names the command's field."""
 
     def __init__(self, reference: Reference, message: str) -> None:
-        super().__init__(f"{reference.field}: {message}")
-        self.field = reference.field
+        super().__init__(f"{reference.field}: {message}", field=reference.field)
 
 
 class UnknownReference(ReferenceRefused):

@@ -11,33 +11,20 @@ addresses, custom fields) are the requests' own; the event store reads them with
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any
+from datetime import date
 from uuid import UUID
 
-from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
+from pydantic import Field
 
 from crm_shared.events.catalog import EventData, event_type, personal
-from crm_shared.values import (
-    Channel,
-    CompanySize,
-    ConsentChannel,
-    CustomField,
-    Direction,
-    Email,
-    Phone,
-    PostalAddress,
+from crm_shared.records.events import (
+    ArchivedData,
+    Changes,
+    ConsentData,
+    InteractionData,
+    ReassignedData,
 )
-
-
-class Changes(EventData):
-    """Only the fields a change touched are serialised: absent means unchanged, null cleared."""
-
-    @model_serializer(mode="wrap")
-    def _only_changed(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        return {k: v for k, v in data.items() if k in self.model_fields_set}
-
+from crm_shared.values import CompanySize, CustomField, Email, Phone, PostalAddress
 
 # --- contact (a person) --------------------------------------------------------------
 
@@ -74,15 +61,6 @@ class ContactUpdated(Changes):
     account_id: UUID | None = None
 
 
-class ArchivedData(EventData):
-    reason: str | None = None
-
-
-class ReassignedData(EventData):
-    owner: str | None
-    department: str
-
-
 @event_type("contacts", "contact", "archived")
 class ContactArchived(ArchivedData):
     pass
@@ -96,22 +74,6 @@ class ContactRestored(EventData):
 @event_type("contacts", "contact", "reassigned")
 class ContactReassigned(ReassignedData):
     pass
-
-
-class InteractionData(EventData):
-    interaction_id: UUID
-    channel: Channel
-    direction: Direction
-    subject: str | None = personal(None)
-    notes: str | None = personal(None)
-    occurred_at: datetime
-    by: str | None = Field(None, description="Who had the interaction (user id)")
-
-
-class ConsentData(EventData):
-    channel: ConsentChannel
-    source: str | None = None
-    at: datetime
 
 
 @event_type("contacts", "contact", "interaction_logged")

@@ -68,7 +68,7 @@ def serve(service: Annotated[str, typer.Argument(help="Which service to run")]) 
     definition = installed_services()[service]
     try:  # the service would refuse anyway, deeper in a traceback: say it plainly
         settings.refuse_published_jwt_secret()
-        if definition.relay is not None:  # it writes events: it seals with the master key
+        if definition.event_store_schema is not None:  # it seals with the master key
             settings.key_wrapper()
     except InsecureSettings as error:
         raise SystemExit(f"crm serve {service}: {error}") from None
@@ -76,7 +76,7 @@ def serve(service: Annotated[str, typer.Argument(help="Which service to run")]) 
         definition.app_factory,
         factory=True,
         host=settings.host,
-        port=definition.port(settings),
+        port=settings.port_of(service),
         workers=definition.workers(settings),
         loop="uvloop",
         http="httptools",
@@ -92,12 +92,12 @@ def relay(service: Annotated[str, typer.Argument(help="Whose event store to rela
     import contextlib
 
     from crm_shared.infra.running_stack import command_settings, where_to_find
-    from crm_shared.service import installed_services
+    from crm_shared.service import installed_services, load
 
     definition = installed_services()[service]
     if definition.relay is None:
         raise typer.BadParameter(f"{service} has no event store to relay")
-    make_relay = definition.relay
+    make_relay = load(definition.relay)
     settings = command_settings("relay")
     if not settings.database_url or not settings.kafka_bootstrap_servers:
         where = where_to_find("CRM_DATABASE_URL", "CRM_KAFKA_BOOTSTRAP_SERVERS")
@@ -235,6 +235,26 @@ def revoke_api_key(name: Annotated[str, typer.Argument(help="The key's name")]) 
 
 app.add_typer(dead_letters_cli, name="dlq")
 
+deploy = typer.Typer(no_args_is_help=True, help="Deploy files derived from the services.")
+app.add_typer(deploy, name="deploy")
+
+
+@deploy.command("generate")
+def generate_deploy(
+    root: Annotated[str, typer.Option(help="The repository to write into")] = ".",
+) -> None:
+    """Write the deploy files that list the installed services (a test checks them)."""
+    from pathlib import Path
+
+    from crm_shared.deploy import write
+
+    written = write(Path(root))
+    for path in written:
+        typer.echo(f"wrote {path}")
+    if not written:
+        typer.echo("deploy files are current")
+
+
 docs = typer.Typer(no_args_is_help=True, help="The published contract documents.")
 app.add_typer(docs, name="docs")
 
@@ -246,7 +266,7 @@ def generate_docs(
     """Write the JSON Schema of every event type and the AsyncAPI document."""
     from pathlib import Path
 
-    from crm_shared.events.documents import write_documents
+    from crm_shared.contract import write_documents
 
     for path in write_documents(Path(folder)):
         typer.echo(path)

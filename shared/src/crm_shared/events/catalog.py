@@ -3,7 +3,8 @@
 Each event type is a pydantic model of the event's data (what goes in the Kafka record
 value), registered under its CloudEvents type ``crm.<service>.<aggregate>.<event>.v<N>``.
 Additive changes keep the version; a breaking change registers a new version plus an
-upcaster from the old one, so old events stay readable forever.
+upcaster from the old one, so old events stay readable forever: the event store and every
+consumer read an old version through its upcasters, as the current one.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, ClassVar, TypeVar
+from types import NoneType
+from typing import Any, ClassVar, TypeVar, get_args
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -69,6 +71,16 @@ class EventData(BaseModel):
             if isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get(PERSONAL)
         )
 
+    @classmethod
+    @cache
+    def nullable_fields(cls) -> frozenset[str]:
+        """The fields that may hold null."""
+        return frozenset(
+            name
+            for name, info in cls.model_fields.items()
+            if info.annotation is None or NoneType in get_args(info.annotation)
+        )
+
 
 E = TypeVar("E", bound=type[EventData])
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
@@ -82,10 +94,24 @@ class Catalog:
     def register(self, cls: type[EventData]) -> None:
         if cls.type_name in self.by_type and self.by_type[cls.type_name] is not cls:
             raise ValueError(f"event type {cls.type_name} is registered twice")
+        # A consumer that cannot open a personal value reads the field as empty: only a
+        # field with a default can be empty.
+        required = sorted(f for f in cls.personal_fields() if cls.model_fields[f].is_required())
+        if required:
+            raise ValueError(f"{cls.type_name}: personal fields need a default: {required}")
         self.by_type[cls.type_name] = cls
 
     def register_upcaster(self, old_type: str, new_type: str, upcast: Upcaster) -> None:
+        """Reads ``old_type``'s data as ``new_type``'s, on the write and the read side.
+        An upcaster gets the data as stored, its personal values still sealed: it may move
+        or drop them, not read them (they are opened as the new type's personal fields)."""
         self.upcasters[old_type] = (new_type, upcast)
+
+    def current(self, type_name: str) -> type[EventData] | None:
+        """The model a stored type name is read as (through its upcasters), if known."""
+        while type_name in self.upcasters:
+            type_name = self.upcasters[type_name][0]
+        return self.by_type.get(type_name)
 
     def resolve(
         self, type_name: str, data: dict[str, Any]
@@ -115,15 +141,18 @@ class Catalog:
 CATALOG = Catalog()
 
 
-def event_type(service: str, aggregate: str, name: str, version: int = 1) -> Callable[[E], E]:
-    """Class decorator naming and registering an event type in the catalog."""
+def event_type(
+    service: str, aggregate: str, name: str, version: int = 1, *, catalog: Catalog = CATALOG
+) -> Callable[[E], E]:
+    """Class decorator naming and registering an event type in the catalog (another
+    catalog than the one every service shares: for tests)."""
 
     def register(cls: E) -> E:
         cls.service = service
         cls.aggregate = aggregate
         cls.version = version
         cls.type_name = f"crm.{service}.{aggregate}.{name}.v{version}"
-        CATALOG.register(cls)
+        catalog.register(cls)
         return cls
 
     return register

@@ -16,8 +16,8 @@ from crm_shared.domain import Aggregate, NotFound
 from crm_shared.events import DomainEvent
 from crm_shared.eventstore.mapper import CatalogMapper
 from crm_shared.eventstore.recorder import CrmApplicationRecorder, KeyChanges
+from crm_shared.master_key import KeyWrapper
 from crm_shared.privacy.keyring import DataKeyring, KeyRow, SubjectErased
-from crm_shared.privacy.master_key import KeyWrapper
 
 A = TypeVar("A", bound=Aggregate)
 

@@ -24,7 +24,15 @@ import psycopg
 from eventsourcing.persistence import StoredEvent
 from psycopg import AsyncConnection
 
-from crm_shared.domain import A, Aggregate, DomainError, NotFound
+from crm_shared.domain import (
+    A,
+    Aggregate,
+    Conflict,
+    DomainError,
+    Invalid,
+    NotFound,
+    PreconditionFailed,
+)
 from crm_shared.events import DomainEvent, EventMetadata
 from crm_shared.eventstore.application import EventSourcedApplication
 from crm_shared.eventstore.recorder import IdempotencyRecord, KeyChanges, append_parameters
@@ -38,19 +46,19 @@ R = TypeVar("R")
 SEALED_PREFIX = PREFIX.encode()
 
 
-class ConcurrencyConflict(DomainError):
+class ConcurrencyConflict(Conflict):
     """Someone else changed the aggregate at the same moment: the caller may retry."""
 
     code = "conflict"
 
 
-class VersionMismatch(DomainError):
+class VersionMismatch(PreconditionFailed):
     """The client's expected version (``If-Match``) is not the current one."""
 
     code = "precondition_failed"
 
 
-class IdempotencyKeyReused(DomainError):
+class IdempotencyKeyReused(Invalid):
     """The same idempotency key came with a different request."""
 
     code = "idempotency_key_reused"

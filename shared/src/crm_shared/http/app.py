@@ -16,6 +16,7 @@ from crm_shared.auth.tokens import VerifiedTokens
 from crm_shared.http.middleware import RequestContextMiddleware
 from crm_shared.http.problems import install_problem_handlers
 from crm_shared.http.readiness import ReadinessCheck, ReadinessProbe
+from crm_shared.service import ServiceDefinition
 from crm_shared.settings import Settings
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -52,9 +53,7 @@ def operations_router(
 
 def create_service_app(
     *,
-    service: str,
-    title: str,
-    description: str,
+    definition: ServiceDefinition,
     settings: Settings,
     lifespan: Lifespan,
     routers: list[APIRouter],
@@ -72,8 +71,8 @@ def create_service_app(
             await api_keys.close()
 
     app = FastAPI(
-        title=title,
-        description=description,
+        title=f"CRM {definition.name}",
+        description=definition.description,
         version="1.0.0",
         lifespan=lifespan_with_auth,
         telemetry={
@@ -83,7 +82,8 @@ def create_service_app(
         },
     )
     app.state.settings = settings
-    app.state.service = service
+    app.state.service = definition.name
+    app.state.service_roles = definition.roles
     app.state.tokens = VerifiedTokens(settings)
     app.state.api_keys = api_keys
     install_problem_handlers(app)

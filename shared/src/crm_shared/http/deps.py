@@ -36,7 +36,7 @@ async def authenticate(
     api_key: Annotated[str | None, Depends(api_key_header)],
 ) -> Principal:
     principal = await _identify(request, credentials, api_key)
-    if not may_use_service(principal, request.app.state.service):
+    if not may_use_service(principal, request.app.state.service_roles):
         raise Problem(
             403, "forbidden", "Not allowed", f"role {principal.role} may not use this service"
         )

@@ -1,7 +1,11 @@
-"""Errors as RFC 9457 ``application/problem+json`` with a machine-readable ``code``."""
+"""Errors as RFC 9457 ``application/problem+json`` with a machine-readable ``code``.
+
+The one place where a refusal becomes an HTTP status: domain errors say what kind of
+refusal they are (``crm_shared.domain``), and ``STATUS`` says how HTTP answers each kind."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
@@ -10,20 +14,28 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from crm_shared.domain import DomainError, NotFound
-from crm_shared.eventstore.group_commit import (
-    ConcurrencyConflict,
-    IdempotencyKeyReused,
-    VersionMismatch,
+from crm_shared.domain import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    Gone,
+    Invalid,
+    NotFound,
+    PreconditionFailed,
 )
+
+log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 
-DOMAIN_STATUS: dict[type[DomainError], int] = {
-    NotFound: 404,
-    VersionMismatch: 412,
-    ConcurrencyConflict: 409,
-    IdempotencyKeyReused: 422,
+# Each kind of refusal: its status, and the title every problem of that kind carries.
+STATUS: dict[type[DomainError], tuple[int, str]] = {
+    NotFound: (404, "Not found"),
+    Forbidden: (403, "Not allowed"),
+    Conflict: (409, "Conflict"),
+    Gone: (410, "Gone"),
+    Invalid: (422, "The request is not valid"),
+    PreconditionFailed: (412, "Precondition failed"),
 }
 
 
@@ -65,6 +77,21 @@ def _field_path(location: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(part) for part in location)
 
 
+def domain_problem(error: DomainError) -> Problem:
+    answer = next((a for kind, a in STATUS.items() if isinstance(error, kind)), None)
+    if answer is None:  # a domain error outside the kinds above: a bug, answered as one
+        log.error("%s is no kind of refusal (crm_shared.domain)", type(error).__name__)
+        return Problem(500, "internal_error", "Internal server error")
+    status, title = answer
+    # A rule about one of the command's values names it as validation does: over HTTP a
+    # command's values are its request body's.
+    field = error.field if isinstance(error, Invalid) else None
+    errors = (
+        [{"field": f"body.{field}", "message": str(error), "type": error.code}] if field else None
+    )
+    return Problem(status, error.code, title, str(error), errors)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     async def on_problem(_: Request, error: Exception) -> Response:
         assert isinstance(error, Problem)
@@ -85,16 +112,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def on_domain(_: Request, error: Exception) -> Response:
         assert isinstance(error, DomainError)
-        status = next(
-            (s for cls, s in DOMAIN_STATUS.items() if isinstance(error, cls)),
-            getattr(error, "status", 409),
-        )
-        # A rule about one request field (a refused reference, say) names it, as validation does.
-        field = getattr(error, "field", None)
-        errors = [{"field": field, "message": str(error), "type": error.code}] if field else None
-        return problem_response(
-            Problem(status, error.code, type(error).__name__, str(error), errors)
-        )
+        return problem_response(domain_problem(error))
 
     async def on_http(_: Request, error: Exception) -> Response:
         assert isinstance(error, StarletteHTTPException)

@@ -128,8 +128,7 @@ class Stack:
     @property
     def service_urls(self) -> dict[str, str]:
         return {
-            name: self.settings.service_url(definition.port(self.settings))
-            for name, definition in self.services.items()
+            name: self.settings.service_url(self.settings.port_of(name)) for name in self.services
         }
 
     @property

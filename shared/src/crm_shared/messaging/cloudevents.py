@@ -2,16 +2,21 @@
 
 Built straight from the stored envelope, so publishing never re-validates an event. The
 record key is the aggregate id, so one aggregate's events stay in order on one partition.
+Reading takes the envelope from the headers and the data as JSON; the data becomes a typed
+event through the catalog (``decoding``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeAlias
 from uuid import UUID
 
 import orjson
+
+from crm_shared.events.received import Envelope
 
 SPEC_VERSION = b"1.0"
 CONTENT_TYPE = b"application/json"
@@ -60,50 +65,59 @@ def encode(
     return KafkaRecord(key=subject, value=orjson.dumps(envelope["data"]), headers=headers)
 
 
-@dataclass(slots=True)  # not frozen: a frozen dataclass is several times slower to build
-class ReceivedEvent:
-    """An event as a consumer sees it (treat it as read-only)."""
-
-    id: str
-    type: str
-    source: str
-    subject: str
-    sequence: int
-    time: datetime
-    data: dict[str, Any]
-    actor: str | None
-    correlation_id: str | None
-    topic: str
-    partition: int
-    offset: int
+# What the headers say, in the order of ``Envelope``'s first fields: event id, aggregate
+# id, version, time, actor, correlation id, recorded type.
+Attributes: TypeAlias = tuple[UUID, UUID, int, datetime, str | None, str | None, str]
 
 
-def decode(
-    headers: list[tuple[str, bytes]] | tuple[tuple[str, bytes], ...],
-    value: bytes | None,
-    *,
-    topic: str,
-    partition: int,
-    offset: int,
-) -> ReceivedEvent:
-    attributes = {k: v.decode() for k, v in headers if k.startswith("ce_")}
+def read_attributes(headers: Sequence[tuple[str, bytes]]) -> Attributes:
+    """A record's CloudEvents attributes (its data is decoded through the catalog, see
+    ``decoding``). A record without ours is an ``UndecodableRecord``."""
+    attributes = dict(headers)
+    attribute = "ce_id"
+    try:
+        event_id = UUID(attributes[attribute].decode())
+        attribute = "ce_subject"
+        aggregate_id = UUID(attributes[attribute].decode())
+        attribute = "ce_sequence"
+        version = int(attributes[attribute])
+        attribute = "ce_time"
+        time = datetime.fromisoformat(attributes[attribute].decode())
+        attribute = "ce_type"
+        recorded_type = attributes[attribute].decode()
+        attribute = "ce_actor or ce_correlationid"
+        actor, correlation_id = attributes.get("ce_actor"), attributes.get("ce_correlationid")
+        return (
+            event_id,
+            aggregate_id,
+            version,
+            time,
+            actor.decode() if actor is not None else None,
+            correlation_id.decode() if correlation_id is not None else None,
+            recorded_type,
+        )
+    except KeyError:
+        raise UndecodableRecord(f"not a CRM CloudEvent: no {attribute} header") from None
+    except ValueError as error:  # UnicodeDecodeError included
+        # Named, not quoted: the message of a parse error holds the value.
+        raise UndecodableRecord(
+            f"not a CRM CloudEvent: {attribute} is malformed ({type(error).__name__})"
+        ) from None
+
+
+def read_envelope(
+    headers: Sequence[tuple[str, bytes]], *, topic: str, partition: int, offset: int
+) -> Envelope:
+    """The envelope of a record read at this position."""
+    return Envelope(*read_attributes(headers), topic, partition, offset)
+
+
+def read_data(value: bytes | None) -> dict[str, Any]:
+    """A record's data as JSON (before it is decoded through the catalog)."""
     try:
         data = orjson.loads(value) if value else {}
-        if not isinstance(data, dict):
-            raise UndecodableRecord("event data is not a JSON object")
-        return ReceivedEvent(
-            id=attributes["ce_id"],
-            type=attributes["ce_type"],
-            source=attributes["ce_source"],
-            subject=attributes["ce_subject"],
-            sequence=int(attributes["ce_sequence"]),
-            time=datetime.fromisoformat(attributes["ce_time"]),
-            data=data,
-            actor=attributes.get("ce_actor"),
-            correlation_id=attributes.get("ce_correlationid"),
-            topic=topic,
-            partition=partition,
-            offset=offset,
-        )
-    except (KeyError, ValueError, orjson.JSONDecodeError) as error:
-        raise UndecodableRecord(f"not a CRM CloudEvent: {error!r}") from error
+    except orjson.JSONDecodeError:
+        raise UndecodableRecord("event data is not JSON") from None
+    if not isinstance(data, dict):
+        raise UndecodableRecord("event data is not a JSON object")
+    return data

@@ -1,5 +1,9 @@
 """The consumer every projection and reaction runs on.
 
+- Typed events: every record is decoded through the catalog, upcasters included, its
+  personal values opened and its data validated (``decoding``); the projection gets the
+  catalog's models of the types it handles (``crm_shared.projections``). A record that
+  does not decode is dead-lettered like one the projection fails on.
 - Batches: one database transaction per batch of records.
 - Exactly-once effect over at-least-once delivery: the consumed offsets are written in the
   same transaction as the batch they cover, and every aggregate's last applied version is
@@ -22,17 +26,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeAlias
+from typing import Any, TypeAlias
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from psycopg import AsyncConnection
 from psycopg.types.json import set_json_loads
 
-from crm_shared.messaging.cloudevents import ReceivedEvent, UndecodableRecord, decode
+from crm_shared.catalog import CATALOG
+from crm_shared.events import Catalog, Envelope, EventData, ReceivedEvent
 from crm_shared.messaging.consumer_state import ConsumerState, StoredPosition
+from crm_shared.messaging.decoding import EventDecoder
 from crm_shared.messaging.failures import SafeMessage, describe, frames
 from crm_shared.messaging.log_check import Expected, LogVerifier, fingerprint
 from crm_shared.messaging.offsets import end_offsets
@@ -46,6 +51,7 @@ from crm_shared.observability.metrics import (
     PARKED_EVENTS,
 )
 from crm_shared.privacy.key_client import DataKeyClient
+from crm_shared.projections import Projection
 
 __all__ = [
     "ConsumerSettings",
@@ -60,19 +66,6 @@ Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
 Position: TypeAlias = tuple[str, int]  # (topic, partition)
 
 
-class Projection(Protocol):
-    """A read model fed by events. ``apply`` gets only events it has not seen yet."""
-
-    name: str
-    topics: Sequence[str]
-
-    async def setup(self, conn: AsyncConnection[Any]) -> None: ...
-
-    async def drop(self, conn: AsyncConnection[Any]) -> None: ...
-
-    async def apply(self, conn: AsyncConnection[Any], events: list[ReceivedEvent]) -> None: ...
-
-
 @dataclass
 class ConsumerSettings:
     bootstrap_servers: str
@@ -82,8 +75,8 @@ class ConsumerSettings:
     max_retries: int = 3
     poll_ms: int = 50
     retry_backoff_seconds: float = 0.2
-    # Opens sealed personal fields before the projection sees them; without it the
-    # projection gets the sealed strings (opaque placeholders).
+    # Opens sealed personal fields before the projection sees them; without it their
+    # fields read as empty and the sealed strings are in ``ReceivedEvent.sealed``.
     keys: DataKeyClient | None = None
     # How often an idle consumer looks whether its read model was reset or redriven.
     generation_check_seconds: float = 1.0
@@ -94,9 +87,12 @@ class GenerationChanged(SafeMessage):
 
 
 class ProjectionConsumer:
-    def __init__(self, projection: Projection, settings: ConsumerSettings) -> None:
+    def __init__(
+        self, projection: Projection, settings: ConsumerSettings, catalog: Catalog = CATALOG
+    ) -> None:
         self.projection = projection
         self.settings = settings
+        self.decoder = EventDecoder(catalog, projection.handles, settings.keys)
         self.state = ConsumerState(settings.schema, projection.name)
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
@@ -354,17 +350,9 @@ class ProjectionConsumer:
 
     async def handle(self, records: list[Record]) -> None:
         """Applies a batch durably, retrying, isolating and dead-lettering as needed."""
-        events, poison = self._decode(records)
-        if self.settings.keys is not None:
-            # An unreachable key endpoint raises here: the batch is tried again later.
-            unreadable = await self.settings.keys.reveal(events)
-            if unreadable:
-                bad = {id(event) for event, _ in unreadable}
-                events = [e for e in events if id(e) not in bad]
-                by_position = {(r.topic, r.partition, r.offset): r for r in records}
-                poison += [
-                    (by_position[(e.topic, e.partition, e.offset)], err) for e, err in unreadable
-                ]
+        # An unreachable key endpoint raises here: the batch is tried again later.
+        decoded = await self.decoder.decode(records)
+        events, poison = decoded.events, decoded.poison
         positions = self._positions_after(records)
         for record, error in poison:
             await self._dead_letter(record, error)
@@ -386,7 +374,7 @@ class ProjectionConsumer:
         await self._isolate_failures(events, records)
         await self._apply_durably([], positions)
 
-    async def _isolate_failures(self, events: list[ReceivedEvent], records: list[Record]) -> None:
+    async def _isolate_failures(self, events: list[Envelope], records: list[Record]) -> None:
         """Applies one event at a time; one that still fails is dead-lettered and parked."""
         by_position = {(r.topic, r.partition, r.offset): r for r in records}
         for event in events:
@@ -415,9 +403,9 @@ class ProjectionConsumer:
 
     async def _apply_durably(
         self,
-        events: list[ReceivedEvent],
+        events: list[Envelope],
         positions: dict[Position, StoredPosition],
-        failed: list[ReceivedEvent] | None = None,
+        failed: list[Envelope] | None = None,
     ) -> None:
         conn = self._conn
         assert conn is not None
@@ -426,8 +414,12 @@ class ProjectionConsumer:
                 if await self.state.lock(conn) != self.generation:
                     raise GenerationChanged
                 sorted_ = await self.state.sort(conn, events, failed or [])
-                if sorted_.fresh:
-                    await self.projection.apply(conn, sorted_.fresh)
+                # What the projection does not handle only counts for its aggregate's order.
+                handled: list[ReceivedEvent[EventData]] = [
+                    e for e in sorted_.fresh if isinstance(e, ReceivedEvent)
+                ]
+                if handled:
+                    await self.projection.apply(conn, handled)
                 await self.state.save_positions(conn, positions)
         except BaseException:
             if conn.broken:
@@ -436,16 +428,16 @@ class ProjectionConsumer:
         self.positions.update(positions)
         self._observe_applied(sorted_.fresh, sorted_.parked)
 
-    def _observe_applied(self, fresh: list[ReceivedEvent], parked: list[ReceivedEvent]) -> None:
+    def _observe_applied(self, fresh: list[Envelope], parked: list[Envelope]) -> None:
         EVENTS_APPLIED.labels(self.projection.name).inc(len(fresh))
         for event in parked:
             PARKED_EVENTS.labels(self.projection.name, event.topic).inc()
             log.warning(
                 "%s: parked %s version %d (%s): an earlier event of it is not applied yet",
                 self.projection.name,
-                event.subject,
-                event.sequence,
-                event.type,
+                event.aggregate_id,
+                event.version,
+                event.recorded_type,
             )
         if fresh:
             newest = max(e.time.timestamp() for e in fresh)
@@ -453,22 +445,6 @@ class ProjectionConsumer:
                 CONSUMER_LAG_SECONDS.labels(self.projection.name, topic).set(
                     max(time.time() - newest, 0.0)
                 )
-
-    def _decode(
-        self, records: list[Record]
-    ) -> tuple[list[ReceivedEvent], list[tuple[Record, BaseException]]]:
-        events: list[ReceivedEvent] = []
-        poison: list[tuple[Record, BaseException]] = []
-        for r in records:
-            try:
-                events.append(
-                    decode(
-                        r.headers, r.value, topic=r.topic, partition=r.partition, offset=r.offset
-                    )
-                )
-            except UndecodableRecord as error:
-                poison.append((r, error))
-        return events, poison
 
     async def _dead_letter(self, record: Record, error: BaseException) -> None:
         assert self._producer is not None

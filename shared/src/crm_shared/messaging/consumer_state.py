@@ -18,12 +18,15 @@ neither lose nor double-apply a batch:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from psycopg import AsyncConnection
 
-from crm_shared.messaging.cloudevents import ReceivedEvent
+from crm_shared.events.received import Envelope
+
+E = TypeVar("E", bound=Envelope)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,11 +36,11 @@ class StoredPosition:
 
 
 @dataclass(slots=True)
-class Sorted:
+class Sorted(Generic[E]):
     """A batch's events by what to do with them."""
 
-    fresh: list[ReceivedEvent] = field(default_factory=list)
-    parked: list[ReceivedEvent] = field(default_factory=list)
+    fresh: list[E] = field(default_factory=list)
+    parked: list[E] = field(default_factory=list)
 
 
 class ConsumerState:
@@ -124,24 +127,25 @@ class ConsumerState:
         return {a: v for a, v in await cur.fetchall()}
 
     async def sort(
-        self, conn: AsyncConnection[Any], events: list[ReceivedEvent], failed: list[ReceivedEvent]
-    ) -> Sorted:
+        self, conn: AsyncConnection[Any], events: Sequence[E], failed: Sequence[Envelope]
+    ) -> Sorted[E]:
         """Which events to apply now (recording their versions) and which to park.
 
         ``failed`` events are known not to apply (dead-lettered): they and everything after
         them in their aggregate are parked, so the aggregate's read model stays as it was
         until the dead letter is redriven.
         """
-        applied = await self.applied_versions(conn, list({e.subject for e in events}))
+        aggregates = [str(e.aggregate_id) for e in events]
+        applied = await self.applied_versions(conn, list(set(aggregates)))
         failed_ids = {id(e) for e in failed}
-        result = Sorted()
+        result: Sorted[E] = Sorted()
         changed: dict[str, int] = {}
-        for event in events:
-            last = applied.get(event.subject, 0)
-            if event.sequence <= last:
+        for aggregate, event in zip(aggregates, events, strict=True):
+            last = applied.get(aggregate, 0)
+            if event.version <= last:
                 continue  # a duplicate
-            if event.sequence == last + 1 and id(event) not in failed_ids:
-                applied[event.subject] = changed[event.subject] = event.sequence
+            if event.version == last + 1 and id(event) not in failed_ids:
+                applied[aggregate] = changed[aggregate] = event.version
                 result.fresh.append(event)
             else:
                 result.parked.append(event)

@@ -1,16 +1,12 @@
-"""The topics of the CRM: one per service, each with a dead-letter companion."""
+"""The topics of the CRM: one per installed service that publishes, each with a
+dead-letter companion."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
-
 log = logging.getLogger(__name__)
-
-SERVICES = ("contacts", "sales", "service_desk", "marketing", "projections")
 
 
 def events_topic(service: str) -> str:
@@ -22,7 +18,9 @@ def dead_letter_topic(topic: str) -> str:
 
 
 def all_topics() -> list[str]:
-    topics = [events_topic(s) for s in SERVICES]
+    from crm_shared.service import installed_services
+
+    topics = [d.topic for d in installed_services().values() if d.publishes]
     return topics + [dead_letter_topic(t) for t in topics]
 
 
@@ -30,6 +28,9 @@ async def ensure_topics(
     bootstrap_servers: str, partitions: int, topics: list[str] | None = None
 ) -> None:
     """Creates the topics that do not exist yet (brokers auto-create with other settings)."""
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+    from aiokafka.errors import TopicAlreadyExistsError
+
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
     try:

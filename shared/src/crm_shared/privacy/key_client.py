@@ -2,10 +2,14 @@
 
 A consumer asks each owning service's key endpoint (``POST /v1/data-keys/lookup``) for the
 keys of the people in a batch, in one request per service, and keeps them for a short
-while. An erased person's values read as null; a value whose key the consumer cannot get
-(no ``pii:read``, or a subject the owner never heard of) stays the opaque sealed string.
-If the key endpoint cannot be reached at all, the batch fails and is retried: a read
-model never stores a placeholder where the owner would have given the value.
+while. An erased person's values open as ``ERASED``; a value whose key the consumer cannot
+get (no ``pii:read``, or a subject the owner never heard of) stays the opaque sealed
+string. If the key endpoint cannot be reached at all, the batch fails and is retried: a
+read model never stores a placeholder where the owner would have given the value.
+
+It opens event data as it travels (JSON, before it is validated into a typed event, see
+``crm_shared.messaging.decoding``), knowing nothing of the catalog: each item names its
+own personal fields.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import httpx
@@ -21,13 +25,26 @@ from cachetools import TTLCache
 
 from crm_shared.auth.principal import Role
 from crm_shared.auth.tokens import issue_token
-from crm_shared.catalog import CATALOG
-from crm_shared.messaging.cloudevents import ReceivedEvent
 from crm_shared.privacy.cipher import ERASED, Erased, UnreadableValue, reveal, sealed_subjects
 from crm_shared.privacy.endpoint import MAX_SUBJECTS
 from crm_shared.settings import Settings
 
 Subject = tuple[str, UUID]
+
+
+class SealedData(NamedTuple):
+    """An event's data as it travels, and which of its fields are personal."""
+
+    data: dict[str, Any]
+    personal_fields: Iterable[str]
+
+
+class Opened(NamedTuple):
+    """An event's data with its sealed values opened where they could be."""
+
+    data: dict[str, Any]
+    # Every sealed value opened: none is left sealed (no key) or erased.
+    complete: bool
 
 
 class KeyServiceUnavailable(Exception):
@@ -86,34 +103,34 @@ class DataKeyClient:
     async def close(self) -> None:
         await self._http.aclose()
 
-    async def reveal(
-        self, events: Sequence[ReceivedEvent]
-    ) -> list[tuple[ReceivedEvent, UnreadableValue]]:
-        """Opens the sealed values of a batch in place (one key request per service).
-        Returns the events holding a value that does not open (tampered): poison."""
-        unreadable: list[tuple[ReceivedEvent, UnreadableValue]] = []
-        sealed = []
-        for event in events:
-            model = CATALOG.by_type.get(event.type)
-            if model is None:
-                continue  # a type this build does not know: its values stay sealed
-            personal = model.personal_fields()
+    async def reveal(self, batch: Sequence[SealedData]) -> list[Opened | UnreadableValue]:
+        """Each item's data with its sealed values opened, with one key request per
+        service for the whole batch: an erased person's values are ``ERASED`` (a custom
+        field's is left out), a value without a key stays sealed. A value that does not
+        open with its key (tampered) makes its item an ``UnreadableValue``: poison."""
+        opened: list[Opened | UnreadableValue] = []
+        wanted: list[set[Subject]] = []
+        for data, personal in batch:
             try:
-                subjects = sealed_subjects(event.data, personal)
+                subjects = sealed_subjects(data, personal)
             except UnreadableValue as error:
-                unreadable.append((event, error))
+                subjects = set()
+                opened.append(error)
+            else:
+                opened.append(Opened(data, complete=True))
+            wanted.append(subjects)
+        if not any(wanted):
+            return opened
+        keys = await self.keys_for(set().union(*wanted))
+        for i, ((data, personal), subjects) in enumerate(zip(batch, wanted, strict=True)):
+            if not subjects:
                 continue
-            if subjects:
-                sealed.append((event, personal, subjects))
-        if not sealed:
-            return unreadable
-        keys = await self.keys_for(set().union(*(subjects for _, _, subjects in sealed)))
-        for event, personal, _ in sealed:
             try:
-                event.data = reveal(event.data, personal, keys, erased=None)
+                complete = all(isinstance(keys.get(s), bytes) for s in subjects)
+                opened[i] = Opened(reveal(data, personal, keys, erased=ERASED), complete)
             except UnreadableValue as error:
-                unreadable.append((event, error))
-        return unreadable
+                opened[i] = error
+        return opened
 
     async def keys_for(self, wanted: Iterable[Subject]) -> dict[Subject, bytes | Erased]:
         found: dict[Subject, bytes | Erased] = {}

@@ -19,9 +19,9 @@ from cachetools import TTLCache
 from psycopg import AsyncConnection
 from psycopg.sql import SQL, Composed, Identifier
 
-from crm_shared.domain import DomainError
+from crm_shared.domain import Gone
+from crm_shared.master_key import KeyWrapper
 from crm_shared.privacy.cipher import ERASED, Erased, new_data_key
-from crm_shared.privacy.master_key import KeyWrapper
 
 KEYS_TABLE = "data_keys"
 ACCESS_TABLE = "data_key_access"
@@ -30,11 +30,10 @@ KeyRow = tuple[UUID, bytes | None]
 SyncFetch = Callable[[Sequence[UUID]], list[KeyRow]]
 
 
-class SubjectErased(DomainError):
+class SubjectErased(Gone):
     """The data subject was erased: nothing personal about them can be recorded again."""
 
     code = "erased"
-    status = 410
 
 
 def key_tables_ddl(schema: str) -> list[Composed]:

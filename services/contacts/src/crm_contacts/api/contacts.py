@@ -3,84 +3,45 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 from uuid import UUID
 
 import orjson
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from starlette.responses import Response
 
-from crm_contacts.api.deps import Contacts, department_for, owner_for
-from crm_contacts.api.records import RESPONSES, add_record_routes
-from crm_contacts.api.schemas import RegisterContact, UpdateContact
-from crm_contacts.domain.contact import Contact
+from crm_contacts.api import schemas
+from crm_contacts.api.deps import Contacts, contacts_app
+from crm_contacts.api.responses import RESPONSES
+from crm_contacts.application import CONTACT
+from crm_contacts.commands import ChangeContact, EraseContact, RegisterContact
 from crm_contacts.views import ContactView
-from crm_shared.catalog.contacts import ContactRegistered
-from crm_shared.http.conditional import (
-    IdempotencyKey,
-    IfMatch,
-    expected_version,
-    idempotency,
-    outcome_response,
-)
-from crm_shared.http.deps import CurrentCaller, CurrentPrincipal
+from crm_shared.http.commands import Changing
+from crm_shared.http.conditional import outcome_response
+from crm_shared.http.deps import CurrentPrincipal
+from crm_shared.records import routes
 
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
-LIST_FIELDS: dict[str, list[Any] | dict[str, Any]] = {
-    "emails": [],
-    "phones": [],
-    "addresses": [],
-    "tags": [],
-    "custom_fields": {},
-}
 
-
-@router.post(
-    "",
-    status_code=201,
-    summary="Register a contact",
-    response_model=ContactView,
+routes.add_create_route(
+    router,
+    CONTACT,
+    body=schemas.RegisterContact,
+    command=RegisterContact,
+    application=contacts_app,
     responses=RESPONSES,
+    summary="Register a contact",
     operation_id="register_contact",
 )
-async def register_contact(
-    body: RegisterContact,
-    request: Request,
-    contacts: Contacts,
-    caller: CurrentCaller,
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
-    key, fp = await idempotency(request, caller.principal, idempotency_key)
-    fields = {name: getattr(body, name) for name in type(body).model_fields}
-    fields["owner"] = owner_for(caller.principal, body)
-    fields["department"] = department_for(caller.principal, body.department)
-    details = ContactRegistered.model_construct(**fields)
-    outcome = await contacts.register_contact(details, caller, key, fp)
-    return outcome_response(outcome, 201, location=f"/v1/contacts/{outcome.aggregate_id}")
-
-
-@router.patch(
-    "/{contact_id}",
-    summary="Change some of a contact's fields",
-    response_model=ContactView,
+routes.add_change_route(
+    router,
+    CONTACT,
+    body=schemas.UpdateContact,
+    command=ChangeContact,
+    application=contacts_app,
     responses=RESPONSES,
+    summary="Change some of a contact's fields",
     operation_id="update_contact",
 )
-async def update_contact(
-    contact_id: UUID,
-    body: UpdateContact,
-    contacts: Contacts,
-    caller: CurrentCaller,
-    if_match: IfMatch = None,
-) -> Response:
-    changes = {name: getattr(body, name) for name in body.model_fields_set}
-    for name, empty in LIST_FIELDS.items():
-        if name in changes and changes[name] is None:
-            changes[name] = type(empty)()
-    outcome = await contacts.update(
-        Contact, contact_id, changes, caller, expected_version(if_match)
-    )
-    return outcome_response(outcome, 200)
 
 
 @router.get(
@@ -113,16 +74,9 @@ async def export_contact(
     responses=RESPONSES,
     operation_id="erase_contact",
 )
-async def erase_contact(
-    contact_id: UUID,
-    request: Request,
-    contacts: Contacts,
-    caller: CurrentCaller,
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
-    key, fp = await idempotency(request, caller.principal, idempotency_key)
-    outcome = await contacts.erase(contact_id, caller, key, fp)
+async def erase_contact(contact_id: UUID, contacts: Contacts, context: Changing) -> Response:
+    outcome = await contacts.handle(EraseContact(record_id=contact_id), context)
     return outcome_response(outcome, 200)
 
 
-add_record_routes(router, Contact, "contact", ContactView)
+routes.add_record_routes(router, CONTACT, application=contacts_app, responses=RESPONSES)

@@ -12,22 +12,25 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
+# The bodies every CRM record's routes take, as the contacts API's own.
+from crm_shared.records.schemas import (
+    Archive,
+    Department,
+    LogInteraction,
+    Reassign,
+    SetConsent,
+    UserId,
+)
 from crm_shared.values import (
-    Channel,
     CompanySize,
-    ConsentStatus,
     CustomField,
-    Direction,
     Email,
-    Instant,
     Key,
-    LongText,
     Phone,
     PostalAddress,
     ShortText,
     Strict,
     Tag,
-    Text,
 )
 
 Tags = Annotated[list[Tag], Field(max_length=100), AfterValidator(lambda t: list(dict.fromkeys(t)))]
@@ -39,8 +42,6 @@ Domain = Annotated[
         max_length=253, pattern=r"^([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
     ),
 ]
-Department = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
-UserId = Annotated[str, Text(128, min_length=1)]
 
 
 def _not_in_future(value: date | None) -> date | None:
@@ -114,27 +115,13 @@ class UpdateAccount(Strict):
     parent_account_id: UUID | None = None
 
 
-class Archive(Strict):
-    reason: Annotated[str, Text(500)] | None = None
-
-
-class Reassign(Strict):
-    owner: UserId | None
-    department: Department
-
-
-class LogInteraction(Strict):
-    channel: Channel
-    direction: Direction
-    subject: Annotated[str, Text(500)] | None = None
-    notes: LongText | None = None
-    occurred_at: Instant | None = Field(None, description="Defaults to now")
-    by: UserId | None = Field(None, description="Defaults to the caller")
-
-
-class SetConsent(Strict):
-    status: ConsentStatus
-    source: Annotated[str, Text(200)] | None = Field(
-        None, description="Where the consent was given or withdrawn (web form, call, ...)"
-    )
-    at: Instant | None = Field(None, description="Defaults to now")
+__all__ = [
+    "Archive",
+    "CreateAccount",
+    "LogInteraction",
+    "Reassign",
+    "RegisterContact",
+    "SetConsent",
+    "UpdateAccount",
+    "UpdateContact",
+]

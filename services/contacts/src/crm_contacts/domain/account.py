@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any, Self
 from uuid import UUID
 
-from crm_contacts.domain.record import CrmRecord, RecordEvents
 from crm_shared.catalog.contacts import (
     AccountArchived,
     AccountConsentGranted,
@@ -15,13 +16,18 @@ from crm_shared.catalog.contacts import (
     AccountRestored,
     AccountUpdated,
 )
-from crm_shared.domain import DomainError, applies
+from crm_shared.domain import Invalid, applies
+from crm_shared.events import EventData
+from crm_shared.records.record import CrmRecord, RecordEvents
 from crm_shared.values import CompanySize, PostalAddress
 
 
-class AccountCannotBeItsOwnParent(DomainError):
+class AccountCannotBeItsOwnParent(Invalid):
     code = "invalid_parent"
-    status = 422
+
+
+class AccountNeedsAName(Invalid):
+    """A company is known by its name: it can change, not go."""
 
 
 class Account(CrmRecord):
@@ -35,6 +41,7 @@ class Account(CrmRecord):
         consent_granted=AccountConsentGranted,
         consent_withdrawn=AccountConsentWithdrawn,
     )
+    reference_fields = {"parent_account_id": "account"}
 
     name: str
     domain: str | None
@@ -44,16 +51,20 @@ class Account(CrmRecord):
     parent_account_id: UUID | None
 
     @classmethod
-    def create(cls, account_id: UUID, details: AccountCreated) -> Account:
-        if details.parent_account_id == account_id:
-            raise AccountCannotBeItsOwnParent("an account cannot be its own parent")
-        account = cls(account_id)
-        account._trigger(details)
-        return account
+    def create(cls, record_id: UUID, details: EventData) -> Self:
+        if getattr(details, "parent_account_id", None) == record_id:
+            raise AccountCannotBeItsOwnParent(
+                "an account cannot be its own parent", field="parent_account_id"
+            )
+        return super().create(record_id, details)
 
-    def update(self, changes: dict[str, object]) -> None:
+    def update(self, changes: Mapping[str, Any]) -> None:
+        if "name" in changes and changes["name"] is None:
+            raise AccountNeedsAName("an account needs a name", field="name")
         if changes.get("parent_account_id") == self.id:
-            raise AccountCannotBeItsOwnParent("an account cannot be its own parent")
+            raise AccountCannotBeItsOwnParent(
+                "an account cannot be its own parent", field="parent_account_id"
+            )
         super().update(changes)
 
     @applies(AccountCreated)

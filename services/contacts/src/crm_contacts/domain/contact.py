@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
-from crm_contacts.domain.record import CrmRecord, RecordEvents
 from crm_shared.catalog.contacts import (
     ContactArchived,
     ContactConsentGranted,
@@ -17,15 +18,24 @@ from crm_shared.catalog.contacts import (
     ContactRestored,
     ContactUpdated,
 )
-from crm_shared.domain import DomainError, applies
+from crm_shared.domain import Gone, applies
+from crm_shared.records.record import CrmRecord, RecordEvents
 from crm_shared.values import CustomField, Email, Phone, PostalAddress
 
+# Fields holding many values: clearing one (null) leaves it empty.
+LIST_FIELDS: dict[str, type[list[Any]] | type[dict[str, Any]]] = {
+    "emails": list,
+    "phones": list,
+    "addresses": list,
+    "tags": list,
+    "custom_fields": dict,
+}
 
-class ContactErasedError(DomainError):
+
+class ContactErasedError(Gone):
     """The person was erased: the contact can be read (as erased) but no longer changed."""
 
     code = "erased"
-    status = 410
 
 
 class Contact(CrmRecord):
@@ -39,6 +49,7 @@ class Contact(CrmRecord):
         consent_granted=ContactConsentGranted,
         consent_withdrawn=ContactConsentWithdrawn,
     )
+    reference_fields = {"account_id": "account"}
 
     first_name: str | None
     last_name: str | None
@@ -55,17 +66,27 @@ class Contact(CrmRecord):
 
     @classmethod
     def register(cls, contact_id: UUID, details: ContactRegistered) -> Contact:
-        contact = cls(contact_id)
-        contact._trigger(details)
-        return contact
+        return cls.create(contact_id, details)
 
     @applies(ContactRegistered)
     def _registered(self, e: ContactRegistered) -> None:
         self._start_record(e)
 
+    @property
+    def erased(self) -> bool:
+        return self.erased_at is not None
+
     def check_changeable(self) -> None:
-        if self.erased_at is not None:
+        if self.erased:
             raise ContactErasedError(f"contact {self.id} was erased")
+
+    def update(self, changes: Mapping[str, Any]) -> None:
+        cleared = {
+            name: LIST_FIELDS[name]()
+            for name, v in changes.items()
+            if v is None and name in LIST_FIELDS
+        }
+        super().update({**changes, **cleared})
 
     def erase(self) -> None:
         """Right to erasure: the person's data key goes, and with it every personal field

@@ -1,5 +1,8 @@
 """Pure functions folding contacts events into the 360 documents (no I/O).
 
+They match on the catalog's typed events (``crm_shared.events.ReceivedEvent``), as the
+consumer decodes them: an old version of an event arrives as the current one.
+
 The fold must store whatever a valid event carries, including events recorded before
 the contacts service refused what PostgreSQL cannot hold (``crm_shared.values``): an
 event the 360 cannot store is dead-lettered on every replay, and the contact is missing
@@ -11,8 +14,52 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from crm_shared.catalog.contacts import ContactRegistered
-from crm_shared.messaging.cloudevents import ReceivedEvent
+from crm_shared.catalog.contacts import (
+    AccountArchived,
+    AccountConsentGranted,
+    AccountConsentWithdrawn,
+    AccountCreated,
+    AccountInteractionLogged,
+    AccountReassigned,
+    AccountRestored,
+    AccountUpdated,
+    ContactArchived,
+    ContactConsentGranted,
+    ContactConsentWithdrawn,
+    ContactErased,
+    ContactInteractionLogged,
+    ContactReassigned,
+    ContactRegistered,
+    ContactRestored,
+    ContactUpdated,
+)
+from crm_shared.events import EventData, ReceivedEvent
+from crm_shared.records.events import ArchivedData, ConsentData, InteractionData, ReassignedData
+
+Event = ReceivedEvent[EventData]
+Document = dict[str, Any]
+
+CONTACT_EVENTS: tuple[type[EventData], ...] = (
+    ContactRegistered,
+    ContactUpdated,
+    ContactArchived,
+    ContactRestored,
+    ContactReassigned,
+    ContactInteractionLogged,
+    ContactConsentGranted,
+    ContactConsentWithdrawn,
+    ContactErased,
+)
+ACCOUNT_EVENTS: tuple[type[EventData], ...] = (
+    AccountCreated,
+    AccountUpdated,
+    AccountArchived,
+    AccountRestored,
+    AccountReassigned,
+    AccountInteractionLogged,
+    AccountConsentGranted,
+    AccountConsentWithdrawn,
+)
 
 PROFILE_FIELDS = (
     "first_name",
@@ -56,9 +103,8 @@ def instant(moment: Any) -> datetime | None:
         return None
 
 
-def utc(moment: Any) -> str | None:
-    value = instant(moment)
-    return value.isoformat() if value is not None else None
+def utc(moment: datetime) -> str:
+    return in_utc(moment).isoformat()
 
 
 def storable_text(text: str) -> str:
@@ -79,63 +125,69 @@ def storable(value: Any) -> Any:
     return value
 
 
-def _event_name(event: ReceivedEvent) -> str:
-    # crm.contacts.contact.updated.v1 -> "updated"
-    return event.type.split(".")[3]
-
-
-def apply_contact_event(doc: dict[str, Any] | None, event: ReceivedEvent) -> dict[str, Any] | None:
-    name, data, at = _event_name(event), event.data, _recorded_at(event)
-    if name == "registered":
-        doc = {
-            "id": event.subject,
-            "profile": {f: data.get(f) for f in PROFILE_FIELDS},
-            "tags": data.get("tags", []),
-            "owner": data.get("owner"),
-            "department": data.get("department"),
-            "account_id": data.get("account_id"),
-            "archived": False,
-            "consents": {},
-            "interactions": {"count": 0, "last_at": None, "by_channel": {}},
-            "created_at": at,
-        }
+def apply_contact_event(doc: Document | None, event: Event) -> Document | None:
+    """The contact's document after the event; None for a contact never registered."""
+    at = _recorded_at(event)
+    match event.data:
+        case ContactRegistered() as registered:
+            doc = _registered(event, registered, at)
     if doc is None:
-        return None
-    if name == "updated":
-        for field, value in data.items():
-            if field in PROFILE_FIELDS:
-                doc["profile"][field] = value
-            else:
-                doc[field] = value
-    elif _apply_record_event(doc, name, data):
-        pass
-    elif name == "interaction_logged":
-        stats = doc["interactions"]
-        stats["count"] += 1
-        channel = data.get("channel", "unknown")
-        stats["by_channel"][channel] = stats["by_channel"].get(channel, 0) + 1
-        occurred = instant(data.get("occurred_at")) or in_utc(event.time)
-        last = instant(stats["last_at"])
-        if last is None or occurred > last:
-            stats["last_at"] = occurred.isoformat()
-    elif name == "erased":
-        erase(doc, at)
-    elif name in ("consent_granted", "consent_withdrawn"):
-        doc["consents"][data["channel"]] = {
-            "status": "granted" if name == "consent_granted" else "withdrawn",
-            "source": data.get("source"),
-            "at": utc(data.get("at")),
-        }
-    doc["version"] = event.sequence
+        return None  # an event for a contact we never saw registered: nothing to show
+    match event.data:
+        case ContactUpdated() as updated:
+            for field, value in updated.model_dump(mode="json").items():
+                if field in PROFILE_FIELDS:
+                    doc["profile"][field] = value
+                else:
+                    doc[field] = value
+        case ContactInteractionLogged() as interaction:
+            _count_interaction(doc["interactions"], interaction)
+        case ContactConsentGranted() | ContactConsentWithdrawn() as consent:
+            doc["consents"][consent.channel.value] = {
+                "status": "granted" if isinstance(consent, ContactConsentGranted) else "withdrawn",
+                "source": consent.source,
+                "at": utc(consent.at),
+            }
+        case ContactErased():
+            erase(doc, at)
+        case other:
+            _apply_record_event(doc, other)
+    doc["version"] = event.version
     doc["updated_at"] = at
     return doc
+
+
+def _registered(event: Event, registered: ContactRegistered, at: str) -> Document:
+    data = registered.model_dump(mode="json")
+    return {
+        "id": str(event.aggregate_id),
+        "profile": {f: data[f] for f in PROFILE_FIELDS},
+        "tags": data["tags"],
+        "owner": data["owner"],
+        "department": data["department"],
+        "account_id": data["account_id"],
+        "archived": False,
+        "consents": {},
+        "interactions": {"count": 0, "last_at": None, "by_channel": {}},
+        "created_at": at,
+    }
+
+
+def _count_interaction(stats: dict[str, Any], interaction: InteractionData) -> None:
+    stats["count"] += 1
+    channel = interaction.channel.value
+    stats["by_channel"][channel] = stats["by_channel"].get(channel, 0) + 1
+    occurred = in_utc(interaction.occurred_at)
+    last = instant(stats["last_at"])
+    if last is None or occurred > last:
+        stats["last_at"] = occurred.isoformat()
 
 
 PERSONAL_FIELDS = ContactRegistered.personal_fields()
 EMPTY_LISTS = ("emails", "phones", "addresses")
 
 
-def erase(doc: dict[str, Any], at: str) -> None:
+def erase(doc: Document, at: str) -> None:
     """The person's data key is gone: keep the record, drop everything personal (what the
     catalog marks personal, as the contacts service does)."""
     profile = doc["profile"]
@@ -149,32 +201,35 @@ def erase(doc: dict[str, Any], at: str) -> None:
     doc["erased_at"] = at
 
 
-def apply_account_event(doc: dict[str, Any] | None, event: ReceivedEvent) -> dict[str, Any] | None:
-    name, data = _event_name(event), event.data
-    if name == "created":
-        doc = {"id": event.subject, "archived": False, **{f: data.get(f) for f in ACCOUNT_FIELDS}}
-        doc["owner"], doc["department"] = data.get("owner"), data.get("department")
+def apply_account_event(doc: Document | None, event: Event) -> Document | None:
+    """The account's document after the event; None for an account never created."""
+    match event.data:
+        case AccountCreated() as created:
+            data = created.model_dump(mode="json")
+            doc = {"id": str(event.aggregate_id), "archived": False}
+            doc |= {f: data[f] for f in ACCOUNT_FIELDS}
+            doc["owner"], doc["department"] = data["owner"], data["department"]
     if doc is None:
         return None
-    if name == "updated":
-        doc.update({k: v for k, v in data.items() if k in ACCOUNT_FIELDS})
-    else:
-        _apply_record_event(doc, name, data)
-    doc["version"] = event.sequence
+    match event.data:
+        case AccountUpdated() as updated:
+            changed = updated.model_dump(mode="json")
+            doc.update({k: v for k, v in changed.items() if k in ACCOUNT_FIELDS})
+        case other:
+            _apply_record_event(doc, other)
+    doc["version"] = event.version
     return doc
 
 
-def _apply_record_event(doc: dict[str, Any], name: str, data: dict[str, Any]) -> bool:
-    """What contacts and accounts share: archiving, restoring, moving. True if applied."""
-    if name == "archived":
-        doc["archived"] = True
-    elif name == "restored":
-        doc["archived"] = False
-    elif name == "reassigned":
-        doc["owner"], doc["department"] = data.get("owner"), data.get("department")
-    else:
-        return False
-    return True
+def _apply_record_event(doc: Document, data: EventData) -> None:
+    """What contacts and accounts share: archiving, restoring, moving."""
+    match data:
+        case ArchivedData():
+            doc["archived"] = True
+        case ContactRestored() | AccountRestored():
+            doc["archived"] = False
+        case ReassignedData(owner=owner, department=department):
+            doc["owner"], doc["department"] = owner, department
 
 
 def display_name(doc: dict[str, Any]) -> str:
@@ -197,44 +252,52 @@ def search_text(doc: dict[str, Any]) -> str:
     return " ".join(words).lower()
 
 
-SUMMARIES = {
-    "registered": "Contact registered",
-    "updated": "Profile updated",
-    "archived": "Contact archived",
-    "restored": "Contact restored",
-    "reassigned": "Moved to another owner or department",
-    "consent_granted": "Consent granted",
-    "consent_withdrawn": "Consent withdrawn",
-    "erased": "Personal data erased",
+SUMMARIES: dict[type[EventData], str] = {
+    ContactRegistered: "Contact registered",
+    ContactUpdated: "Profile updated",
+    ContactArchived: "Contact archived",
+    ContactRestored: "Contact restored",
+    ContactReassigned: "Moved to another owner or department",
+    ContactConsentGranted: "Consent granted",
+    ContactConsentWithdrawn: "Consent withdrawn",
+    ContactErased: "Personal data erased",
 }
 
 
-def _recorded_at(event: ReceivedEvent) -> str:
+def _recorded_at(event: Event) -> str:
     return in_utc(event.time).isoformat()
 
 
-def timeline_entry(event: ReceivedEvent) -> dict[str, Any]:
-    name, data = _event_name(event), event.data
+def timeline_entry(event: Event) -> dict[str, Any]:
+    """A contact event as its timeline shows it."""
     recorded_at = _recorded_at(event)
     entry: dict[str, Any] = {
-        "event_id": event.id,
-        "type": event.type,
+        "event_id": str(event.event_id),
+        "type": event.type_name,
         "occurred_at": recorded_at,
         "recorded_at": recorded_at,
         "actor": event.actor,
-        "version": event.sequence,
+        "version": event.version,
     }
-    if name == "interaction_logged":
-        entry["occurred_at"] = utc(data.get("occurred_at")) or recorded_at
-        entry["summary"] = f"{data.get('direction', '')} {data.get('channel', '')}".strip()
-        entry["interaction"] = {
-            k: data.get(k)
-            for k in ("interaction_id", "channel", "direction", "subject", "notes", "by")
-        }
-    else:
-        entry["summary"] = SUMMARIES.get(name, name.replace("_", " "))
-        if name == "updated":
-            entry["changed_fields"] = sorted(data)
-        elif name.startswith("consent_"):
-            entry["consent"] = {**data, "at": utc(data.get("at"))}
+    match event.data:
+        case InteractionData() as interaction:
+            entry["occurred_at"] = utc(interaction.occurred_at)
+            channel, direction = interaction.channel.value, interaction.direction.value
+            entry["summary"] = f"{direction} {channel}"
+            entry["interaction"] = {
+                "interaction_id": str(interaction.interaction_id),
+                "channel": channel,
+                "direction": direction,
+                "subject": interaction.subject,
+                "notes": interaction.notes,
+                "by": interaction.by,
+            }
+        case ContactUpdated() as updated:
+            entry["summary"] = SUMMARIES[ContactUpdated]
+            entry["changed_fields"] = sorted(updated.model_fields_set)
+        case ConsentData() as consent:
+            entry["summary"] = SUMMARIES[type(consent)]
+            entry["consent"] = consent.model_dump(mode="json") | {"at": utc(consent.at)}
+        case other:
+            entry["summary"] = SUMMARIES[type(other)]
     return entry

@@ -16,16 +16,14 @@ import orjson
 from psycopg import AsyncConnection
 
 from crm_projections.customer360 import documents
+from crm_projections.customer360.documents import ACCOUNT_EVENTS, CONTACT_EVENTS, Event
 from crm_shared.catalog.contacts import ContactErased
-from crm_shared.messaging.cloudevents import ReceivedEvent
 from crm_shared.messaging.topics import events_topic
+from crm_shared.projections import ReadModel
 
 SCHEMA = "projections"
-CONTACT = "crm.contacts.contact."
-ACCOUNT = "crm.contacts.account."
-ERASED = ContactErased.type_name
 
-DDL = [
+DDL = (
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.customers (
         contact_id uuid PRIMARY KEY,
@@ -66,7 +64,7 @@ DDL = [
         type text NOT NULL,
         entry jsonb NOT NULL)""",
     f"CREATE INDEX IF NOT EXISTS timeline_by_contact ON {SCHEMA}.timeline (contact_id, occurred_at DESC, event_id DESC)",
-]
+)
 TABLES = ("timeline", "customers", "accounts")
 
 # Indexed text is cut to this many characters (the document keeps it whole): a btree or
@@ -139,43 +137,43 @@ def _text(value: str, limit: int | None = None) -> str:
     return documents.storable_text(value)[:limit]
 
 
-class Customer360Projection:
+class Customer360Projection(ReadModel):
     name = "customer360"
-    topics: Sequence[str] = (events_topic("contacts"),)
+    topics = (events_topic("contacts"),)
+    handles = CONTACT_EVENTS + ACCOUNT_EVENTS
+    schema = SCHEMA
+    tables = TABLES
+    ddl = DDL
 
-    async def setup(self, conn: AsyncConnection[Any]) -> None:
-        await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
-        for statement in DDL:
-            await conn.execute(statement)
-
-    async def drop(self, conn: AsyncConnection[Any]) -> None:
-        await conn.execute(f"TRUNCATE {', '.join(f'{SCHEMA}.{t}' for t in TABLES)}")
-
-    async def apply(self, conn: AsyncConnection[Any], events: list[ReceivedEvent]) -> None:
-        contact_events = [e for e in events if e.type.startswith(CONTACT)]
-        account_events = [e for e in events if e.type.startswith(ACCOUNT)]
+    async def apply(self, conn: AsyncConnection[Any], events: Sequence[Event]) -> None:
+        contact_events = [e for e in events if isinstance(e.data, CONTACT_EVENTS)]
+        account_events = [e for e in events if isinstance(e.data, ACCOUNT_EVENTS)]
         if account_events:
             await self._apply_accounts(conn, account_events)
         if contact_events:
             await self._apply_contacts(conn, contact_events)
 
-    async def _apply_contacts(
-        self, conn: AsyncConnection[Any], events: list[ReceivedEvent]
-    ) -> None:
-        ids = list({UUID(e.subject) for e in events})
+    async def _apply_contacts(self, conn: AsyncConnection[Any], events: list[Event]) -> None:
+        ids = list({e.aggregate_id for e in events})
         cur = await conn.execute(
             f"SELECT contact_id, doc FROM {SCHEMA}.customers WHERE contact_id = ANY(%s)", (ids,)
         )
-        docs: dict[str, dict[str, Any]] = {str(cid): doc for cid, doc in await cur.fetchall()}
-        timeline: list[tuple[str, str, str, str, str]] = []
+        docs: dict[UUID, dict[str, Any]] = {cid: doc for cid, doc in await cur.fetchall()}
+        timeline: list[tuple[UUID, UUID, str, str, str]] = []
         for event in events:
-            doc = documents.apply_contact_event(docs.get(event.subject), event)
+            doc = documents.apply_contact_event(docs.get(event.aggregate_id), event)
             if doc is None:
                 continue  # an event for a contact we never saw registered: nothing to show
-            docs[event.subject] = doc
+            docs[event.aggregate_id] = doc
             entry = documents.timeline_entry(event)
             timeline.append(
-                (event.id, event.subject, entry["occurred_at"], event.type, _json(entry))
+                (
+                    event.event_id,
+                    event.aggregate_id,
+                    entry["occurred_at"],
+                    entry["type"],
+                    _json(entry),
+                )
             )
         # Whole batches go in as arrays: one statement per table, whatever the batch size.
         await conn.execute(
@@ -191,22 +189,20 @@ class Customer360Projection:
         if timeline:
             columns = [list(column) for column in zip(*timeline, strict=True)]
             await conn.execute(INSERT_TIMELINE, columns)
-        erased = [UUID(e.subject) for e in events if e.type == ERASED]
+        erased = [e.aggregate_id for e in events if isinstance(e.data, ContactErased)]
         if erased:
             await conn.execute(SCRUB_TIMELINE, (erased,))
 
-    async def _apply_accounts(
-        self, conn: AsyncConnection[Any], events: list[ReceivedEvent]
-    ) -> None:
-        ids = list({UUID(e.subject) for e in events})
+    async def _apply_accounts(self, conn: AsyncConnection[Any], events: list[Event]) -> None:
+        ids = list({e.aggregate_id for e in events})
         cur = await conn.execute(
             f"SELECT account_id, doc FROM {SCHEMA}.accounts WHERE account_id = ANY(%s)", (ids,)
         )
-        docs: dict[str, dict[str, Any]] = {str(aid): doc for aid, doc in await cur.fetchall()}
+        docs: dict[UUID, dict[str, Any]] = {aid: doc for aid, doc in await cur.fetchall()}
         for event in events:
-            doc = documents.apply_account_event(docs.get(event.subject), event)
+            doc = documents.apply_account_event(docs.get(event.aggregate_id), event)
             if doc is not None:
-                docs[event.subject] = doc
+                docs[event.aggregate_id] = doc
         await conn.execute(
             UPSERT_ACCOUNTS,
             (list(docs), [d["version"] for d in docs.values()], [_json(d) for d in docs.values()]),

@@ -1,0 +1,160 @@
+"""One factory per kind of service: what every event-sourced service and every read-model
+service runs, so that a service's own code is its domain, its routes and a declaration.
+
+An event-sourced service gets its event store (with personal fields sealed per person),
+group commit, the outbox relay, the audited data-key endpoint, readiness (database,
+broker) and metrics. A read-model service gets its consumers (offsets with the read
+model, dead letters, the log check), a connection pool for its queries, and readiness
+that says when a read model is still catching up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from psycopg_pool import AsyncConnectionPool
+
+from crm_shared.eventstore.application import EventSourcedApplication
+from crm_shared.eventstore.group_commit import GroupCommitter
+from crm_shared.health import broker_check, database_check
+from crm_shared.http.app import ReadinessCheck, create_service_app
+from crm_shared.messaging.consumer import ConsumerSettings, Projection, ProjectionConsumer
+from crm_shared.messaging.relay import Relay
+from crm_shared.observability.logging import configure_logging
+from crm_shared.privacy.endpoint import DataKeyEndpoint, data_keys_router
+from crm_shared.service import ServiceDefinition
+from crm_shared.settings import Settings
+
+# Builds the service's use cases over its event store and its group commit.
+UseCases = Callable[[Any, GroupCommitter], Any]
+
+
+def _infrastructure(settings: Settings) -> tuple[str, str]:
+    if not settings.database_url or not settings.kafka_bootstrap_servers:
+        raise RuntimeError("set CRM_DATABASE_URL and CRM_KAFKA_BOOTSTRAP_SERVERS (or use `crm up`)")
+    return settings.database_url, settings.kafka_bootstrap_servers
+
+
+def event_sourced_app(
+    definition: ServiceDefinition,
+    settings: Settings,
+    *,
+    store: type[EventSourcedApplication],
+    use_cases: UseCases,
+    routers: Sequence[APIRouter],
+) -> FastAPI:
+    """The app of a service whose aggregates are stored as events (``app.state.use_cases``)."""
+    database_url, bootstrap = _infrastructure(settings)
+    schema = definition.event_store_schema
+    if schema is None:
+        raise ValueError(f"{definition.name} declares no event_store_schema")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Refuses a published master key: it would wrap every person's data key.
+        master_key = settings.key_wrapper()
+        events = await asyncio.to_thread(store, database_url, schema, master_key)
+        relay = Relay.for_service(definition.name, events, schema, settings)
+        committer = GroupCommitter(
+            events,
+            database_url,
+            max_batch=settings.max_commands_per_transaction,
+            on_commit=relay.wake,
+        )
+        await committer.start()
+        if settings.relay_in_process:
+            await relay.start()
+        app.state.use_cases = use_cases(events, committer)
+        app.state.data_keys = data_keys = DataKeyEndpoint(
+            events.keyring, database_url, settings.data_key_cache_seconds
+        )
+        await data_keys.open()
+        try:
+            yield
+        finally:
+            await data_keys.close()
+            await committer.stop()
+            await relay.stop()
+            events.close()
+
+    def readiness() -> dict[str, ReadinessCheck]:
+        return {"database": database_check(database_url), "broker": broker_check(bootstrap)}
+
+    configure_logging(definition.name, settings.log_level, settings.log_json)
+    return create_service_app(
+        definition=definition,
+        settings=settings,
+        lifespan=lifespan,
+        routers=[*routers, data_keys_router()],
+        readiness=readiness,
+    )
+
+
+def event_sourced_relay(
+    definition: ServiceDefinition, settings: Settings, store: type[EventSourcedApplication]
+) -> Relay:
+    """The relay on its own (`crm relay NAME`, with CRM_RELAY_IN_PROCESS=false)."""
+    database_url, _ = _infrastructure(settings)
+    schema = definition.event_store_schema
+    if schema is None:
+        raise ValueError(f"{definition.name} declares no event_store_schema")
+    events = store(database_url, schema, settings.key_wrapper())
+    return Relay.for_service(definition.name, events, schema, settings)
+
+
+def read_model_app(
+    definition: ServiceDefinition,
+    settings: Settings,
+    *,
+    projections: Sequence[Projection],
+    consumer_settings: ConsumerSettings,
+    routers: Sequence[APIRouter],
+) -> FastAPI:
+    """The app of a service that builds read models from topics (``app.state.pool``)."""
+    config = consumer_settings
+    consumers = [ProjectionConsumer(p, config) for p in projections]
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Checked before use: after a database restart the pool would hand out dead
+        # connections and answer 500s.
+        pool = AsyncConnectionPool(
+            config.database_url,
+            min_size=2,
+            max_size=10,
+            open=False,
+            check=AsyncConnectionPool.check_connection,
+        )
+        await pool.open()
+        app.state.pool = pool
+        for consumer in consumers:
+            await consumer.start()
+        try:
+            yield
+        finally:
+            for consumer in consumers:
+                await consumer.stop()
+            if config.keys is not None:
+                await config.keys.close()
+            await pool.close()
+
+    def readiness() -> dict[str, ReadinessCheck]:
+        return {
+            "database": database_check(config.database_url),
+            "broker": broker_check(config.bootstrap_servers),
+            # A read model still replaying is not ready: it would answer with stale data.
+            **{consumer.projection.name: consumer.readiness for consumer in consumers},
+        }
+
+    configure_logging(definition.name, settings.log_level, settings.log_json)
+    return create_service_app(
+        definition=definition,
+        settings=settings,
+        lifespan=lifespan,
+        routers=list(routers),
+        readiness=readiness,
+    )
