@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from psycopg import AsyncConnection
 
-from crm_projections.projections import SCHEMA, all_projections
-from crm_shared.infra.running_stack import command_settings, where_to_find
-from crm_shared.messaging.consumer import ConsumerSettings, ConsumerState, ProjectionConsumer
-from crm_shared.messaging.offsets import end_offsets
-from crm_shared.privacy.key_client import DataKeyClient
-from crm_shared.settings import Settings
+if TYPE_CHECKING:  # a command imports its Kafka and PostgreSQL clients when it runs
+    from crm_shared.messaging.consumer import ConsumerSettings
+    from crm_shared.settings import Settings
 
 cli = typer.Typer(no_args_is_help=True, help="Operate the read models (projections).")
 
 
 def consumer_settings(settings: Settings) -> ConsumerSettings:
+    from crm_projections.projections import SCHEMA
+    from crm_shared.infra.running_stack import where_to_find
+    from crm_shared.messaging.consumer import ConsumerSettings
+    from crm_shared.privacy.key_client import DataKeyClient
+
     if not settings.database_url or not settings.kafka_bootstrap_servers:
         raise typer.BadParameter(where_to_find("CRM_DATABASE_URL", "CRM_KAFKA_BOOTSTRAP_SERVERS"))
     return ConsumerSettings(
@@ -36,6 +35,11 @@ def consumer_settings(settings: Settings) -> ConsumerSettings:
 
 async def rebuild_projection(name: str, settings: ConsumerSettings) -> tuple[int, float]:
     """Drops the read model and applies its topics from the beginning; (records, seconds)."""
+    from psycopg import AsyncConnection
+
+    from crm_projections.projections import all_projections
+    from crm_shared.messaging.consumer import ConsumerState, ProjectionConsumer
+
     projection = all_projections()[name]
     consumer = ProjectionConsumer(projection, settings)
     await consumer.setup()
@@ -51,6 +55,11 @@ async def rebuild_projection(name: str, settings: ConsumerSettings) -> tuple[int
 @cli.command()
 def rebuild(name: Annotated[str, typer.Argument(help="customer360")]) -> None:
     """Drop a read model and rebuild it from the beginning of its topics."""
+    import asyncio
+
+    from crm_projections.projections import all_projections
+    from crm_shared.infra.running_stack import command_settings
+
     if name not in all_projections():
         raise typer.BadParameter(
             f"unknown projection {name!r}; known: {', '.join(all_projections())}"
@@ -63,6 +72,13 @@ def rebuild(name: Annotated[str, typer.Argument(help="customer360")]) -> None:
 
 
 async def projection_status(settings: ConsumerSettings) -> list[dict[str, Any]]:
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from psycopg import AsyncConnection
+
+    from crm_projections.projections import all_projections
+    from crm_shared.messaging.consumer import ConsumerState
+    from crm_shared.messaging.offsets import end_offsets
+
     rows: list[dict[str, Any]] = []
     kafka = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers)
     await kafka.start()
@@ -99,6 +115,10 @@ async def projection_status(settings: ConsumerSettings) -> list[dict[str, Any]]:
 @cli.command()
 def status() -> None:
     """Show each projection's position and lag per partition."""
+    import asyncio
+
+    from crm_shared.infra.running_stack import command_settings
+
     rows = asyncio.run(projection_status(consumer_settings(command_settings("projections"))))
     typer.echo(
         f"{'projection':<14} {'topic':<24} {'part':>4} {'position':>10} {'end':>10} {'lag':>8}"

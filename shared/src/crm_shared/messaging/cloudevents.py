@@ -16,8 +16,6 @@ from uuid import UUID
 
 import orjson
 
-from crm_shared.events.received import Envelope
-
 SPEC_VERSION = b"1.0"
 CONTENT_TYPE = b"application/json"
 
@@ -103,13 +101,6 @@ def read_attributes(headers: Sequence[tuple[str, bytes]]) -> Attributes:
         raise UndecodableRecord(
             f"not a CRM CloudEvent: {attribute} is malformed ({type(error).__name__})"
         ) from None
-
-
-def read_envelope(
-    headers: Sequence[tuple[str, bytes]], *, topic: str, partition: int, offset: int
-) -> Envelope:
-    """The envelope of a record read at this position."""
-    return Envelope(*read_attributes(headers), topic, partition, offset)
 
 
 def read_data(value: bytes | None) -> dict[str, Any]:

@@ -14,11 +14,12 @@ can be specified without a database (``crm_shared.projections.specs``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar, Protocol
-
-from psycopg import AsyncConnection
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from crm_shared.events import EventData, ReceivedEvent
+
+if TYPE_CHECKING:  # only named: `crm projections --help` need not import the driver
+    from psycopg import AsyncConnection
 
 
 class Projection(Protocol):

@@ -9,17 +9,19 @@ trips per thousand events) and the read side plain SQL.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import orjson
-from psycopg import AsyncConnection
 
 from crm_projections.customer360 import documents
 from crm_projections.customer360.documents import ACCOUNT_EVENTS, CONTACT_EVENTS, Event
 from crm_shared.catalog.contacts import ContactErased
 from crm_shared.messaging.topics import events_topic
 from crm_shared.projections import ReadModel
+
+if TYPE_CHECKING:
+    from psycopg import AsyncConnection
 
 SCHEMA = "projections"
 
