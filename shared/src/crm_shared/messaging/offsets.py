@@ -1,47 +1,13 @@
-"""Does the broker still hold a record at an offset?
+"""Where a partition truly ends.
 
-Telling "the broker lost its data" (the embedded broker keeps messages in memory) from
-"all is well" cannot rely on end offsets alone: Tansu 0.6 reports a partition's end as
-the base offset of its last record batch plus one, which undercounts when the producer
-batches. So a suspicious end offset is confirmed by fetching the record itself.
+Tansu 0.6 reports a partition's end as the base offset of its last record batch plus one,
+which undercounts when the producer batches. Whether the broker still holds a record is
+asked by fetching it (``log_check``).
 """
 
 from __future__ import annotations
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import OffsetOutOfRangeError
-
-
-async def holds_offset(consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> bool:
-    """True if ``consumer`` (not otherwise in use) can fetch the record at ``offset``."""
-    consumer.assign([tp])
-    consumer.seek(tp, offset)
-    try:
-        batches = await consumer.getmany(tp, timeout_ms=2000, max_records=1)
-    except OffsetOutOfRangeError:
-        return False
-    return any(record.offset == offset for records in batches.values() for record in records)
-
-
-async def lost_offsets(
-    bootstrap_servers: str, expected: dict[TopicPartition, int]
-) -> set[TopicPartition]:
-    """The partitions that no longer hold the record at the expected (last seen) offset."""
-    if not expected:
-        return set()
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers, enable_auto_commit=False, auto_offset_reset="none"
-    )
-    await consumer.start()
-    try:
-        topics = await consumer.topics()
-        lost = {tp for tp in expected if tp.topic not in topics}
-        for tp, offset in expected.items():
-            if tp not in lost and not await holds_offset(consumer, tp, offset):
-                lost.add(tp)
-        return lost
-    finally:
-        await consumer.stop()
 
 
 async def end_offsets(

@@ -29,7 +29,7 @@ from psycopg.types.json import Jsonb
 from crm_shared.eventstore.application import EventSourcedApplication, setting_up
 from crm_shared.eventstore.recorder import CrmApplicationRecorder
 from crm_shared.messaging.cloudevents import KafkaRecord, encode
-from crm_shared.messaging.offsets import lost_offsets
+from crm_shared.messaging.log_check import Expected, LogVerifier
 from crm_shared.messaging.topics import events_topic
 from crm_shared.observability.metrics import EVENTS_PUBLISHED, OUTBOX_OLDEST_AGE, OUTBOX_PENDING
 from crm_shared.settings import Settings
@@ -104,6 +104,9 @@ class Relay:
         self.partition_offsets: dict[int, int] = {}
         self._wakeup = asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
+        # The same check the consumers make: does the broker still hold what we published?
+        # Made on first use: a relay may be built outside the event loop it runs in.
+        self._log: LogVerifier | None = None
         self._task: asyncio.Task[None] | None = None
         self._conn: psycopg.Connection[Any] | None = None
         self.leading = False
@@ -192,13 +195,20 @@ class Relay:
             await asyncio.gather(self._task, return_exceptions=True)
         if self._producer is not None:
             await self._producer.stop()
+        if self._log is not None:
+            await self._log.stop()
         if self._conn is not None:
             self._conn.close()
 
     async def _broker_lost_events(self) -> bool:
         """Is the last record we published on each partition gone from the broker?"""
-        expected = {TopicPartition(self.topic, p): o for p, o in self.partition_offsets.items()}
-        return bool(await lost_offsets(self.bootstrap_servers, expected))
+        expected = {
+            TopicPartition(self.topic, p): [Expected(o, None)]
+            for p, o in self.partition_offsets.items()
+        }
+        if self._log is None:
+            self._log = LogVerifier(self.bootstrap_servers)
+        return bool(await self._log.diverged(expected))
 
     async def _check_broker_when_idle(self) -> None:
         """An idle relay still notices a broker that lost its data (a few seconds late), so
