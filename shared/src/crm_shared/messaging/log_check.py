@@ -124,9 +124,13 @@ class LogVerifier:
     ) -> dict[TopicPartition, tuple[int, dict[int, bytes]] | None]:
         """Per partition: (high watermark, fingerprint by offset), or None if out of range."""
         by_node: dict[int, list[TopicPartition]] = defaultdict(list)
-        for tp in offsets:
-            by_node[await self._leader(tp)].append(tp)
         answers: dict[TopicPartition, tuple[int, dict[int, bytes]] | None] = {}
+        for tp in offsets:
+            leader = await self._leader(tp)
+            if leader is None:
+                answers[tp] = None  # the topic is gone, and its log with it
+            else:
+                by_node[leader].append(tp)
         for node, partitions in by_node.items():
             by_topic: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
             for tp in partitions:
@@ -147,11 +151,14 @@ class LogVerifier:
                         answers[tp] = (highwater, _fingerprints(data[-1], wanted[tp]))
         return answers
 
-    async def _leader(self, tp: TopicPartition) -> int:
+    async def _leader(self, tp: TopicPartition) -> int | None:
+        """The partition's leader; None if the broker no longer has the topic."""
         leader = self._client.cluster.leader_for_partition(tp)
         if leader is None or leader < 0:
             await self._client.add_topic(tp.topic)
             await self._client.force_metadata_update()
+            if tp.topic not in self._client.cluster.topics():
+                return None
             leader = self._client.cluster.leader_for_partition(tp)
         if leader is None or leader < 0:
             raise LogUnavailable(f"no leader for {tp.topic}-{tp.partition}")
