@@ -16,12 +16,10 @@ from functools import cache
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
-from crm_shared.auth.principal import Role
+from crm_shared.roles import Role
 
 if TYPE_CHECKING:
     import typer
-
-    from crm_shared.settings import Settings
 
 EVERY_ROLE = frozenset(Role)
 
@@ -54,8 +52,9 @@ class ServiceDefinition:
     def topic(self) -> str:
         return f"crm.{self.name}.events"
 
-    def workers(self, settings: Settings) -> int:
-        return min(settings.workers, self.max_workers or settings.workers)
+    def workers(self, requested: int) -> int:
+        """How many worker processes to run when ``requested`` are asked for."""
+        return min(requested, self.max_workers or requested)
 
 
 def load(reference: str) -> Any:

@@ -22,10 +22,10 @@ from crm_shared.eventstore.application import EventSourcedApplication
 from crm_shared.eventstore.group_commit import GroupCommitter
 from crm_shared.health import broker_check, database_check
 from crm_shared.http.app import ReadinessCheck, create_service_app
+from crm_shared.http.data_keys import DataKeyEndpoint, data_keys_router
 from crm_shared.messaging.consumer import ConsumerSettings, Projection, ProjectionConsumer
 from crm_shared.messaging.relay import Relay
 from crm_shared.observability.logging import configure_logging
-from crm_shared.privacy.endpoint import DataKeyEndpoint, data_keys_router
 from crm_shared.service import ServiceDefinition
 from crm_shared.settings import Settings
 

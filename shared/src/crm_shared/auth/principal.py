@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 
+from crm_shared.roles import Role
 
-class Role(StrEnum):
-    ADMIN = "admin"
-    MANAGER = "manager"
-    SALES_REP = "sales_rep"
-    SERVICE_AGENT = "service_agent"
-    MARKETER = "marketer"
+__all__ = ["Principal", "Role"]
 
 
 @dataclass(frozen=True, slots=True)

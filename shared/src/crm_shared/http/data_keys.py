@@ -23,10 +23,10 @@ from crm_shared.http.deps import authenticate
 from crm_shared.http.problems import Problem
 from crm_shared.observability.context import correlation_id
 from crm_shared.privacy.cipher import Erased
+from crm_shared.privacy.key_client import MAX_SUBJECTS
 from crm_shared.privacy.keyring import DataKeyring
 
 log = logging.getLogger(__name__)
-MAX_SUBJECTS = 1000
 
 
 class DataKeyEndpoint:
