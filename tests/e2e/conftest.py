@@ -19,7 +19,7 @@ from crm_shared.auth.principal import Role
 from crm_shared.auth.tokens import issue_token
 from crm_shared.infra.embedded_kafka import EmbeddedKafka
 from crm_shared.infra.embedded_postgres import EmbeddedPostgres
-from crm_shared.service import installed_services, load
+from crm_shared.service import ServiceDefinition, installed_services, load
 from crm_shared.settings import Settings
 from tests.conftest import free_port
 
@@ -78,6 +78,31 @@ async def served(app: Any, port: int) -> AsyncIterator[None]:
         await task
 
 
+def stack_settings(database_url: str, bootstrap_servers: str, ports: dict[str, int]) -> Settings:
+    """Settings for services served by the tests, on these ports, over this database."""
+    return Settings(
+        embedded=True,  # the test's own PostgreSQL and broker: the development secrets do
+        database_url=database_url,
+        kafka_bootstrap_servers=bootstrap_servers,
+        log_json=False,
+        relay_poll_seconds=0.05,
+        ports=ports,
+        service_urls={name: f"http://127.0.0.1:{port}" for name, port in ports.items()},
+    )
+
+
+async def serve(
+    exits: AsyncExitStack, definition: ServiceDefinition, settings: Settings
+) -> tuple[Any, httpx.AsyncClient]:
+    """Builds a service's app from its definition, runs it (relay, consumers) until
+    ``exits`` closes, serves it over real HTTP on its port and gives a client of it."""
+    app = load(definition.app_factory)(settings)
+    await exits.enter_async_context(app.router.lifespan_context(app))
+    await exits.enter_async_context(served(app, settings.port_of(definition.name)))
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+    return app, await exits.enter_async_context(client)
+
+
 @pytest.fixture(scope="session")
 async def stack(postgres: EmbeddedPostgres, kafka: EmbeddedKafka) -> AsyncIterator[Stack]:
     postgres.create_database("e2e")
@@ -85,28 +110,14 @@ async def stack(postgres: EmbeddedPostgres, kafka: EmbeddedKafka) -> AsyncIterat
     # Every service is also served over real HTTP: consumers fetch data keys from the
     # services that write events.
     ports = {name: free_port() for name in services}
-    settings = Settings(
-        embedded=True,  # the test's own PostgreSQL and broker: the development secrets do
-        database_url=postgres.database_url("e2e"),
-        kafka_bootstrap_servers=kafka.bootstrap_servers,
-        log_json=False,
-        relay_poll_seconds=0.05,
-        ports=ports,
-        service_urls={name: f"http://127.0.0.1:{port}" for name, port in ports.items()},
-    )
+    settings = stack_settings(postgres.database_url("e2e"), kafka.bootstrap_servers, ports)
     async with AsyncExitStack() as exits:
         clients, apps = {}, {}
         # Writers first, so that readers find the key endpoints up.
         for name, definition in sorted(
             services.items(), key=lambda item: item[1].event_store_schema is None
         ):
-            app = apps[name] = load(definition.app_factory)(settings)
-            await exits.enter_async_context(app.router.lifespan_context(app))
-            await exits.enter_async_context(served(app, ports[name]))
-            client = httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://test"
-            )
-            clients[name] = await exits.enter_async_context(client)
+            apps[name], clients[name] = await serve(exits, definition, settings)
         yield Stack(settings, clients, contacts_app=apps["contacts"].state.use_cases)
 
 

@@ -9,15 +9,17 @@ import pytest
 from fastapi import APIRouter, Request
 
 from crm_shared.auth.principal import Principal, Role
-from crm_shared.domain import Forbidden, NotFound, applies
+from crm_shared.domain import Forbidden, NotFound
 from crm_shared.events import EventData
 from crm_shared.records.application import RecordsApplication
 from crm_shared.records.commands import ArchiveRecord, ChangeRecord, CreateRecord
 from crm_shared.records.events import Changes
 from crm_shared.records.record import CrmRecord, RecordEvents
-from crm_shared.records.routes import add_record_routes
+from crm_shared.records.routes import add_change_route, add_create_route, add_record_routes
+from crm_shared.records.schemas import NewRecord
 from crm_shared.records.views import RecordKind, RecordView
 from crm_shared.specs import Specification
+from crm_shared.values import Strict
 
 
 class NoteWritten(EventData):
@@ -34,11 +36,7 @@ class Note(CrmRecord):
     creation_events = (NoteWritten,)
     events = RecordEvents(updated=NoteChanged)
 
-    text: str
-
-    @applies(NoteWritten)
-    def _written(self, e: NoteWritten) -> None:
-        self._start_record(e)
+    text: str  # taken from its creation event, with no applier of its own
 
 
 class NoteView(RecordView):
@@ -97,3 +95,30 @@ def test_a_kind_gets_the_routes_its_events_offer_and_no_others() -> None:
         "/v1/notes/{record_id}",
         "/v1/notes/{record_id}/history",
     ]
+
+
+class NewNote(NewRecord):
+    text: str
+
+
+class NoteChanges(Strict):
+    text: str | None = None
+
+
+def test_a_kind_gets_create_and_change_routes_from_its_request_bodies_alone() -> None:
+    router = APIRouter(prefix="/v1/notes")
+    add_create_route(router, NOTE, body=NewNote)
+    add_change_route(router, NOTE, body=NoteChanges)
+    assert [
+        (route.path, route.methods, route.operation_id)  # type: ignore[attr-defined]
+        for route in router.routes
+    ] == [("/v1/notes", {"POST"}, "create_note"), ("/v1/notes/{note_id}", {"PATCH"}, "update_note")]
+
+
+def test_a_create_body_may_name_the_owner_and_the_department() -> None:
+    body = NewNote.model_validate({"text": "x", "owner": None, "department": "support"})
+    assert (body.owner, body.department, body.model_fields_set) == (
+        None,
+        "support",
+        {"text", "owner", "department"},
+    )

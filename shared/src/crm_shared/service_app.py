@@ -13,11 +13,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request
+from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
+from crm_shared.catalog import CATALOG
+from crm_shared.events import Catalog
 from crm_shared.eventstore.application import EventSourcedApplication
 from crm_shared.eventstore.group_commit import GroupCommitter
 from crm_shared.health import broker_check, database_check
@@ -26,6 +29,7 @@ from crm_shared.http.data_keys import DataKeyEndpoint, data_keys_router
 from crm_shared.messaging.consumer import ConsumerSettings, Projection, ProjectionConsumer
 from crm_shared.messaging.relay import Relay
 from crm_shared.observability.logging import configure_logging
+from crm_shared.privacy.key_client import DataKeyClient
 from crm_shared.service import ServiceDefinition
 from crm_shared.settings import Settings
 
@@ -106,17 +110,37 @@ def event_sourced_relay(
     return Relay.for_service(definition.name, events, schema, settings)
 
 
+def read_model_settings(definition: ServiceDefinition, settings: Settings) -> ConsumerSettings:
+    """How a read-model service's consumers run: their positions in its
+    ``consumer_schema``, personal values opened with keys from the services that own them."""
+    database_url, bootstrap = _infrastructure(settings)
+    if definition.consumer_schema is None:
+        raise ValueError(f"{definition.name} declares no consumer_schema")
+    return ConsumerSettings(
+        bootstrap_servers=bootstrap,
+        database_url=database_url,
+        schema=definition.consumer_schema,
+        batch_size=settings.consumer_batch_size,
+        max_retries=settings.consumer_max_retries,
+        poll_ms=settings.consumer_poll_ms,
+        keys=DataKeyClient.for_consumer(settings, definition.name),
+    )
+
+
 def read_model_app(
     definition: ServiceDefinition,
     settings: Settings,
     *,
     projections: Sequence[Projection],
-    consumer_settings: ConsumerSettings,
     routers: Sequence[APIRouter],
+    consumer_settings: ConsumerSettings | None = None,
+    catalog: Catalog = CATALOG,
 ) -> FastAPI:
-    """The app of a service that builds read models from topics (``app.state.pool``)."""
-    config = consumer_settings
-    consumers = [ProjectionConsumer(p, config) for p in projections]
+    """The app of a service that builds read models from topics (``app.state.pool``; its
+    query routes take a ``ReadModelConnection``). The consumers decode through ``catalog``
+    and run with ``consumer_settings`` (by default, ``read_model_settings``)."""
+    config = consumer_settings or read_model_settings(definition, settings)
+    consumers = [ProjectionConsumer(p, config, catalog) for p in projections]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -158,3 +182,13 @@ def read_model_app(
         routers=list(routers),
         readiness=readiness,
     )
+
+
+async def read_model_connection(request: Request) -> AsyncIterator[AsyncConnection[Any]]:
+    """A connection from the read-model app's pool, for one query."""
+    pool: AsyncConnectionPool = request.app.state.pool
+    async with pool.connection() as conn:
+        yield conn
+
+
+ReadModelConnection = Annotated[AsyncConnection[Any], Depends(read_model_connection)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 from uuid import UUID
 
 import psycopg
@@ -13,7 +13,7 @@ from eventsourcing.persistence import Mapper
 from psycopg.conninfo import conninfo_to_dict
 
 from crm_shared.domain import Aggregate, NotFound
-from crm_shared.events import DomainEvent
+from crm_shared.events import CATALOG, Catalog, DomainEvent
 from crm_shared.eventstore.mapper import CatalogMapper
 from crm_shared.eventstore.recorder import CrmApplicationRecorder, KeyChanges
 from crm_shared.master_key import KeyWrapper
@@ -62,6 +62,10 @@ class EventSourcedApplication(Application[UUID]):
     """An eventsourcing Application whose events are our catalog's, stored by type name,
     with personal data sealed by per-subject keys kept in the same schema."""
 
+    # The event types it stores and reads: every service's shared catalog, unless a
+    # subclass names its own (a test's service, whose types must not be published).
+    catalog: ClassVar[Catalog] = CATALOG
+
     def __init__(self, database_url: str, schema: str, key_wrapper: KeyWrapper) -> None:
         self.keyring = DataKeyring(self.name, schema, key_wrapper)
         with setting_up(database_url, schema):
@@ -69,7 +73,7 @@ class EventSourcedApplication(Application[UUID]):
         self.keyring.attach(self._fetch_keys)
 
     def construct_mapper(self) -> Mapper[UUID]:
-        return CatalogMapper(self.keyring)
+        return CatalogMapper(self.keyring, self.catalog)
 
     @property
     def catalog_mapper(self) -> CatalogMapper:

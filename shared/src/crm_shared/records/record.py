@@ -96,6 +96,10 @@ class CrmRecord(Aggregate):
             e.consent_withdrawn: CrmRecord._consent_withdrawn,
         }
         cls.appliers.update({k: v for k, v in appliers.items() if k is not None})
+        # A new record takes its creation event's fields as they are, unless its kind
+        # applies that event its own way.
+        for created in cls.creation_events:
+            cls.appliers.setdefault(created, CrmRecord._start_record)
 
     @classmethod
     def create(cls, record_id: UUID, details: EventData) -> Self:

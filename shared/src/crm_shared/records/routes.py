@@ -9,6 +9,7 @@ when they are defined, and the application's dependency is a local of each call.
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -27,30 +28,53 @@ from crm_shared.values import ConsentChannel
 Responses = dict[int | str, dict[str, Any]]
 Application = Callable[[Request], Awaitable[RecordsApplication]]
 
+# What every record route may answer besides its success (a service may name its own).
+RESPONSES: Responses = {
+    400: {
+        "description": "Malformed request: an If-Match that is not an ETag, a body that is not JSON"
+    },
+    401: {"description": "Missing or invalid token"},
+    403: {"description": "The caller's role may not do this"},
+    404: {"description": "No such record, or one out of the caller's sight"},
+    409: {"description": "The record is archived, or changed concurrently"},
+    412: {"description": "If-Match is not the current version"},
+    413: {"description": "The body is too large"},
+    422: {"description": "The body is not valid, or it names a record out of the caller's sight"},
+}
+
+
+async def use_cases(request: Request) -> RecordsApplication:
+    """The service's ``RecordsApplication``, as ``event_sourced_app`` keeps it."""
+    records: RecordsApplication = request.app.state.use_cases
+    return records
+
 
 def add_create_route(
     router: APIRouter,
     kind: RecordKind[Any],
     *,
     body: type[BaseModel],
-    command: Callable[..., commands.CreateRecord[Any]],
-    application: Application,
-    responses: Responses,
-    summary: str,
-    operation_id: str,
+    command: Callable[..., commands.CreateRecord[Any]] | None = None,
+    application: Application = use_cases,
+    responses: Responses = RESPONSES,
+    summary: str | None = None,
+    operation_id: str | None = None,
 ) -> None:
     """``POST`` to the router's prefix creates a record from ``body``: its ``owner`` (left
     out: the caller; null: nobody) and ``department`` (left out: the caller's), and the
-    rest as the new record's values."""
+    rest as the new record's values. Without a ``command`` of the service's own, it runs
+    the generic ``CreateRecord``."""
     Records = Annotated[RecordsApplication, Depends(application)]
+    noun = kind.aggregate.noun()
+    command = command or partial(commands.CreateRecord, record_type=kind.aggregate)
 
     @router.post(
         "",
         status_code=201,
-        summary=summary,
+        summary=summary or f"Create a {noun}",
         response_model=kind.view,
         responses=responses,
-        operation_id=operation_id,
+        operation_id=operation_id or f"create_{noun}",
     )
     async def create(
         payload: body,  # type: ignore[valid-type]
@@ -74,22 +98,25 @@ def add_change_route(
     kind: RecordKind[Any],
     *,
     body: type[BaseModel],
-    command: Callable[..., commands.ChangeRecord[Any]],
-    application: Application,
-    responses: Responses,
-    summary: str,
-    operation_id: str,
+    command: Callable[..., commands.ChangeRecord[Any]] | None = None,
+    application: Application = use_cases,
+    responses: Responses = RESPONSES,
+    summary: str | None = None,
+    operation_id: str | None = None,
 ) -> None:
-    """``PATCH /{<noun>_id}`` changes the fields ``body`` names (null clears one)."""
+    """``PATCH /{<noun>_id}`` changes the fields ``body`` names (null clears one), with the
+    generic ``ChangeRecord`` unless the service names a ``command`` of its own."""
     Records = Annotated[RecordsApplication, Depends(application)]
-    id_name = f"{kind.aggregate.noun()}_id"
+    noun = kind.aggregate.noun()
+    id_name = f"{noun}_id"
+    command = command or partial(commands.ChangeRecord, record_type=kind.aggregate)
 
     @router.patch(
         f"/{{{id_name}}}",
-        summary=summary,
+        summary=summary or f"Change some of a {noun}'s fields",
         response_model=kind.view,
         responses=responses,
-        operation_id=operation_id,
+        operation_id=operation_id or f"update_{noun}",
     )
     async def change(
         record_id: Annotated[UUID, Path(alias=id_name)],
@@ -107,8 +134,8 @@ def add_record_routes(
     router: APIRouter,
     kind: RecordKind[Any],
     *,
-    application: Application,
-    responses: Responses,
+    application: Application = use_cases,
+    responses: Responses = RESPONSES,
 ) -> None:
     """Adds the routes of one kind of record (``application`` finds the service's): reading
     it and its history, and each command its events offer."""

@@ -21,6 +21,16 @@ Department = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
 UserId = Annotated[str, Text(128, min_length=1)]
 
 
+class NewRecord(Strict):
+    """What every request creating a record may say besides the record's own fields: who
+    owns it and where it belongs. A kind of record's create body extends it."""
+
+    owner: UserId | None = Field(
+        None, description="Left out: the caller; null: nobody (managers and admins only)"
+    )
+    department: Department | None = Field(None, description="Defaults to the caller's department")
+
+
 class Archive(Strict):
     reason: Annotated[str, Text(500)] | None = None
 

@@ -15,11 +15,10 @@ from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 # The bodies every CRM record's routes take, as the contacts API's own.
 from crm_shared.records.schemas import (
     Archive,
-    Department,
     LogInteraction,
+    NewRecord,
     Reassign,
     SetConsent,
-    UserId,
 )
 from crm_shared.values import (
     CompanySize,
@@ -67,11 +66,8 @@ class ContactFields(Strict):
     account_id: UUID | None = None
 
 
-class RegisterContact(ContactFields):
-    owner: UserId | None = Field(
-        None, description="Left out: the caller; null: nobody (managers and admins only)"
-    )
-    department: Department | None = Field(None, description="Defaults to the caller's department")
+class RegisterContact(NewRecord, ContactFields):
+    pass
 
 
 class UpdateContact(Strict):
@@ -99,11 +95,8 @@ class AccountFields(Strict):
     parent_account_id: UUID | None = None
 
 
-class CreateAccount(AccountFields):
-    owner: UserId | None = Field(
-        None, description="Left out: the caller; null: nobody (managers and admins only)"
-    )
-    department: Department | None = Field(None, description="Defaults to the caller's department")
+class CreateAccount(NewRecord, AccountFields):
+    pass
 
 
 class UpdateAccount(Strict):
