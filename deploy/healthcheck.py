@@ -15,15 +15,20 @@ import sys
 import urllib.error
 import urllib.request
 
+# Each service's own port, as its definition declares it (`crm deploy generate` writes it).
+# >>> crm deploy generate: ports
+PORTS = {
+    "contacts": 8101,
+    "projections": 8105,
+}
+# <<< crm deploy generate: ports
+
 
 def candidate_ports() -> list[str]:
     explicit = os.environ.get("CRM_HEALTHCHECK_PORT")
     if explicit:
         return [explicit]
-    return [
-        os.environ.get("CRM_CONTACTS_PORT", "8101"),
-        os.environ.get("CRM_PROJECTIONS_PORT", "8105"),
-    ]
+    return [os.environ.get(f"CRM_{name.upper()}_PORT", str(port)) for name, port in PORTS.items()]
 
 
 def main() -> int:

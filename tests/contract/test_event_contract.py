@@ -13,8 +13,14 @@ from cloudevents.core.bindings.kafka import KafkaMessage, from_binary_event
 from jsonschema import Draft202012Validator
 
 from crm_shared.catalog import CATALOG
-from crm_shared.contract import event_json_schema, rendered_documents
+from crm_shared.contract import (
+    EXAMPLE_SUBJECT,
+    event_json_schema,
+    published_example,
+    rendered_documents,
+)
 from crm_shared.events import DomainEvent, EventMetadata
+from crm_shared.events.catalog import Catalog, EventData, event_type
 from crm_shared.events.received import ReceivedEvent
 from crm_shared.eventstore.mapper import CatalogMapper
 from crm_shared.master_key import MasterKey
@@ -22,12 +28,12 @@ from crm_shared.messaging.cloudevents import KafkaRecord, encode
 from crm_shared.messaging.decoding import EventDecoder
 from crm_shared.privacy.cipher import ERASED, UnreadableValue, is_sealed, reveal
 from crm_shared.privacy.keyring import DataKeyring
-from tests.contract.samples import AGGREGATE_ID, SAMPLES
 from tests.integration.kafka_tools import consumed
 from tests.unit.test_decoding import KnownKeys
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "events"
 TYPES = sorted(CATALOG.by_type)
+AGGREGATE_ID = UUID(EXAMPLE_SUBJECT)
 
 
 def keyring_with_a_key_for(subject: UUID) -> DataKeyring:
@@ -47,8 +53,40 @@ def opened(type_name: str, data: dict[str, Any], keys: Any = KEYS, **kwargs: Any
     return reveal(data, CATALOG.model(type_name).personal_fields(), keys, **kwargs)
 
 
-def test_every_event_type_has_a_sample() -> None:
-    assert sorted(SAMPLES) == TYPES
+def example(type_name: str) -> dict[str, Any]:
+    """The example the event type declares (each one in the catalog must)."""
+    declared = CATALOG.model(type_name).example
+    assert declared is not None, f"{type_name} declares no example"
+    return declared
+
+
+@pytest.mark.parametrize("type_name", TYPES)
+def test_every_event_type_declares_an_example_that_its_model_accepts(type_name: str) -> None:
+    model = CATALOG.model(type_name)
+    assert model.example is not None, f"{type_name}: give it an `example` (its data, as JSON)"
+    model.model_validate(model.example)
+
+
+def test_the_catalog_refuses_an_event_type_whose_example_its_model_does_not_accept() -> None:
+    with pytest.raises(ValueError, match=r"crm\.test\.lead\.captured\.v1: its example"):
+
+        @event_type("test", "lead", "captured", catalog=Catalog())
+        class LeadCaptured(EventData):
+            source: str
+            example = {"origin": "web"}
+
+
+@pytest.mark.parametrize("type_name", TYPES)
+def test_every_example_is_published_as_subscribers_get_it_in_schema_and_asyncapi(
+    type_name: str,
+) -> None:
+    model = CATALOG.model(type_name)
+    schema = event_json_schema(model)
+    published = published_example(model)
+    assert schema["examples"] == [published]
+    Draft202012Validator(schema).validate(published)
+    asyncapi = orjson.loads(rendered_documents()["asyncapi.json"])
+    assert asyncapi["components"]["schemas"][model.__name__]["examples"] == [published]
 
 
 def test_event_types_are_named_by_service_aggregate_event_and_version() -> None:
@@ -60,7 +98,7 @@ def test_event_types_are_named_by_service_aggregate_event_and_version() -> None:
 
 
 def stored(type_name: str) -> tuple[DomainEvent, bytes]:
-    data = CATALOG.model(type_name).model_validate(SAMPLES[type_name])
+    data = CATALOG.model(type_name).model_validate(example(type_name))
     event = DomainEvent(
         originator_id=AGGREGATE_ID,
         originator_version=3,
@@ -71,7 +109,7 @@ def stored(type_name: str) -> tuple[DomainEvent, bytes]:
 
 
 def published(type_name: str) -> tuple[DomainEvent, KafkaRecord]:
-    """The sample event as stored, and as the relay puts it on the topic."""
+    """The example event as stored, and as the relay puts it on the topic."""
     event, state = stored(type_name)
     record = encode(
         source="/crm/contacts",

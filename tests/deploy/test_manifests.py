@@ -98,17 +98,40 @@ def kubectl() -> str:
 _rendered: dict[str, list[Manifest]] = {}
 
 
-def render(overlay: str) -> list[Manifest]:
-    if overlay not in _rendered:
+def render(overlay: str, deploy: Path = DEPLOY) -> list[Manifest]:
+    """An overlay as kustomize renders it (of deploy/, or of a copy elsewhere)."""
+    key = f"{deploy}:{overlay}"
+    if key not in _rendered:
         result = subprocess.run(
-            [kubectl(), "kustomize", str(DEPLOY / "k8s" / "overlays" / overlay)],
+            [kubectl(), "kustomize", str(deploy / "k8s" / "overlays" / overlay)],
             capture_output=True,
             text=True,
             timeout=60,
         )
         assert result.returncode == 0, f"kustomize failed for {overlay}:\n{result.stderr}"
-        _rendered[overlay] = [doc for doc in yaml.safe_load_all(result.stdout) if doc]
-    return _rendered[overlay]
+        _rendered[key] = [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+    return _rendered[key]
+
+
+def schema_errors(manifests: list[Manifest]) -> list[str]:
+    """What the Kubernetes schemas (and ours, for the custom resources) refuse."""
+    schemas = {key: crd_schema(filename) for key, filename in CRD_SCHEMAS.items()}
+    errors: list[str] = []
+    for manifest in manifests:
+        where = f"{manifest['kind']}/{manifest['metadata']['name']}"
+        key = (manifest["apiVersion"], manifest["kind"])
+        if key in schemas:
+            validator = jsonschema.Draft202012Validator(schemas[key])
+            found = validator.iter_errors(manifest)
+            errors += [f"{where}: {e.json_path}: {e.message}" for e in found]
+            continue
+        try:
+            kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as e:
+            errors.append(f"{where}: {'.'.join(map(str, e.path))}: {e.message}")
+        except kubernetes_validate.SchemaNotFoundError as e:
+            errors.append(f"{where}: no schema to check it against ({e.message})")
+    return errors
 
 
 def of_kind(manifests: list[Manifest], kind: str) -> list[Manifest]:
@@ -176,8 +199,8 @@ def settings_from(environment: dict[str, str], monkeypatch: pytest.MonkeyPatch) 
     return Settings(_env_file=None)
 
 
-def compose() -> Manifest:
-    loaded: Manifest = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+def compose(deploy: Path = DEPLOY) -> Manifest:
+    loaded: Manifest = yaml.safe_load((deploy / "compose.yaml").read_text())
     return loaded
 
 
@@ -237,26 +260,12 @@ def crd_schema(filename: str) -> Manifest:
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_every_overlay_renders_and_validates_against_kubernetes_schemas(overlay: str) -> None:
     manifests = render(overlay)
-    schemas = {key: crd_schema(filename) for key, filename in CRD_SCHEMAS.items()}
-    errors: list[str] = []
-    for manifest in manifests:
-        where = f"{manifest['kind']}/{manifest['metadata']['name']}"
-        key = (manifest["apiVersion"], manifest["kind"])
-        if key in schemas:
-            validator = jsonschema.Draft202012Validator(schemas[key])
-            found = validator.iter_errors(manifest)
-            errors += [f"{where}: {e.json_path}: {e.message}" for e in found]
-            continue
-        try:
-            kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
-        except kubernetes_validate.ValidationError as e:
-            errors.append(f"{where}: {'.'.join(map(str, e.path))}: {e.message}")
-        except kubernetes_validate.SchemaNotFoundError as e:
-            errors.append(f"{where}: no schema to check it against ({e.message})")
+    errors = schema_errors(manifests)
     assert not errors, "\n".join(errors)
 
     kinds = sorted(m["kind"] for m in manifests)
-    expected = {"Deployment": 2, "Service": 2, "ConfigMap": 1, "Cluster": 1}
+    services = len(CRM_SERVICES)
+    expected = {"Deployment": services, "Service": services, "ConfigMap": 1, "Cluster": 1}
     for kind, count in expected.items():
         assert kinds.count(kind) == count, f"{overlay}: expected {count} {kind}, got {kinds}"
     secrets = {m["metadata"]["name"] for m in of_kind(manifests, "Secret")}
@@ -513,19 +522,24 @@ def test_projections_can_authenticate_to_the_key_endpoint(overlay: str) -> None:
 # ---------------------------------------------------------------------------
 
 
-def test_compose_file_is_valid_against_the_compose_specification() -> None:
+def compose_specification_errors(deploy: Path = DEPLOY) -> str:
     result = subprocess.run(
         [
             str(TOOLS / "check-jsonschema"),
             "--builtin-schema",
             "vendor.compose-spec",
-            str(DEPLOY / "compose.yaml"),
+            str(deploy / "compose.yaml"),
         ],
         capture_output=True,
         text=True,
         timeout=60,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
+    return "" if result.returncode == 0 else result.stdout + result.stderr
+
+
+def test_compose_file_is_valid_against_the_compose_specification() -> None:
+    errors = compose_specification_errors()
+    assert not errors, errors
 
 
 def test_compose_runs_kafka_postgres_and_both_services_with_healthchecks() -> None:
@@ -708,7 +722,9 @@ def test_dockerfile_builds_one_non_root_image_for_every_service() -> None:
     runtime = stages[-1]
     assert re.search(r"^ARG PYTHON_IMAGE=python:3\.11-slim", text, re.MULTILINE)
     assert re.search(r"^USER 10001(:10001)?$", runtime, re.MULTILINE)
-    assert re.search(r"^EXPOSE 8101 8105$", runtime, re.MULTILINE)
+    exposed = re.search(r"^EXPOSE ([\d ]+)$", runtime, re.MULTILINE)
+    assert exposed is not None
+    assert sorted(map(int, exposed.group(1).split())) == sorted(CRM_SERVICES.values())
     assert re.search(r"^HEALTHCHECK .*healthcheck\.py", runtime, re.MULTILINE | re.DOTALL)
     assert re.search(r"CRM_HOST=0\.0\.0\.0", runtime)
     assert runtime.rstrip().endswith('CMD ["crm", "serve", "contacts"]')
@@ -816,7 +832,9 @@ def test_container_healthcheck_passes_only_while_the_service_answers(
 ) -> None:
     port = str(probe_server.server_address[1])
     # No explicit port: every configured service port is tried, as in the image.
-    assert _healthcheck({"CRM_CONTACTS_PORT": "9", "CRM_PROJECTIONS_PORT": port}) == 0
+    *others, last = (f"CRM_{name.upper()}_PORT" for name in CRM_SERVICES)
+    assert _healthcheck({**dict.fromkeys(others, "9"), last: port}) == 0
+    assert _healthcheck(dict.fromkeys([*others, last], "9")) == 1
     assert _healthcheck({"CRM_HEALTHCHECK_PORT": port}) == 0
     assert _healthcheck({"CRM_HEALTHCHECK_PORT": port}, "/readyz") == 1
     assert _healthcheck({"CRM_HEALTHCHECK_PORT": _closed_port()}) == 1
@@ -831,7 +849,6 @@ def _closed_port() -> str:
 
 
 def test_the_generated_deploy_files_are_what_crm_deploy_generate_writes() -> None:
-    from crm_shared.deploy import generated_files
+    from crm_shared.deploy import stale
 
-    for relative, text in generated_files().items():
-        assert (ROOT / relative).read_text() == text, f"{relative}: run `crm deploy generate`"
+    assert stale(ROOT) == [], "run `crm deploy generate` and commit deploy/"

@@ -14,6 +14,7 @@ from faststream.specification import AsyncAPI
 from crm_shared.catalog import CATALOG
 from crm_shared.events.catalog import PERSONAL, EventData
 from crm_shared.messaging.topics import dead_letter_topic, events_topic
+from crm_shared.privacy.cipher import holds_data
 
 CLOUDEVENTS_HEADERS: dict[str, Any] = {
     "type": "object",
@@ -98,12 +99,37 @@ def _allows_array(schema: dict[str, Any]) -> bool:
     )
 
 
+# The subject the examples' sealed values name.
+EXAMPLE_SUBJECT = "0e54d752-308c-4ed5-96dc-95509725aa29"
+
+
+def published_example(cls: type[EventData]) -> dict[str, Any] | None:
+    """The event type's example as a subscriber gets it: its personal values in the
+    sealed form. The form only: a real sealed value is encrypted with the person's key
+    and a random nonce, which a committed document could not show."""
+    if cls.example is None:
+        return None
+    data: dict[str, Any] = cls.model_validate(cls.example).model_dump(mode="json")
+    sealed = f"pii:v1:{cls.service}:{EXAMPLE_SUBJECT}:example-not-a-ciphertext"
+    for name in cls.personal_fields():
+        if holds_data(data.get(name)):
+            data[name] = sealed
+    for value in data.values():
+        if isinstance(value, dict):
+            for field in value.values():
+                if isinstance(field, dict) and field.get("personal") is True and "value" in field:
+                    field["value"] = sealed
+    return data
+
+
 def event_json_schema(cls: type[EventData]) -> dict[str, Any]:
     schema: dict[str, Any] = seal_schema(cls.model_json_schema(mode="serialization"))
     schema["$id"] = f"https://crm.dev/events/{cls.type_name}.json"
     schema["title"] = cls.type_name
     schema["description"] = (cls.__doc__ or "").strip() or cls.type_name
     schema["x-personal-fields"] = sorted(cls.personal_fields())
+    if (example := published_example(cls)) is not None:
+        schema["examples"] = [example]
     return schema
 
 
@@ -132,7 +158,10 @@ def asyncapi_document(partitions: int = 4) -> dict[str, Any]:
         schema_version="3.0.0",
     )
     document: dict[str, Any] = orjson.loads(spec.to_specification().to_json())
-    document["components"]["schemas"] = seal_schema(document["components"]["schemas"])
+    schemas = document["components"]["schemas"] = seal_schema(document["components"]["schemas"])
+    for cls in CATALOG.by_type.values():
+        if cls.__name__ in schemas and (example := published_example(cls)) is not None:
+            schemas[cls.__name__]["examples"] = [example]
     for channel in document["channels"].values():
         channel["bindings"]["kafka"]["partitions"] = partitions
         channel["bindings"]["kafka"]["topicConfiguration"] = {"cleanup.policy": ["delete"]}

@@ -47,6 +47,9 @@ class ServiceDefinition:
     # Worker processes share the load only where that is safe: a service whose relay
     # elects one leader can run several; one whose consumers take every partition, one.
     max_workers: int | None = None
+    # Its pods in deploy/k8s/base (an overlay may scale them); more than one also gets a
+    # PodDisruptionBudget there. Only for a service whose work is safe to share.
+    replicas: int = 1
 
     @property
     def topic(self) -> str:

@@ -12,6 +12,7 @@ addresses, custom fields) are the requests' own; the event store reads them with
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 from uuid import UUID
 
 from pydantic import Field
@@ -25,6 +26,22 @@ from crm_shared.records.events import (
     ReassignedData,
 )
 from crm_shared.values import CompanySize, CustomField, Email, Phone, PostalAddress
+
+# Examples shared by the contact's and the account's events of the same shape.
+INTERACTION_EXAMPLE: dict[str, Any] = {
+    "interaction_id": "2b9c3a7e-1d2f-4e5a-8b6c-7d8e9f0a1b2c",
+    "channel": "phone",
+    "direction": "inbound",
+    "subject": "Pricing question",
+    "notes": "Asked about the enterprise plan",
+    "occurred_at": "2026-11-01T10:00:00Z",
+    "by": "alice",
+}
+CONSENT_EXAMPLE: dict[str, Any] = {
+    "channel": "email",
+    "source": "web form",
+    "at": "2026-11-01T10:00:00Z",
+}
 
 # --- contact (a person) --------------------------------------------------------------
 
@@ -44,6 +61,23 @@ class ContactRegistered(EventData):
     account_id: UUID | None = None
     owner: str | None = None
     department: str
+    example = {
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "emails": [{"address": "ada@example.com", "label": "work", "primary": True}],
+        "phones": [{"number": "+442079460958", "label": "mobile"}],
+        "addresses": [
+            {"label": "home", "street": "12 St James's Sq", "city": "London", "country": "GB"}
+        ],
+        "birthday": "1815-12-10",
+        "job_title": "Analyst",
+        "source": "conference",
+        "tags": ["vip"],
+        "custom_fields": {"shoe_size": {"type": "number", "value": "38", "personal": True}},
+        "account_id": "6f1c2b1e-7f0d-4f5c-9c0e-2a4d8b1e9f00",
+        "owner": "alice",
+        "department": "sales",
+    }
 
 
 @event_type("contacts", "contact", "updated")
@@ -59,36 +93,37 @@ class ContactUpdated(Changes):
     tags: list[str] | None = None
     custom_fields: dict[str, CustomField] | None = None
     account_id: UUID | None = None
+    example = {"last_name": "Byron", "job_title": None}
 
 
 @event_type("contacts", "contact", "archived")
 class ContactArchived(ArchivedData):
-    pass
+    example = {"reason": "duplicate"}
 
 
 @event_type("contacts", "contact", "restored")
 class ContactRestored(EventData):
-    pass
+    example = {}
 
 
 @event_type("contacts", "contact", "reassigned")
 class ContactReassigned(ReassignedData):
-    pass
+    example = {"owner": "bob", "department": "support"}
 
 
 @event_type("contacts", "contact", "interaction_logged")
 class ContactInteractionLogged(InteractionData):
-    pass
+    example = INTERACTION_EXAMPLE
 
 
 @event_type("contacts", "contact", "consent_granted")
 class ContactConsentGranted(ConsentData):
-    pass
+    example = CONSENT_EXAMPLE
 
 
 @event_type("contacts", "contact", "consent_withdrawn")
 class ContactConsentWithdrawn(ConsentData):
-    pass
+    example = CONSENT_EXAMPLE
 
 
 @event_type("contacts", "contact", "erased")
@@ -97,6 +132,7 @@ class ContactErased(EventData):
     can no longer be read. Carries no personal data itself."""
 
     erases_subject = True
+    example = {}
 
 
 # --- account (a company) -------------------------------------------------------------
@@ -112,6 +148,16 @@ class AccountCreated(EventData):
     parent_account_id: UUID | None = None
     owner: str | None = None
     department: str
+    example = {
+        "name": "Acme",
+        "domain": "acme.com",
+        "industry": "Manufacturing",
+        "size": "51-200",
+        "address": {"label": "hq", "city": "Springfield", "country": "US"},
+        "parent_account_id": None,
+        "owner": "alice",
+        "department": "sales",
+    }
 
 
 @event_type("contacts", "account", "updated")
@@ -122,33 +168,34 @@ class AccountUpdated(Changes):
     size: CompanySize | None = None
     address: PostalAddress | None = None
     parent_account_id: UUID | None = None
+    example = {"name": "Acme Corp"}
 
 
 @event_type("contacts", "account", "archived")
 class AccountArchived(ArchivedData):
-    pass
+    example = {"reason": None}
 
 
 @event_type("contacts", "account", "restored")
 class AccountRestored(EventData):
-    pass
+    example = {}
 
 
 @event_type("contacts", "account", "reassigned")
 class AccountReassigned(ReassignedData):
-    pass
+    example = {"owner": None, "department": "sales"}
 
 
 @event_type("contacts", "account", "interaction_logged")
 class AccountInteractionLogged(InteractionData):
-    pass
+    example = INTERACTION_EXAMPLE
 
 
 @event_type("contacts", "account", "consent_granted")
 class AccountConsentGranted(ConsentData):
-    pass
+    example = CONSENT_EXAMPLE
 
 
 @event_type("contacts", "account", "consent_withdrawn")
 class AccountConsentWithdrawn(ConsentData):
-    pass
+    example = CONSENT_EXAMPLE

@@ -242,12 +242,28 @@ app.add_typer(deploy, name="deploy")
 @deploy.command("generate")
 def generate_deploy(
     root: Annotated[str, typer.Option(help="The repository to write into")] = ".",
+    check: Annotated[
+        bool, typer.Option("--check", help="Write nothing; fail if a file is stale")
+    ] = False,
 ) -> None:
-    """Write the deploy files that list the installed services (a test checks them)."""
+    """Write the deploy files that name the installed services (a test checks them)."""
     from pathlib import Path
 
-    from crm_shared.deploy import write
+    from crm_shared.deploy import stale, write
+    from crm_shared.deploy.blocks import MissingBlock
 
+    try:
+        outdated = stale(Path(root))
+    except MissingBlock as error:
+        raise typer.BadParameter(str(error)) from None
+    if check:
+        for path in outdated:
+            typer.echo(f"stale: {path}", err=True)
+        if outdated:
+            typer.echo("run `crm deploy generate`", err=True)
+            raise typer.Exit(1)
+        typer.echo("deploy files are current")
+        return
     written = write(Path(root))
     for path in written:
         typer.echo(f"wrote {path}")

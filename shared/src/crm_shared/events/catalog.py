@@ -16,7 +16,7 @@ from types import NoneType
 from typing import Any, ClassVar, TypeVar, get_args
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 PERSONAL = "x-personal"
 
@@ -42,6 +42,11 @@ class EventData(BaseModel):
     subject_field: ClassVar[str | None] = None
     # An erasure: recording the event deletes the subject's data key.
     erases_subject: ClassVar[bool] = False
+    # One realistic instance of the data, as recorded (JSON, personal values in clear).
+    # The published JSON Schema and AsyncAPI show it as subscribers get it, and the
+    # contract tests publish and decode it; the catalog refuses one that does not
+    # validate, and a test requires one of every type the CRM registers.
+    example: ClassVar[dict[str, Any] | None] = None
 
     def has_personal_data(self) -> bool:
         """Whether anything here must be sealed: a personal field, or a custom field
@@ -99,6 +104,11 @@ class Catalog:
         required = sorted(f for f in cls.personal_fields() if cls.model_fields[f].is_required())
         if required:
             raise ValueError(f"{cls.type_name}: personal fields need a default: {required}")
+        if cls.example is not None:
+            try:
+                cls.model_validate(cls.example)
+            except ValidationError as error:
+                raise ValueError(f"{cls.type_name}: its example is not valid: {error}") from None
         self.by_type[cls.type_name] = cls
 
     def register_upcaster(self, old_type: str, new_type: str, upcast: Upcaster) -> None:
