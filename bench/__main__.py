@@ -555,7 +555,7 @@ def main() -> None:
             "CRM_EMBEDDED": "true",  # its own embedded PostgreSQL and broker, as `crm up`
         }
         settings = Settings()
-        token = issue_token(settings, subject="bench", role=Role.ADMIN, departments=["sales"])
+        token = issue_token(settings, principal_id="bench", role=Role.ADMIN, departments=["sales"])
         crm = str(Path(sys.executable).parent / "crm")
         for name in ("contacts", "projections"):
             process = start_process([crm, "serve", name], env, logs / f"{name}.log")
@@ -643,7 +643,7 @@ def main() -> None:
         wait_until(lambda: projection_caught_up(database_url))
         report["search"] = {}
         for label, role in (("admin", Role.ADMIN), ("sales_rep", Role.SALES_REP)):
-            caller = issue_token(settings, subject="bench", role=role, departments=["sales"])
+            caller = issue_token(settings, principal_id="bench", role=role, departments=["sales"])
             timings = search_latencies(projections_port, caller)
             report["search"][label] = timings
             print(

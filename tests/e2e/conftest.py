@@ -42,7 +42,7 @@ class Stack:
         return self.clients["projections"]
 
     def token(self, role: Role = Role.ADMIN, department: str = "sales", sub: str = "tester") -> str:
-        return issue_token(self.settings, subject=sub, role=role, departments=[department])
+        return issue_token(self.settings, principal_id=sub, role=role, departments=[department])
 
     def auth(
         self, role: Role = Role.ADMIN, department: str = "sales", sub: str = "tester"

@@ -53,7 +53,7 @@ async def test_an_expired_token_is_refused(stack: Stack) -> None:
     from crm_shared.auth.tokens import issue_token
 
     expired = issue_token(
-        stack.settings, subject="x", role=Role.ADMIN, departments=["sales"], ttl_seconds=-3600
+        stack.settings, principal_id="x", role=Role.ADMIN, departments=["sales"], ttl_seconds=-3600
     )
     response = await stack.contacts.get(
         f"/v1/contacts/{uuid.uuid4()}", headers={"Authorization": f"Bearer {expired}"}
@@ -308,7 +308,7 @@ async def test_accounts_have_the_same_shape(stack: Stack) -> None:
 async def test_a_caller_without_a_department_must_name_one(stack: Stack) -> None:
     from crm_shared.auth.tokens import issue_token
 
-    token = issue_token(stack.settings, subject="root", role=Role.ADMIN, departments=[])
+    token = issue_token(stack.settings, principal_id="root", role=Role.ADMIN, departments=[])
     response = await stack.contacts.post(
         "/v1/contacts", json={"first_name": "A"}, headers={"Authorization": f"Bearer {token}"}
     )

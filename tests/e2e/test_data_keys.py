@@ -160,7 +160,7 @@ def registration(data: dict[str, Any]) -> SealedData:
 
 
 def no_access(stack: Stack) -> DataKeyClient:
-    token = issue_token(stack.settings, subject="nosy", role=Role.ADMIN, departments=["sales"])
+    token = issue_token(stack.settings, principal_id="nosy", role=Role.ADMIN, departments=["sales"])
     return DataKeyClient(stack.settings.url_of, lambda: {"Authorization": f"Bearer {token}"})
 
 

@@ -29,7 +29,7 @@ from crm_shared.values import (
 from tests.e2e.conftest import Stack
 from tests.e2e.projectable import dead_letters_about, projected
 
-CALLER = CommandContext.of(Principal(subject="tester", role=Role.ADMIN, departments=("sales",)))
+CALLER = CommandContext.of(Principal(id="tester", role=Role.ADMIN, departments=("sales",)))
 PLUS_20 = timezone(timedelta(hours=20))
 REPLACEMENT = "\ufffd"
 

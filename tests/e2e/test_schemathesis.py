@@ -60,7 +60,7 @@ def test_the_api_keeps_to_its_openapi_document(
         wait_ready(port)
         token = issue_token(
             Settings(),
-            subject="schemathesis",
+            principal_id="schemathesis",
             role=Role.ADMIN,
             departments=["sales"],
             permissions=["pii:read"],  # so the data-key endpoint is exercised too

@@ -111,7 +111,9 @@ class CrmUp:
 
     def token(self) -> str:
         settings = Settings(_env_file=None)  # type: ignore[call-arg]
-        return issue_token(settings, subject="fault-load", role=Role.ADMIN, departments=["sales"])
+        return issue_token(
+            settings, principal_id="fault-load", role=Role.ADMIN, departments=["sales"]
+        )
 
     def readiness(self, service: str, timeout: float = 5.0) -> int:
         """/readyz's status code; an unanswered probe fails the test (that is the point)."""

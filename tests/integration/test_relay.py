@@ -26,7 +26,7 @@ def make_relay(
     return Relay(
         service="contacts",
         topic=topic,
-        recorder=store.store,
+        recorder=store.crm_recorder,
         database_url=database_url,
         schema=SCHEMA,
         bootstrap_servers=bootstrap,

@@ -30,7 +30,7 @@ class FollowUps:
     def auth(
         self, role: Role = Role.SALES_REP, department: str = "sales", sub: str = "rep1"
     ) -> dict[str, str]:
-        token = issue_token(self.settings, subject=sub, role=role, departments=[department])
+        token = issue_token(self.settings, principal_id=sub, role=role, departments=[department])
         return {"Authorization": f"Bearer {token}"}
 
 

@@ -113,7 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return event_sourced_app(
         SERVICE,
         settings or get_settings(),
-        store=FollowUpStore,
+        event_store=FollowUpStore,
         use_cases=lambda events, committer: RecordsApplication(events, committer, [FOLLOW_UP]),
         routers=[router],
     )

@@ -33,7 +33,7 @@ SUPPORT = Scope(owner="ann", department="support")
 
 
 def who(role: Role, sub: str = "ann", *departments: str) -> Principal:
-    return Principal(subject=sub, role=role, departments=departments or ("sales",))
+    return Principal(id=sub, role=role, departments=departments or ("sales",))
 
 
 @pytest.mark.parametrize(
@@ -187,4 +187,4 @@ def test_only_managers_and_admins_create_unowned_records(
     principal: Principal, allowed: bool
 ) -> None:
     assert may_create(principal, SALES_UNOWNED) is allowed
-    assert may_create(principal, Scope(owner=principal.subject, department="sales"))
+    assert may_create(principal, Scope(owner=principal.id, department="sales"))

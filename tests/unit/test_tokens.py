@@ -17,9 +17,11 @@ SETTINGS = Settings(jwt_secret="s" * 40)
 
 
 def test_a_token_we_issue_verifies_with_role_and_departments() -> None:
-    token = issue_token(SETTINGS, subject="u1", role=Role.SALES_REP, departments=["sales", "emea"])
+    token = issue_token(
+        SETTINGS, principal_id="u1", role=Role.SALES_REP, departments=["sales", "emea"]
+    )
     principal = verify_token(SETTINGS, token)
-    assert (principal.subject, principal.role, principal.departments) == (
+    assert (principal.id, principal.role, principal.departments) == (
         "u1",
         Role.SALES_REP,
         ("sales", "emea"),
@@ -46,7 +48,9 @@ def test_tokens_missing_expiry_or_with_wrong_issuer_audience_or_role_are_refused
 
 
 def test_a_token_signed_with_another_secret_is_refused() -> None:
-    token = issue_token(Settings(jwt_secret="x" * 40), subject="u", role=Role.ADMIN, departments=[])
+    token = issue_token(
+        Settings(jwt_secret="x" * 40), principal_id="u", role=Role.ADMIN, departments=[]
+    )
     with pytest.raises(InvalidToken):
         verify_token(SETTINGS, token)
 
@@ -72,8 +76,8 @@ def test_rs256_tokens_verify_with_the_public_key_and_hs256_confusion_is_refused(
         .decode()
     )
     rs = Settings(jwt_algorithm="RS256", jwt_private_key=private, jwt_public_key=public)
-    token = issue_token(rs, subject="u", role=Role.ADMIN, departments=["sales"])
-    assert verify_token(rs, token).subject == "u"
+    token = issue_token(rs, principal_id="u", role=Role.ADMIN, departments=["sales"])
+    assert verify_token(rs, token).id == "u"
     # An attacker signs an HS256 token using the public key as the secret:
     forged = jwt.encode(
         {"sub": "u", "role": "admin", "iss": "crm", "aud": "crm", "exp": time.time() + 60},
@@ -95,7 +99,7 @@ def test_a_small_clock_skew_is_tolerated() -> None:
         "exp": now - 5,
     }
     token = jwt.encode(claims, SETTINGS.jwt_secret, algorithm="HS256")
-    assert verify_token(SETTINGS, token).subject == "u"
+    assert verify_token(SETTINGS, token).id == "u"
 
 
 def test_a_remembered_token_stops_working_when_it_expires() -> None:
@@ -103,9 +107,9 @@ def test_a_remembered_token_stops_working_when_it_expires() -> None:
 
     settings = Settings(jwt_secret="s" * 40, jwt_leeway_seconds=0)
     tokens = VerifiedTokens(settings)
-    token = issue_token(settings, subject="u", role=Role.ADMIN, departments=[], ttl_seconds=1)
-    assert tokens.verify(token).subject == "u"
-    assert tokens.verify(token).subject == "u"
+    token = issue_token(settings, principal_id="u", role=Role.ADMIN, departments=[], ttl_seconds=1)
+    assert tokens.verify(token).id == "u"
+    assert tokens.verify(token).id == "u"
     time.sleep(1.1)
     with pytest.raises(InvalidToken):
         tokens.verify(token)
@@ -188,7 +192,7 @@ def test_a_token_made_to_last_until_the_year_9999_is_refused() -> None:
 
 def test_a_token_may_live_exactly_the_maximum_lifetime_and_not_a_second_longer() -> None:
     now, longest = int(time.time()), SETTINGS.max_token_lifetime_seconds
-    assert verify_token(SETTINGS, signed(**valid_claims(iat=now, exp=now + longest))).subject
+    assert verify_token(SETTINGS, signed(**valid_claims(iat=now, exp=now + longest))).id
     with pytest.raises(InvalidToken):
         verify_token(SETTINGS, signed(**valid_claims(iat=now, exp=now + longest + 1)))
 
@@ -197,7 +201,7 @@ def test_the_maximum_lifetime_is_a_setting() -> None:
     settings = Settings(jwt_secret="s" * 40, max_token_lifetime_seconds=600, token_ttl_seconds=60)
     now = int(time.time())
     token = signed(**valid_claims(iat=now, exp=now + 601))
-    assert verify_token(SETTINGS, token).subject == "u"
+    assert verify_token(SETTINGS, token).id == "u"
     with pytest.raises(InvalidToken):
         verify_token(settings, token)
 
@@ -206,7 +210,7 @@ def test_issuing_a_token_longer_than_the_maximum_lifetime_fails_clearly() -> Non
     with pytest.raises(TokenLifetimeTooLong, match="CRM_MAX_TOKEN_LIFETIME_SECONDS"):
         issue_token(
             SETTINGS,
-            subject="u",
+            principal_id="u",
             role=Role.ADMIN,
             departments=[],
             ttl_seconds=SETTINGS.max_token_lifetime_seconds + 1,

@@ -47,7 +47,7 @@ def event_sourced_app(
     definition: ServiceDefinition,
     settings: Settings,
     *,
-    store: type[EventSourcedApplication],
+    event_store: type[EventSourcedApplication],
     use_cases: UseCases,
     routers: Sequence[APIRouter],
 ) -> FastAPI:
@@ -61,7 +61,7 @@ def event_sourced_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Refuses a published master key: it would wrap every person's data key.
         master_key = settings.key_wrapper()
-        events = await asyncio.to_thread(store, database_url, schema, master_key)
+        events = await asyncio.to_thread(event_store, database_url, schema, master_key)
         relay = Relay.for_service(definition.name, events, schema, settings)
         committer = GroupCommitter(
             events,
@@ -99,14 +99,14 @@ def event_sourced_app(
 
 
 def event_sourced_relay(
-    definition: ServiceDefinition, settings: Settings, store: type[EventSourcedApplication]
+    definition: ServiceDefinition, settings: Settings, event_store: type[EventSourcedApplication]
 ) -> Relay:
     """The relay on its own (`crm relay NAME`, with CRM_RELAY_IN_PROCESS=false)."""
     database_url, _ = _infrastructure(settings)
     schema = definition.event_store_schema
     if schema is None:
         raise ValueError(f"{definition.name} declares no event_store_schema")
-    events = store(database_url, schema, settings.key_wrapper())
+    events = event_store(database_url, schema, settings.key_wrapper())
     return Relay.for_service(definition.name, events, schema, settings)
 
 

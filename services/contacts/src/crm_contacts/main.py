@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return event_sourced_app(
         SERVICE,
         settings or get_settings(),
-        store=ContactsEventStore,
+        event_store=ContactsEventStore,
         use_cases=ContactsApplication,
         routers=[contacts.router, accounts.router],
     )

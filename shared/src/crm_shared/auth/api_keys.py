@@ -61,7 +61,7 @@ class ApiKey:
 
     def principal(self) -> Principal:
         return Principal(
-            subject=str(self.id),
+            id=str(self.id),
             role=self.role,
             departments=self.departments,
             kind="api_key",

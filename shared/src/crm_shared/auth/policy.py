@@ -62,7 +62,7 @@ def allows(principal: Principal, action: Action, record: Scope) -> bool:
     if action == Action.READ:
         return True
     if action == Action.CHANGE:
-        return record.owner is None or record.owner == principal.subject
+        return record.owner is None or record.owner == principal.id
     return False  # only managers and admins reassign and erase
 
 

@@ -11,7 +11,7 @@ __all__ = ["Principal", "Role"]
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    subject: str
+    id: str  # a user id (a token's sub) or an API key's id
     role: Role
     departments: tuple[str, ...] = ()
     kind: str = "user"  # "user" (JWT) or "api_key"
@@ -22,8 +22,8 @@ class Principal:
     def actor(self) -> str:
         """How the principal is named in event metadata (the audit log)."""
         if self.kind == "api_key":
-            return f"api_key:{self.name or self.subject}"
-        return f"user:{self.subject}"
+            return f"api_key:{self.name or self.id}"
+        return f"user:{self.id}"
 
     @property
     def primary_department(self) -> str | None:

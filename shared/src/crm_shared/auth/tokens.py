@@ -52,7 +52,7 @@ class Claims(BaseModel):
     def principal(self) -> Principal:
         departments = [self.department] if isinstance(self.department, str) else self.department
         return Principal(
-            subject=self.sub,
+            id=self.sub,
             role=self.role,
             departments=tuple(departments),
             permissions=frozenset(self.permissions),
@@ -78,7 +78,7 @@ def _verification_key(settings: Settings) -> str:
 def issue_token(
     settings: Settings,
     *,
-    subject: str,
+    principal_id: str,
     role: Role,
     departments: list[str],
     ttl_seconds: int | None = None,
@@ -92,7 +92,7 @@ def issue_token(
         )
     now = int(time.time())
     claims: dict[str, Any] = {
-        "sub": subject,
+        "sub": principal_id,
         "role": role.value,
         "department": departments[0] if len(departments) == 1 else departments,
         "iss": settings.jwt_issuer,

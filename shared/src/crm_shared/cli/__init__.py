@@ -45,7 +45,7 @@ def token(
     try:
         token = issue_token(
             _settings(),
-            subject=sub,
+            principal_id=sub,
             role=role,
             departments=department,
             ttl_seconds=ttl,

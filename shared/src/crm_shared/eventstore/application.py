@@ -82,12 +82,12 @@ class EventSourcedApplication(Application[UUID]):
         return mapper
 
     def _fetch_keys(self, subjects: Sequence[UUID]) -> list[KeyRow]:
-        with self.store.datastore.transaction(commit=False) as cursor:
+        with self.crm_recorder.datastore.transaction(commit=False) as cursor:
             cursor.execute(self.keyring.select_statement, (list(subjects),))
             return [(row["subject_id"], row["wrapped_key"]) for row in cursor.fetchall()]
 
     @property
-    def store(self) -> CrmApplicationRecorder:
+    def crm_recorder(self) -> CrmApplicationRecorder:
         recorder = self.recorder
         assert isinstance(recorder, CrmApplicationRecorder)
         return recorder
@@ -103,7 +103,7 @@ class EventSourcedApplication(Application[UUID]):
         erasing = mapper.erased_subjects(events)
         try:
             stored = [mapper.to_stored_event(e) for e in events]
-            self.store.insert_events(
+            self.crm_recorder.insert_events(
                 stored, keys=KeyChanges(keyring.wrapper.key_id, new_keys.wrapped, erasing)
             )
         except BaseException:

@@ -298,7 +298,9 @@ class GroupCommitter:
             return {}
         conn = await self._connection()
         await self.app.keyring.prefetch(conn, ids)
-        cursor = await conn.execute(self.app.store.select_many_statement, (ids,), prepare=True)
+        cursor = await conn.execute(
+            self.app.crm_recorder.select_many_statement, (ids,), prepare=True
+        )
         stored: dict[UUID, list[StoredEvent]] = {aggregate_id: [] for aggregate_id in ids}
         for originator_id, version, topic, state in await cursor.fetchall():
             stored[originator_id].append(StoredEvent(originator_id, version, topic, bytes(state)))
@@ -333,7 +335,7 @@ class GroupCommitter:
             ]
             changes = KeyChanges(keyring.wrapper.key_id, new_keys.wrapped, erasing)
             await conn.execute(
-                self.app.store.append_statement,
+                self.app.crm_recorder.append_statement,
                 append_parameters(stored, idempotency, changes),
                 prepare=True,
             )
@@ -357,7 +359,7 @@ class GroupCommitter:
 
     async def _find_idempotency_record(self, key: str) -> IdempotencyRecord | None:
         conn = await self._connection()
-        cursor = await conn.execute(self.app.store.select_idempotency_statement, (key,))
+        cursor = await conn.execute(self.app.crm_recorder.select_idempotency_statement, (key,))
         row = await cursor.fetchone()
         if row is None:
             return None

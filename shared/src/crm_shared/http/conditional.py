@@ -44,7 +44,7 @@ async def idempotency(
     if key is None:
         return None, ""
     body = await request.body()
-    scoped = f"{principal.subject}|{request.method}|{request.url.path}|{key}"
+    scoped = f"{principal.id}|{request.method}|{request.url.path}|{key}"
     return scoped, fingerprint(body)
 
 

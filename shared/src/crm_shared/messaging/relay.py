@@ -110,14 +110,14 @@ class Relay:
         self._task: asyncio.Task[None] | None = None
         self._conn: psycopg.Connection[Any] | None = None
         self.leading = False
-        self.store: EventSourcedApplication | None = None
+        self.event_store: EventSourcedApplication | None = None
         self.standby_seconds = 1.0
         self.broker_check_seconds = 5.0
         self._broker_checked = time.monotonic()
 
     @classmethod
     def for_service(
-        cls, service: str, store: EventSourcedApplication, schema: str, settings: Settings
+        cls, service: str, event_store: EventSourcedApplication, schema: str, settings: Settings
     ) -> Relay:
         """The relay of a service's event store to its topic, configured from settings."""
         if not settings.database_url or not settings.kafka_bootstrap_servers:
@@ -125,7 +125,7 @@ class Relay:
         relay = cls(
             service=service,
             topic=events_topic(service),
-            recorder=store.store,
+            recorder=event_store.crm_recorder,
             database_url=settings.database_url,
             schema=schema,
             bootstrap_servers=settings.kafka_bootstrap_servers,
@@ -133,7 +133,7 @@ class Relay:
             poll_seconds=settings.relay_poll_seconds,
         )
         # The application owns the recorder's connection pool and closes it when collected.
-        relay.store = store
+        relay.event_store = event_store
         return relay
 
     def wake(self) -> None:

@@ -65,7 +65,7 @@ def service_credentials(settings: Settings, consumer: str) -> Callable[[], dict[
         if time.monotonic() >= current["renew_at"]:
             current["token"] = issue_token(
                 settings,
-                subject=f"service:{consumer}",
+                principal_id=f"service:{consumer}",
                 role=Role.SERVICE_AGENT,
                 departments=[],
                 permissions=["pii:read"],

@@ -85,7 +85,7 @@ def add_create_route(
         values = {name: getattr(given, name) for name in type(given).model_fields}
         owner = values.pop("owner", None)
         if "owner" not in given.model_fields_set:
-            owner = context.principal.subject
+            owner = context.principal.id
         department = values.pop("department", None)
         outcome = await records.handle(
             command(values=values, owner=owner, department=department), context
@@ -276,7 +276,7 @@ def _add_interactions(
             subject=body.subject,
             notes=body.notes,
             occurred_at=body.occurred_at or datetime.now(UTC),
-            by=body.by or context.principal.subject,
+            by=body.by or context.principal.id,
         )
         return outcome_response(await records.handle(command, context), 201)
 
