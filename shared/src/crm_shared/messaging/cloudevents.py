@@ -41,13 +41,15 @@ def encode(
 ) -> KafkaRecord:
     """A stored event (its type, aggregate, version and envelope) as a Kafka record."""
     envelope = orjson.loads(state)
-    subject = str(aggregate_id).encode()
+    # The aggregate id is the record's key (its partition, its order) and the CloudEvents
+    # attribute the specification calls subject.
+    aggregate = str(aggregate_id).encode()
     headers = [
         ("ce_specversion", SPEC_VERSION),
         ("ce_id", envelope["id"].encode()),
         ("ce_source", source.encode()),
         ("ce_type", type_name.encode()),
-        ("ce_subject", subject),
+        ("ce_subject", aggregate),
         ("ce_time", envelope["time"].encode()),
         ("ce_sequence", str(version).encode()),
         ("content-type", CONTENT_TYPE),
@@ -60,7 +62,7 @@ def encode(
     ):
         if envelope.get(key):
             headers.append((attribute, str(envelope[key]).encode()))
-    return KafkaRecord(key=subject, value=orjson.dumps(envelope["data"]), headers=headers)
+    return KafkaRecord(key=aggregate, value=orjson.dumps(envelope["data"]), headers=headers)
 
 
 # What the headers say, in the order of ``Envelope``'s first fields: event id, aggregate
