@@ -111,6 +111,9 @@ class Settings(BaseSettings):
     consumer_batch_size: int = Field(default=2000, ge=1)
     consumer_max_retries: int = Field(default=3, ge=0)
     consumer_poll_ms: int = Field(default=50, ge=1)
+    # Replicas of a read-model service share partitions through a Kafka consumer group;
+    # off, one consumer takes every partition (one replica only).
+    consumer_group: bool = True
 
     # Personal data: sealed per person with data keys, each wrapped by the master key.
     master_key: SecretStr = Field(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from crm_projections.cli import cli
@@ -25,7 +26,9 @@ SERVICE = ServiceDefinition(
     consumes=("contacts",),
     consumer_schema=SCHEMA,
     cli=cli,
-    max_workers=1,  # its consumers take every partition
+    # One worker per replica; scale out with replicas, which share the partitions
+    # (a consumer group, docs/architecture.md "Replicas").
+    max_workers=1,
 )
 
 
@@ -41,6 +44,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         SERVICE,
         settings,
         projections=list(all_projections().values()),
-        consumer_settings=consumer_settings(settings),
+        consumer_settings=replace(consumer_settings(settings), group=settings.consumer_group),
         routers=[customers.router],
     )

@@ -17,8 +17,12 @@
   applied one at a time and an event that still fails goes to ``<topic>.dlq`` with a
   description of the failure that holds no data (``failures``); its aggregate is parked
   until the dead letter is redriven (``crm dlq redrive``).
-- Partitions are assigned manually and positioned from our own offsets (fast start, see
-  docs/architecture.md).
+- Partitions: a consumer either takes every partition of its topics (one replica, and
+  the rebuild's catch-up), or, with ``ConsumerSettings.group``, joins a Kafka consumer
+  group so that several replicas share them. Either way it positions each partition from
+  the offsets stored with the read model when it takes it, and *claims* it there: a
+  batch is committed only while its consumer's claim stands, so two replicas never both
+  apply a partition's batch (``consumer_state``, docs/architecture.md "Replicas").
 """
 
 from __future__ import annotations
@@ -30,13 +34,19 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import (
+    AIOKafkaConsumer,
+    AIOKafkaProducer,
+    ConsumerRebalanceListener,
+    ConsumerRecord,
+    TopicPartition,
+)
 from psycopg import AsyncConnection
 from psycopg.types.json import set_json_loads
 
 from crm_shared.catalog import CATALOG
 from crm_shared.events import Catalog, Envelope, EventData, ReceivedEvent
-from crm_shared.messaging.consumer_state import ConsumerState, StoredPosition
+from crm_shared.messaging.consumer_state import ConsumerState, Fenced, StoredPosition
 from crm_shared.messaging.decoding import EventDecoder
 from crm_shared.messaging.failures import SafeMessage, describe, frames
 from crm_shared.messaging.log_check import Expected, LogVerifier, fingerprint
@@ -56,6 +66,7 @@ from crm_shared.projections import Projection
 __all__ = [
     "ConsumerSettings",
     "ConsumerState",
+    "Fenced",
     "Projection",
     "ProjectionConsumer",
 ]
@@ -80,6 +91,15 @@ class ConsumerSettings:
     keys: DataKeyClient | None = None
     # How often an idle consumer looks whether its read model was reset or redriven.
     generation_check_seconds: float = 1.0
+    # Share the partitions with the other replicas through a Kafka consumer group (named
+    # after the read model's schema and name) instead of taking them all. The timeouts
+    # were chosen on the embedded broker's measured behaviour (docs/architecture.md,
+    # "Replicas"): a dead replica's partitions move after about session + 3 s.
+    group: bool = False
+    session_timeout_ms: int = 6000
+    heartbeat_interval_ms: int = 1000
+    # How long a rebalance waits for a member to finish its batch and rejoin.
+    rebalance_timeout_ms: int = 10000
 
 
 class GenerationChanged(SafeMessage):
@@ -104,6 +124,16 @@ class ProjectionConsumer:
         self._caught_up: dict[Position, bool] = {}
         self.generation = 0
         self._generation_checked = 0.0
+        # The partitions this consumer has claimed, with each claim (see consumer_state).
+        self.claims: dict[Position, int] = {}
+        self._group = False
+        self._assigned = False  # in a group: the group has answered at least once
+        # Bumped whenever the partitions change hands: a batch fetched before is dropped.
+        self._assignment_epoch = 0
+        # A batch and a rebalance exclude each other: a revocation waits for the batch.
+        self._batch_lock = asyncio.Lock()
+        self._fenced_since: dict[TopicPartition, float] = {}
+        self._reclaim = False  # the group gave us partitions we could not claim yet
 
     @property
     def applied_through(self) -> dict[Position, int]:
@@ -125,7 +155,11 @@ class ProjectionConsumer:
                 if highwater is not None:
                     position = self.positions.get((tp.topic, tp.partition))
                     behind += max(highwater - (position.next_offset if position else 0), 0)
-        ready = bool(self._caught_up) and all(self._caught_up.values())
+        if self._group:
+            # A replica that the group gave no partition to is ready once it has joined.
+            ready = self._assigned and all(self._caught_up.values())
+        else:
+            ready = bool(self._caught_up) and all(self._caught_up.values())
         return {"status": "ok" if ready else "catching_up", "events_behind": behind}
 
     async def setup(self) -> None:
@@ -142,8 +176,11 @@ class ProjectionConsumer:
         self._task = asyncio.create_task(self._run(), name=f"consumer-{self.projection.name}")
 
     async def catch_up(self) -> int:
-        """Consumes up to the topics' ends as they are now, then stops; returns records read."""
-        await self.open()
+        """Consumes up to the topics' ends as they are now, then stops; returns records read.
+
+        It takes every partition, in or out of a group: this is how a rebuild reads.
+        """
+        await self.open(group=False)
         assert self._consumer is not None
         ends = await end_offsets(self.settings.bootstrap_servers, list(self._consumer.assignment()))
         read = 0
@@ -167,11 +204,25 @@ class ProjectionConsumer:
         await conn.commit()
         return conn
 
-    async def open(self) -> None:
+    @property
+    def group_id(self) -> str:
+        return f"crm.{self.settings.schema}.{self.projection.name}"
+
+    async def open(self, group: bool | None = None) -> None:
+        self._group = self.settings.group if group is None else group
         await self.setup()
         self._conn = await self._connect()
+        membership: dict[str, Any] = {}
+        if self._group:
+            membership = {
+                "group_id": self.group_id,
+                "session_timeout_ms": self.settings.session_timeout_ms,
+                "heartbeat_interval_ms": self.settings.heartbeat_interval_ms,
+                "rebalance_timeout_ms": self.settings.rebalance_timeout_ms,
+            }
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=self.settings.bootstrap_servers,
+            **membership,
             enable_auto_commit=False,
             # An offset past the end of a shorter, new log: read that log from its start.
             auto_offset_reset="earliest",
@@ -187,7 +238,12 @@ class ProjectionConsumer:
         )
         await self._producer.start()
         await self._verifier.start()
-        await self._assign()
+        if self._group:
+            # Positions come from our tables, in on_partitions_assigned; the group's own
+            # committed offsets are never used (nothing is committed to it).
+            self._consumer.subscribe(list(self.projection.topics), listener=_Rebalance(self))
+        else:
+            await self._assign()
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -201,8 +257,12 @@ class ProjectionConsumer:
             await self._conn.close()
 
     async def _assign(self) -> None:
-        """Takes every partition of the projection's topics, positioned from our offsets."""
-        assert self._consumer is not None and self._conn is not None
+        """Claims the partitions this consumer reads, positioned from our offsets: every
+        partition of its topics, or in a group those the group gave it."""
+        assert self._consumer is not None
+        if self._group:
+            await self._take(self._consumer.assignment())
+            return
         partitions: list[TopicPartition] = []
         for topic in self.projection.topics:
             for _ in range(100):
@@ -215,25 +275,47 @@ class ProjectionConsumer:
                 raise RuntimeError(f"topic {topic} does not exist")
             partitions += [TopicPartition(topic, p) for p in sorted(ids)]
         self._consumer.assign(partitions)
+        await self._take(partitions)
+
+    async def _take(self, partitions: set[TopicPartition] | list[TopicPartition]) -> None:
+        """Claims ``partitions`` in the read model's database and seeks each to the offset
+        stored there (its start if the broker no longer holds the anchor)."""
+        assert self._consumer is not None and self._conn is not None
+        partitions = sorted(partitions)
+        self._assignment_epoch += 1
         async with self._conn.transaction():
             self.generation = await self.state.lock(self._conn)
-            stored = await self.state.load_positions(self._conn)
+            claimed = await self.state.claim(
+                self._conn, [(tp.topic, tp.partition) for tp in partitions]
+            )
         self._generation_checked = time.monotonic()
-        self.positions = {}
-        self._caught_up = {(tp.topic, tp.partition): False for tp in partitions}
+        self.positions, self.claims, self._caught_up = {}, {}, {}
+        self._fenced_since = {}
         expectations = {
             tp: [Expected(position.next_offset - 1, position.anchor)]
             for tp in partitions
-            if (position := stored.get((tp.topic, tp.partition))) and position.next_offset > 0
+            if (position := claimed[(tp.topic, tp.partition)][0]).next_offset > 0
         }
         diverged = await self._verifier.diverged(expectations)
         for tp in partitions:
-            position = stored.get((tp.topic, tp.partition), StoredPosition(0, None))
+            position, claim = claimed[(tp.topic, tp.partition)]
             if tp in diverged:
                 self._rewound(tp, "no longer holds the last record this read model applied")
                 position = StoredPosition(0, None)
             self._consumer.seek(tp, position.next_offset)
-            self.positions[(tp.topic, tp.partition)] = position
+            key = (tp.topic, tp.partition)
+            self.positions[key], self.claims[key], self._caught_up[key] = position, claim, False
+        if partitions:
+            self._consumer.resume(*partitions)
+
+    def _give_up(self, partitions: set[TopicPartition] | list[TopicPartition]) -> None:
+        """Forgets partitions another consumer has (revoked, or claimed from under us)."""
+        self._assignment_epoch += 1
+        for tp in partitions:
+            key = (tp.topic, tp.partition)
+            self.positions.pop(key, None)
+            self.claims.pop(key, None)
+            self._caught_up.pop(key, None)
 
     def _rewound(self, tp: TopicPartition, why: str) -> None:
         log.warning(
@@ -256,17 +338,23 @@ class ProjectionConsumer:
                     # consumer fetched but did not apply is skipped.
                     if self._conn is None or self._conn.closed:
                         self._conn = await self._connect()
-                    await self._assign()
+                    async with self._batch_lock:
+                        await self._assign()
                     reposition = False
                 read = await self._poll_once()
                 if not read:
                     await self._check_generation()
+                    reposition = self._fenced_too_long() or self._reclaim
+                    self._reclaim = False
             except GenerationChanged:
                 log.warning(
                     "%s was reset or redriven; consuming again from its stored offsets",
                     self.projection.name,
                 )
                 reposition = True
+                continue
+            except Fenced as fenced:
+                reposition = self._fenced(fenced)
                 continue
             except Exception as error:
                 failures += 1
@@ -286,6 +374,40 @@ class ProjectionConsumer:
                 )
                 failures = 0
 
+    def _fenced(self, fenced: Fenced) -> bool:
+        """Another consumer claimed some of our partitions; True: claim them back now.
+
+        In a group that is a replica the group gave them to after it expelled this one,
+        and the group will tell this one so at its next heartbeat: stop reading them. Alone,
+        it is a second consumer of the same read model: take them back (its batches are
+        refused in turn, so neither applies what the other did).
+        """
+        log.warning(
+            "%s: partitions %s were claimed by another consumer; their batch was refused",
+            self.projection.name,
+            fenced,
+        )
+        if not self._group:
+            return True
+        assert self._consumer is not None
+        lost = [TopicPartition(t, p) for t, p in fenced.partitions]
+        self._give_up(lost)
+        self._consumer.pause(*lost)
+        now = time.monotonic()
+        for tp in lost:
+            self._fenced_since.setdefault(tp, now)
+        return False
+
+    def _fenced_too_long(self) -> bool:
+        """A fenced partition the group still gives us after a session timeout is ours:
+        whoever claimed it has left the group by then (claim it back)."""
+        if not self._fenced_since or self._consumer is None:
+            return False
+        assigned = self._consumer.assignment()
+        waited = time.monotonic() - min(self._fenced_since.values())
+        stale = any(tp in assigned for tp in self._fenced_since)
+        return stale and waited > self.settings.session_timeout_ms / 1000
+
     async def _check_generation(self) -> None:
         """An idle consumer still notices a reset or a redrive (at most a second late)."""
         if time.monotonic() - self._generation_checked < self.settings.generation_check_seconds:
@@ -300,13 +422,26 @@ class ProjectionConsumer:
     async def _poll_once(self) -> int:
         """Fetches, verifies and applies one batch; returns how many records it read."""
         assert self._consumer is not None
+        epoch = self._assignment_epoch
         batches = await self._consumer.getmany(
             timeout_ms=self.settings.poll_ms, max_records=self.settings.batch_size
         )
-        records = await self._verified(batches) if batches else []
-        if records:
-            await self.handle(records)
-        self._observe_progress()
+        async with self._batch_lock:
+            if epoch != self._assignment_epoch:
+                # The partitions changed hands while fetching: this batch may come from
+                # before the positions were taken, and it moved the fetcher past it.
+                for (topic, partition), position in self.positions.items():
+                    self._consumer.seek(TopicPartition(topic, partition), position.next_offset)
+                return 0
+            batches = {
+                tp: records
+                for tp, records in batches.items()
+                if (tp.topic, tp.partition) in self.claims
+            }
+            records = await self._verified(batches) if batches else []
+            if records:
+                await self.handle(records)
+            self._observe_progress()
         return len(records)
 
     async def _verified(self, batches: dict[TopicPartition, list[Record]]) -> list[Record]:
@@ -360,7 +495,7 @@ class ProjectionConsumer:
             try:
                 await self._apply_durably(events, positions)
                 return
-            except GenerationChanged:
+            except (GenerationChanged, Fenced):
                 raise
             except Exception as error:
                 if attempt == 0:
@@ -386,7 +521,7 @@ class ProjectionConsumer:
                     await self._apply_durably([event], single)
                     last_failure = None
                     break
-                except GenerationChanged:
+                except (GenerationChanged, Fenced):
                     raise
                 except Exception as failure:
                     last_failure = failure
@@ -420,7 +555,7 @@ class ProjectionConsumer:
                 ]
                 if handled:
                     await self.projection.apply(conn, handled)
-                await self.state.save_positions(conn, positions)
+                await self.state.save_positions(conn, positions, self.claims)
         except BaseException:
             if conn.broken:
                 self._conn = await self._connect()
@@ -478,11 +613,42 @@ class ProjectionConsumer:
         assert self._consumer is not None
         for tp in self._consumer.assignment():
             highwater = self._consumer.highwater(tp)
-            if highwater is None:
-                continue
             key = (tp.topic, tp.partition)
+            if highwater is None or key not in self.claims:
+                continue
             position = self.positions.get(key)
             behind = highwater - (position.next_offset if position else 0)
             if behind <= 0:
                 self._caught_up[key] = True
             CONSUMER_LAG_EVENTS.labels(self.projection.name, tp.topic).set(max(behind, 0))
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Hands partitions over between replicas, never in the middle of a batch."""
+
+    def __init__(self, consumer: ProjectionConsumer) -> None:
+        self.consumer = consumer
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        # Waits for the batch in flight, which commits or fails as a whole; after that this
+        # replica reads nothing more from them until the group gives them back.
+        async with self.consumer._batch_lock:
+            self.consumer._give_up(revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        consumer = self.consumer
+        async with consumer._batch_lock:
+            try:
+                await consumer._take(assigned)
+            except Exception as error:
+                # Not claimed: none is read (the batches are filtered by claim) until the
+                # next reposition claims them, which the failure below asks for.
+                log.error(
+                    "%s: cannot take partitions %s yet:\n%s",
+                    consumer.projection.name,
+                    sorted(assigned),
+                    frames(error),
+                )
+                consumer._give_up(assigned)
+                consumer._reclaim = True
+            consumer._assigned = True

@@ -13,7 +13,12 @@ neither lose nor double-apply a batch:
   held back (*parked*) rather than applied out of order. A fold over an aggregate's
   events is only right when it sees all of them, in order.
 - a generation, bumped when the read model is reset or dead letters are redriven, which
-  tells running consumers to reposition from the stored offsets.
+  tells running consumers to reposition from the stored offsets;
+- per partition, a *claim*: a number bumped by each consumer that takes the partition
+  (``claim``). A batch's positions are written only where the claim is still the one its
+  consumer took (``save_positions``), so a replica that lost a partition to another but
+  is still running (a zombie) has its batch refused, whole, rather than applied beside
+  the new owner's.
 """
 
 from __future__ import annotations
@@ -35,6 +40,14 @@ class StoredPosition:
     anchor: bytes | None  # fingerprint of the record at next_offset - 1
 
 
+class Fenced(Exception):
+    """Another consumer claimed these partitions since this one did: the batch is refused."""
+
+    def __init__(self, partitions: set[tuple[str, int]]) -> None:
+        super().__init__(", ".join(f"{t}-{p}" for t, p in sorted(partitions)))
+        self.partitions = partitions
+
+
 @dataclass(slots=True)
 class Sorted(Generic[E]):
     """A batch's events by what to do with them."""
@@ -49,6 +62,9 @@ class ConsumerState:
         self.offsets = f'"{schema}".consumer_offsets'
         self.versions = f'"{schema}".applied_versions'
         self.generations = f'"{schema}".consumer_generations'
+        # Per schema: a read model being rebuilt beside the live one (another schema) does
+        # not wait for the live one's batches.
+        self.lock_key = f"{schema}/{consumer}"
 
     async def setup(self, conn: AsyncConnection[Any]) -> None:
         await conn.execute(
@@ -57,6 +73,9 @@ class ConsumerState:
             " PRIMARY KEY (consumer, topic, partition))"
         )
         await conn.execute(f"ALTER TABLE {self.offsets} ADD COLUMN IF NOT EXISTS anchor bytea")
+        await conn.execute(
+            f"ALTER TABLE {self.offsets} ADD COLUMN IF NOT EXISTS claim bigint NOT NULL DEFAULT 0"
+        )
         await conn.execute(
             f"CREATE TABLE IF NOT EXISTS {self.versions} ("
             " consumer text, aggregate_id text, version bigint NOT NULL,"
@@ -73,7 +92,7 @@ class ConsumerState:
 
     async def lock(self, conn: AsyncConnection[Any]) -> int:
         """Serialises writers of this read model for the transaction; returns its generation."""
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.consumer,))
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.lock_key,))
         return await self.generation(conn)
 
     async def generation(self, conn: AsyncConnection[Any]) -> int:
@@ -158,16 +177,48 @@ class ConsumerState:
             )
         return result
 
+    async def claim(
+        self, conn: AsyncConnection[Any], partitions: Sequence[tuple[str, int]]
+    ) -> dict[tuple[str, int], tuple[StoredPosition, int]]:
+        """Takes these partitions: bumps each one's claim; returns its position and claim.
+
+        From now on a batch of the consumer that held them before is refused.
+        """
+        cur = await conn.execute(
+            f"INSERT INTO {self.offsets} AS o (consumer, topic, partition, next_offset, claim)"
+            " SELECT %s, t, p, 0, 1 FROM unnest(%s::text[], %s::int[]) AS u(t, p)"
+            " ON CONFLICT (consumer, topic, partition) DO UPDATE SET claim = o.claim + 1"
+            " RETURNING topic, partition, next_offset, anchor, claim",
+            (self.consumer, [t for t, _ in partitions], [p for _, p in partitions]),
+        )
+        return {(t, p): (StoredPosition(o, a), c) for t, p, o, a, c in await cur.fetchall()}
+
     async def save_positions(
-        self, conn: AsyncConnection[Any], positions: dict[tuple[str, int], StoredPosition]
+        self,
+        conn: AsyncConnection[Any],
+        positions: dict[tuple[str, int], StoredPosition],
+        claims: dict[tuple[str, int], int],
     ) -> None:
-        async with conn.cursor() as c:
-            await c.executemany(
-                f"INSERT INTO {self.offsets} (consumer, topic, partition, next_offset, anchor)"
-                " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (consumer, topic, partition)"
-                " DO UPDATE SET next_offset = excluded.next_offset, anchor = excluded.anchor",
-                [
-                    (self.consumer, t, p, pos.next_offset, pos.anchor)
-                    for (t, p), pos in positions.items()
-                ],
-            )
+        """Records how far a batch got; raises ``Fenced`` (the caller rolls back) if another
+        consumer claimed one of its partitions since ``claims`` were taken."""
+        if not positions:
+            return
+        keys = list(positions)
+        cur = await conn.execute(
+            f"UPDATE {self.offsets} AS o SET next_offset = u.n, anchor = u.a"
+            " FROM unnest(%s::text[], %s::int[], %s::bigint[], %s::bytea[], %s::bigint[])"
+            " AS u(t, p, n, a, c)"
+            " WHERE o.consumer = %s AND o.topic = u.t AND o.partition = u.p AND o.claim = u.c"
+            " RETURNING o.topic, o.partition",
+            (
+                [t for t, _ in keys],
+                [p for _, p in keys],
+                [positions[k].next_offset for k in keys],
+                [positions[k].anchor for k in keys],
+                [claims.get(k, -1) for k in keys],
+                self.consumer,
+            ),
+        )
+        written = {(t, p) for t, p in await cur.fetchall()}
+        if len(written) < len(keys):
+            raise Fenced(set(keys) - written)
