@@ -444,9 +444,15 @@ def test_prod_overlay_runs_two_contacts_on_a_pinned_image_and_verifies_rs256_tok
         assert settings["CRM_LOG_LEVEL"] == "INFO"
         public_key = env_value(container, "CRM_JWT_PUBLIC_KEY")
         assert public_key is not None and "configMapKeyRef" in public_key["valueFrom"]
-    budget = named(manifests, "PodDisruptionBudget", "crm-contacts")["spec"]["selector"]
-    contacts = named(manifests, "Deployment", "crm-contacts")["spec"]["template"]["metadata"]
-    assert budget["matchLabels"].items() <= contacts["labels"].items()
+    for name, definition in installed_services().items():
+        deployment = named(manifests, "Deployment", f"crm-{name}")["spec"]
+        assert deployment["replicas"] == definition.replicas
+        if definition.replicas > 1:
+            budget = named(manifests, "PodDisruptionBudget", f"crm-{name}")["spec"]
+            pods = deployment["template"]["metadata"]["labels"]
+            assert budget["selector"]["matchLabels"].items() <= pods.items()
+    # The read side scales out too: its replicas share the partitions (a consumer group).
+    assert installed_services()["projections"].replicas > 1
     assert {t["spec"]["replicas"] for t in of_kind(manifests, "KafkaTopic")} == {3}
     assert of_kind(manifests, "Cluster")[0]["spec"]["instances"] == 3
 

@@ -23,6 +23,8 @@ SERVICE = ServiceDefinition(
     ),
     event_store_schema="contacts",
     relay="crm_contacts.main:create_relay",
+    # Replicas share the commands; one relay leader per topic publishes (docs/architecture.md).
+    replicas=2,
 )
 
 

@@ -29,6 +29,7 @@ SERVICE = ServiceDefinition(
     # One worker per replica; scale out with replicas, which share the partitions
     # (a consumer group, docs/architecture.md "Replicas").
     max_workers=1,
+    replicas=2,
 )
 
 
