@@ -21,6 +21,7 @@ from crm_shared.auth.tokens import issue_token
 from crm_shared.infra.embedded_kafka import EmbeddedKafka
 from crm_shared.infra.embedded_postgres import EmbeddedPostgres
 from crm_shared.infra.service_process import ServiceProcess
+from crm_shared.messaging.topics import ensure_topics
 from crm_shared.settings import Settings
 from tests.conftest import free_port
 from tests.integration.kafka_tools import read_all
@@ -50,7 +51,19 @@ def wait_until_ready(url: str, process: ServiceProcess, timeout: float = 90) -> 
 
 
 @pytest.fixture(scope="module")
-def replicas(postgres: EmbeddedPostgres, kafka: EmbeddedKafka) -> Iterator[Replicas]:
+def own_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedKafka]:
+    """A broker of their own: the replicas publish to crm.contacts.events, which the
+    session's end-to-end stack consumes, and their events are no business of its."""
+    broker = EmbeddedKafka(free_port(), log_file=tmp_path_factory.mktemp("kafka") / "tansu.log")
+    broker.start()
+    asyncio.run(ensure_topics(broker.bootstrap_servers, partitions=4))
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture(scope="module")
+def replicas(postgres: EmbeddedPostgres, own_broker: EmbeddedKafka) -> Iterator[Replicas]:
+    kafka = own_broker
     postgres.create_database("replicas")
     database_url = postgres.database_url("replicas")
     processes, urls = [], []
