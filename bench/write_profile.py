@@ -1,0 +1,403 @@
+"""Where a registration's CPU goes: CPU time per command, per process and per stage.
+
+    python -m bench.write_profile --connections 32 --seconds 15 [--py-spy]
+    python -m bench.write_profile --target plain      # the peer, for comparison
+
+Starts a private embedded PostgreSQL and broker, then the contacts and projections services
+as `crm serve` runs them (or a peer from ``bench.baseline_app``), drives ``POST
+/v1/contacts`` with ``wrk`` (unique e-mail per request), waits until the relay and the
+projections have caught up, and divides each process's CPU time (user + system, from
+/proc) by the commands stored. CPU time is what this reports, not requests per second: on
+a machine shared with other work, CPU per command moves far less than wall-clock figures.
+
+With ``--py-spy`` the contacts workers are sampled during the run and each sample is put
+in a stage by the innermost frame that names one (see ``STAGES``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import psutil
+import psycopg
+
+from crm_shared.auth.principal import Role
+from crm_shared.auth.tokens import issue_token
+from crm_shared.infra.embedded_kafka import EmbeddedKafka
+from crm_shared.infra.embedded_postgres import EmbeddedPostgres
+from crm_shared.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+WRK_SCRIPT = """
+local counter = 0
+local thread_id = 0
+local threads = 0
+function setup(thread)
+  thread:set("thread_id", threads)
+  threads = threads + 1
+end
+function request()
+  counter = counter + 1
+  local n = string.format("%s-%d-%d", run, thread_id, counter)
+  local body = '{"first_name":"Bench' .. n .. '","last_name":"Loadtest",'
+    .. '"emails":[{"address":"bench' .. n .. '@example.com"}],'
+    .. '"phones":[{"number":"+14155550123"}],"tags":["bench"],"job_title":"Buyer"}'
+  return wrk.format("POST", "/v1/contacts", nil, body)
+end
+"""
+
+# The innermost frame naming one of these puts a sample in its stage (first match wins,
+# walking from the leaf to the root); library frames without a stage of their own
+# (pydantic, orjson, asyncio) count for the code that called them.
+STAGES: list[tuple[str, str]] = [
+    ("crm_shared/auth/", "auth (JWT, cached)"),
+    ("/jwt/", "auth (JWT, cached)"),
+    ("crm_shared/privacy/", "sealing (keys, AES-GCM)"),
+    ("master_key.py", "sealing (keys, AES-GCM)"),
+    ("cryptography/", "sealing (keys, AES-GCM)"),
+    ("eventstore/mapper.py", "mapper (events to rows)"),
+    ("crm_shared/messaging/", "relay"),
+    ("aiokafka/", "relay"),
+    ("kafka/", "relay"),
+    ("eventsourcing/", "relay"),  # the relay reads the notification log through it
+    ("psycopg", "SQL client (psycopg)"),
+    ("eventstore/recorder.py", "SQL client (psycopg)"),
+    ("eventstore/group_commit.py", "group commit"),
+    ("prometheus_client/", "metrics"),
+    ("logging/", "logging"),
+    ("crm_shared/observability/", "logging"),
+    ("http/middleware.py", "middleware (ours)"),
+    ("http/strict_json.py", "middleware (ours)"),
+    ("views.py", "view (response body)"),
+    ("crm_shared/history.py", "view (response body)"),
+    ("crm_contacts/domain/", "domain"),
+    ("crm_shared/records/record.py", "domain"),
+    ("crm_shared/domain.py", "domain"),
+    ("crm_shared/events/", "domain"),
+    ("crm_shared/values.py", "domain"),
+    ("crm_shared/auth/policy.py", "domain"),
+    ("crm_shared/records/", "route and use case"),
+    ("crm_shared/http/", "route and use case"),
+    ("crm_contacts/", "route and use case"),
+    ("fastapi/dependencies/", "FastAPI dependencies and body validation"),
+    ("fastapi/", "FastAPI routing and responses"),
+    ("starlette/", "FastAPI routing and responses"),
+    ("uvicorn/", "HTTP server (uvicorn, httptools)"),
+    ("httptools", "HTTP server (uvicorn, httptools)"),
+]
+FRAME = re.compile(r"\((?P<file>[^:()]+):\d+\)$")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cpu_seconds(process: psutil.Process) -> float:
+    try:
+        times = process.cpu_times()
+    except psutil.NoSuchProcess:
+        return 0.0
+    return float(times.user + times.system)
+
+
+def family(pid: int) -> list[psutil.Process]:
+    root = psutil.Process(pid)
+    return [root, *root.children(recursive=True)]
+
+
+def snapshot(groups: dict[str, list[psutil.Process]]) -> dict[str, dict[int, float]]:
+    return {name: {p.pid: cpu_seconds(p) for p in procs} for name, procs in groups.items()}
+
+
+def wait_http(url: str, timeout: float = 90) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def stored_commands(database_url: str, target: str) -> int:
+    table = "contacts.contacts_events" if target == "crm" else "baseline.contacts"
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+    return int(row[0]) if row else 0
+
+
+def relayed(database_url: str) -> bool:
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "SELECT (SELECT coalesce(max(notification_id), 0) FROM contacts.contacts_events),"
+            " (SELECT coalesce(max(position), 0) FROM contacts.relay_positions)"
+        ).fetchone()
+    return bool(row and row[0] == row[1])
+
+
+def settle(process: psutil.Process, quiet: float = 0.02, timeout: float = 120) -> None:
+    """Waits until a process has (nearly) stopped using CPU: the consumer caught up."""
+    deadline = time.monotonic() + timeout
+    before = cpu_seconds(process)
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        now = cpu_seconds(process)
+        if now - before < quiet:
+            return
+        before = now
+
+
+def run_wrk(port: int, token: str, connections: int, seconds: float, run: str) -> str:
+    script = Path(tempfile.mkstemp(suffix=".lua")[1])
+    script.write_text(f'run = "{run}"\n' + WRK_SCRIPT)
+    threads = max(1, min(2, connections))
+    argv = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{int(seconds)}s",
+        "--latency",
+        "-s",
+        str(script),
+        "-H",
+        "Content-Type: application/json",
+        "-H",
+        f"Authorization: Bearer {token}",
+        f"http://127.0.0.1:{port}",
+    ]
+    return subprocess.run(argv, check=True, capture_output=True, text=True).stdout
+
+
+def classify(stack: str) -> str:
+    frames = stack.split(";")
+    for frame in reversed(frames):
+        match = FRAME.search(frame)
+        file = match.group("file") if match else frame
+        for marker, stage in STAGES:
+            if marker in file:
+                return stage
+    return "event loop and other"
+
+
+def stage_breakdown(raw: Path) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if stack and count.isdigit():
+            counts[classify(stack)] += int(count)
+    return counts
+
+
+def start_target(
+    target: str, database_url: str, kafka: str, port: int, logs: Path
+) -> list[subprocess.Popen[bytes]]:
+    env = {
+        **os.environ,
+        "CRM_DATABASE_URL": database_url,
+        "CRM_KAFKA_BOOTSTRAP_SERVERS": kafka,
+        "CRM_LOG_LEVEL": "WARNING",
+        "CRM_EMBEDDED": "true",
+    }
+    if target != "crm":
+        env |= {"BASELINE_DATABASE_URL": database_url, "BASELINE_MODE": target}
+        argv = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "bench.baseline_app:create_app",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
+        out = open(logs / f"{target}.log", "ab")  # noqa: SIM115
+        return [subprocess.Popen(argv, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)]
+    projections_port = free_port()
+    env |= {
+        "CRM_CONTACTS_PORT": str(port),
+        "CRM_PROJECTIONS_PORT": str(projections_port),
+        "CRM_SERVICE_URLS": json.dumps({"contacts": f"http://127.0.0.1:{port}"}),
+    }
+    crm = str(Path(sys.executable).parent / "crm")
+    started = []
+    for name in ("contacts", "projections"):
+        out = open(logs / f"{name}.log", "ab")  # noqa: SIM115
+        started.append(
+            subprocess.Popen(
+                [crm, "serve", name], env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
+            )
+        )
+    wait_http(f"http://127.0.0.1:{projections_port}/readyz")
+    return started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--target", choices=("crm", "plain", "batched"), default="crm")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--warmup", type=float, default=4)
+    parser.add_argument("--py-spy", action="store_true", help="sample the contacts workers")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is missing: apt-get install -y wrk")
+
+    logs = ROOT / "bench" / "out"
+    logs.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="crm-write-profile-"))
+    work.chmod(0o755)
+    postgres = EmbeddedPostgres(work / "pg", free_port())
+    kafka = EmbeddedKafka(free_port(), log_file=logs / "tansu-profile.log")
+    processes: list[subprocess.Popen[bytes]] = []
+    port = free_port()
+    try:
+        postgres.start()
+        postgres.create_database("bench")
+        database_url = postgres.database_url("bench")
+        kafka.start()
+        import asyncio
+
+        from crm_shared.messaging.topics import ensure_topics
+
+        asyncio.run(ensure_topics(kafka.bootstrap_servers, 4))
+        processes = start_target(
+            target := args.target, database_url, kafka.bootstrap_servers, port, logs
+        )
+        wait_http(f"http://127.0.0.1:{port}/" + ("readyz" if target == "crm" else "docs"))
+        token = issue_token(Settings(), subject="bench", role=Role.ADMIN, departments=["sales"])
+        run_wrk(port, token, args.connections, args.warmup, "warm")
+        if target == "crm":
+            deadline = time.monotonic() + 60
+            while not relayed(database_url) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            settle(psutil.Process(processes[1].pid))
+
+        postmaster = int((postgres.data_dir / "postmaster.pid").read_text().split()[0])
+        groups = {"service": family(processes[0].pid), "postgres": family(postmaster)}
+        if target == "crm":
+            groups["projections"] = family(processes[1].pid)
+            groups["broker"] = [psutil.Process(kafka.pid() or 0)]
+        workers = [p for p in groups["service"] if p.pid != processes[0].pid] or groups["service"]
+        spies = []
+        if args.py_spy:
+            for worker in workers:
+                raw = logs / f"py-spy-{target}-{worker.pid}.txt"
+                spies.append(
+                    (
+                        raw,
+                        subprocess.Popen(
+                            [
+                                str(Path(sys.executable).parent / "py-spy"),
+                                "record",
+                                "--pid",
+                                str(worker.pid),
+                                "--format",
+                                "raw",
+                                "--nonblocking",
+                                "--duration",
+                                str(int(args.seconds)),
+                                "-o",
+                                str(raw),
+                            ],
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL,
+                        ),
+                    )
+                )
+        before_count = stored_commands(database_url, target)
+        before = snapshot(groups)
+        output = run_wrk(port, token, args.connections, args.seconds, "run")
+        if target == "crm":
+            deadline = time.monotonic() + 120
+            while not relayed(database_url) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            settle(psutil.Process(processes[1].pid))
+        after = snapshot(groups)
+        commands = stored_commands(database_url, target) - before_count
+        for _, spy in spies:
+            spy.wait(timeout=60)
+
+        print(
+            f"{target}, {args.connections} connections, {args.seconds:.0f} s: {commands} commands"
+        )
+        print(
+            "\n".join(
+                line
+                for line in output.splitlines()
+                if "Requests/sec" in line or "99%" in line or "50%" in line
+            )
+        )
+        figures: dict[str, object] = {
+            "target": target,
+            "connections": args.connections,
+            "commands": commands,
+        }
+        per_process: dict[str, float] = {}
+        for name in groups:
+            total = sum(after[name].get(p, 0.0) - before[name].get(p, 0.0) for p in before[name])
+            per_process[name] = total / max(commands, 1) * 1e6
+            print(f"  {name:<12} {per_process[name]:8.0f} µs CPU per command")
+            if name == "service":
+                for pid in before[name]:
+                    us = (after[name][pid] - before[name][pid]) / max(commands, 1) * 1e6
+                    print(f"      pid {pid:<8} {us:8.0f}")
+        print(f"  {'total':<12} {sum(per_process.values()):8.0f} µs CPU per command")
+        figures["cpu_us_per_command"] = per_process
+        if spies:
+            counts: Counter[str] = Counter()
+            for raw, _ in spies:
+                if raw.exists():
+                    counts += stage_breakdown(raw)
+            service_us = per_process["service"]
+            samples = sum(counts.values()) or 1
+            print("\n  the service's CPU by stage (py-spy samples, scaled to its CPU per command):")
+            stages = {}
+            for stage, count in counts.most_common():
+                stages[stage] = service_us * count / samples
+                print(f"    {stage:<45} {stages[stage]:7.0f} µs  ({100 * count / samples:4.1f} %)")
+            figures["stages_us"] = stages
+        if args.json:
+            args.json.write_text(json.dumps(figures, indent=2))
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        kafka.stop()
+        postgres.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
