@@ -292,7 +292,9 @@ def main() -> None:
             target := args.target, database_url, kafka.bootstrap_servers, port, logs
         )
         wait_http(f"http://127.0.0.1:{port}/" + ("readyz" if target == "crm" else "docs"))
-        token = issue_token(Settings(), principal_id="bench", role=Role.ADMIN, departments=["sales"])
+        token = issue_token(
+            Settings(), principal_id="bench", role=Role.ADMIN, departments=["sales"]
+        )
         run_wrk(port, token, args.connections, args.warmup, "warm")
         if target == "crm":
             deadline = time.monotonic() + 60
