@@ -39,6 +39,7 @@ from crm_shared.events import Catalog, Envelope, EventData, ReceivedEvent
 from crm_shared.messaging.consumer_state import ConsumerState, StoredPosition
 from crm_shared.messaging.decoding import EventDecoder
 from crm_shared.messaging.failures import SafeMessage, describe, frames
+from crm_shared.messaging.heap import settle_for_batches
 from crm_shared.messaging.log_check import Expected, LogVerifier, fingerprint
 from crm_shared.messaging.offsets import end_offsets
 from crm_shared.messaging.topics import dead_letter_topic
@@ -169,6 +170,7 @@ class ProjectionConsumer:
 
     async def open(self) -> None:
         await self.setup()
+        settle_for_batches()
         self._conn = await self._connect()
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=self.settings.bootstrap_servers,
