@@ -7,6 +7,7 @@ import os
 from uuid import uuid4
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from crm_shared.master_key import InvalidMasterKey, MasterKey
 from crm_shared.privacy.cipher import (
@@ -124,3 +125,16 @@ def test_a_look_alike_value_in_an_ordinary_custom_field_beside_a_personal_one_st
     opened = reveal(data, PERSONAL, {("contacts", SUBJECT): KEY})
     assert opened["custom_fields"]["plan"]["value"] == "pii:v1:x:y:z"
     assert opened["custom_fields"]["nickname"]["value"] == "Countess"
+
+
+def test_values_open_with_a_cipher_made_from_their_key_as_with_the_key() -> None:
+    # A consumer makes one cipher per person for a batch and opens all their values with it.
+    data = sealed()
+    cipher = AESGCM(KEY)
+    assert reveal(data, PERSONAL, {("contacts", SUBJECT): cipher}) == DATA
+    assert open_value(str(data["first_name"]), cipher) == "Ada"
+
+
+def test_a_cipher_made_from_another_key_opens_nothing() -> None:
+    with pytest.raises(UnreadableValue):
+        reveal(sealed(), PERSONAL, {("contacts", SUBJECT): AESGCM(new_data_key())})

@@ -49,6 +49,7 @@ from crm_shared.events import Catalog, Envelope, EventData, ReceivedEvent
 from crm_shared.messaging.consumer_state import ConsumerState, Fenced, StoredPosition
 from crm_shared.messaging.decoding import EventDecoder
 from crm_shared.messaging.failures import SafeMessage, describe, frames
+from crm_shared.messaging.heap import settle_for_batches
 from crm_shared.messaging.log_check import Expected, LogVerifier, fingerprint
 from crm_shared.messaging.offsets import end_offsets
 from crm_shared.messaging.topics import dead_letter_topic
@@ -211,6 +212,7 @@ class ProjectionConsumer:
     async def open(self, group: bool | None = None) -> None:
         self._group = self.settings.group if group is None else group
         await self.setup()
+        settle_for_batches()
         self._conn = await self._connect()
         membership: dict[str, Any] = {}
         if self._group:

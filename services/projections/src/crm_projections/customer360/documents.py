@@ -81,6 +81,8 @@ def in_utc(value: datetime) -> datetime:
     Also brings an offset PostgreSQL refuses (beyond +-15:59; Python allows up to +-23:59)
     into range, as events recorded before the contacts service refused those can hold one.
     """
+    if value.tzinfo is UTC:
+        return value  # what events carry: no conversion, which costs microseconds each
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)  # events carry offsets; a bare time means UTC
     try:
