@@ -73,7 +73,7 @@ def records(contacts: int) -> tuple[list[Any], dict[tuple[str, UUID], bytes]]:
             json = data.model_dump(mode="json")
             if needs_sealing(json, data.personal_fields()):
                 json = seal(
-                    json, data.personal_fields(), key=key, service="contacts", subject=contact
+                    json, data.personal_fields(), key=key, service="contacts", data_subject=contact
                 )
             state = {"id": str(uuid4()), "time": datetime.now(UTC).isoformat(), "data": json}
             record = encode(

@@ -43,13 +43,13 @@ def pii_reader(stack: Stack) -> tuple[str, dict[str, str]]:
     return name, {"X-API-Key": key}
 
 
-def audit_rows(stack: Stack, subject: str) -> list[tuple[str, str | None]]:
+def audit_rows(stack: Stack, data_subject: str) -> list[tuple[str, str | None]]:
     assert stack.settings.database_url is not None
     with psycopg.connect(stack.settings.database_url) as conn:
         return conn.execute(
             "SELECT actor, correlation_id FROM contacts.data_key_access"
-            " WHERE %s::uuid = ANY(subjects) ORDER BY id",
-            (subject,),
+            " WHERE %s::uuid = ANY(data_subjects) ORDER BY id",
+            (data_subject,),
         ).fetchall()
 
 
@@ -91,7 +91,7 @@ async def test_a_system_with_pii_read_opens_a_persons_fields_and_the_fetch_is_au
     name, headers = pii_reader(stack)
     response = await stack.contacts.post(
         LOOKUP,
-        json={"subjects": [contact["id"]]},
+        json={"data_subjects": [contact["id"]]},
         headers=headers | {"X-Correlation-ID": "audit-me"},
     )
     assert response.status_code == 200, response.text
@@ -99,7 +99,7 @@ async def test_a_system_with_pii_read_opens_a_persons_fields_and_the_fetch_is_au
     body = response.json()
     assert body["algorithm"] == "AES-256-GCM" and body["cache_seconds"] > 0
     [entry] = body["keys"]
-    assert (entry["subject"], entry["status"]) == (contact["id"], "active")
+    assert (entry["data_subject"], entry["status"]) == (contact["id"], "active")
     key = base64.b64decode(entry["key"])
     sealed = sealed_registration(stack, contact["id"])
     assert is_sealed(sealed["emails"])
@@ -115,7 +115,9 @@ async def test_keys_are_refused_without_pii_read_and_nothing_is_handed_out(stack
     contact = await register_contact(stack, **a_person())
     for headers in (stack.auth(Role.ADMIN), {}):
         for response in (
-            await stack.contacts.post(LOOKUP, json={"subjects": [contact["id"]]}, headers=headers),
+            await stack.contacts.post(
+                LOOKUP, json={"data_subjects": [contact["id"]]}, headers=headers
+            ),
             await stack.contacts.get(f"/v1/data-keys/{contact['id']}", headers=headers),
         ):
             assert response.status_code in (401, 403), response.text
@@ -129,17 +131,22 @@ async def test_an_erased_person_has_no_key_and_an_unknown_id_is_unknown(stack: S
     unknown = str(uuid.uuid4())
     _, headers = pii_reader(stack)
     response = await stack.contacts.post(
-        LOOKUP, json={"subjects": [contact["id"], unknown, contact["id"]]}, headers=headers
+        LOOKUP, json={"data_subjects": [contact["id"], unknown, contact["id"]]}, headers=headers
     )
     assert response.json()["keys"] == [
-        {"subject": contact["id"], "status": "erased", "key": None},
-        {"subject": unknown, "status": "unknown", "key": None},
+        {"data_subject": contact["id"], "status": "erased", "key": None},
+        {"data_subject": unknown, "status": "unknown", "key": None},
     ]
 
 
 @pytest.mark.parametrize(
     "body",
-    [{"subjects": []}, {"subjects": ["not-a-uuid"]}, {"subjects": [], "extra": 1}, {}],
+    [
+        {"data_subjects": []},
+        {"data_subjects": ["not-a-uuid"]},
+        {"data_subjects": [], "extra": 1},
+        {},
+    ],
 )
 async def test_a_bad_lookup_is_422_naming_the_field(stack: Stack, body: dict[str, Any]) -> None:
     _, headers = pii_reader(stack)
@@ -150,8 +157,10 @@ async def test_a_bad_lookup_is_422_naming_the_field(stack: Stack, body: dict[str
 
 async def test_at_most_a_thousand_people_per_lookup(stack: Stack) -> None:
     _, headers = pii_reader(stack)
-    subjects = [str(uuid.uuid4()) for _ in range(1001)]
-    response = await stack.contacts.post(LOOKUP, json={"subjects": subjects}, headers=headers)
+    data_subjects = [str(uuid.uuid4()) for _ in range(1001)]
+    response = await stack.contacts.post(
+        LOOKUP, json={"data_subjects": data_subjects}, headers=headers
+    )
     assert response.status_code == 422
 
 

@@ -143,8 +143,8 @@ async def test_the_key_endpoint_refuses_a_body_naming_a_member_twice(stack: Stac
         ),
         "Content-Type": "application/json",
     }
-    subject = str(uuid.uuid4())
-    body = f'{{"subjects": ["{subject}"], "subjects": ["{subject}"]}}'.encode()
+    data_subject = str(uuid.uuid4())
+    body = f'{{"data_subjects": ["{data_subject}"], "data_subjects": ["{data_subject}"]}}'.encode()
     assert_malformed(
         await stack.contacts.post("/v1/data-keys/lookup", content=body, headers=headers)
     )

@@ -14,7 +14,7 @@ from crm_contacts.application import SCHEMA
 from crm_shared.infra.embedded_kafka import EmbeddedKafka
 from crm_shared.messaging.relay import Relay
 from crm_shared.messaging.topics import ensure_topics
-from crm_shared.privacy.cipher import reveal, sealed_subjects
+from crm_shared.privacy.cipher import reveal, sealed_data_subjects
 from tests.conftest import free_port
 from tests.integration.helpers import contact_events, store_for
 from tests.integration.kafka_tools import read_all
@@ -69,7 +69,7 @@ async def test_every_stored_event_is_published_once_in_aggregate_order_as_a_clou
         assert cloud_event.get_type() == original.data.type_name
         assert cloud_event.get_extension("actor") == "user:test"
         personal = original.data.personal_fields()
-        keys = store.keyring.lookup(sealed_subjects(cloud_event.get_data(), personal))
+        keys = store.keyring.lookup(sealed_data_subjects(cloud_event.get_data(), personal))
         opened = reveal(cloud_event.get_data(), personal, keys)
         assert opened == original.data.model_dump(mode="json")
         versions.setdefault(cloud_event.get_subject(), []).append(

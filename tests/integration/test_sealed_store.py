@@ -38,7 +38,7 @@ async def test_a_process_still_caching_a_key_reads_the_person_as_erased_after_an
         assert (registered.first_name, registered.emails) == (None, [])
         with psycopg.connect(fresh_database) as conn:
             row = conn.execute(
-                "SELECT wrapped_key, erased_at FROM contacts.data_keys WHERE subject_id = %s",
+                "SELECT wrapped_key, erased_at FROM contacts.data_keys WHERE data_subject_id = %s",
                 (contact.id,),
             ).fetchone()
         assert row is not None and row[0] is None and row[1] is not None

@@ -61,7 +61,7 @@ def record(
         json = data.model_dump(mode="json")
         if sealed:
             json = seal(
-                json, data.personal_fields(), key=KEY, service="contacts", subject=aggregate_id
+                json, data.personal_fields(), key=KEY, service="contacts", data_subject=aggregate_id
             )
     else:
         json = data

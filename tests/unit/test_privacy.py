@@ -20,7 +20,7 @@ from crm_shared.privacy.cipher import (
     seal,
     seal_value,
     sealed_by,
-    sealed_subjects,
+    sealed_data_subjects,
 )
 
 SUBJECT = uuid4()
@@ -39,7 +39,7 @@ PERSONAL = ("first_name", "emails", "birthday")
 
 
 def sealed() -> dict[str, object]:
-    return seal(DATA, PERSONAL, key=KEY, service="contacts", subject=SUBJECT)
+    return seal(DATA, PERSONAL, key=KEY, service="contacts", data_subject=SUBJECT)
 
 
 def test_personal_values_are_sealed_and_open_again_with_the_persons_key() -> None:
@@ -49,7 +49,7 @@ def test_personal_values_are_sealed_and_open_again_with_the_persons_key() -> Non
     assert data["department"] == "sales"
     assert is_sealed(data["custom_fields"]["nickname"]["value"])  # type: ignore[index]
     assert data["custom_fields"]["plan"]["value"] == "gold"  # type: ignore[index]
-    assert sealed_subjects(data, PERSONAL) == {("contacts", SUBJECT)}
+    assert sealed_data_subjects(data, PERSONAL) == {("contacts", SUBJECT)}
     assert reveal(data, PERSONAL, {("contacts", SUBJECT): KEY}) == DATA
 
 
@@ -59,14 +59,14 @@ def test_sealing_the_same_value_twice_gives_different_ciphertexts() -> None:
 
 
 def test_a_sealed_value_names_its_owner_and_subject_but_not_its_content() -> None:
-    value = seal_value("ada@example.com", key=KEY, service="contacts", subject=SUBJECT)
+    value = seal_value("ada@example.com", key=KEY, service="contacts", data_subject=SUBJECT)
     assert value.startswith(f"pii:v1:contacts:{SUBJECT}:")
     assert sealed_by(value) == ("contacts", SUBJECT)
     assert "ada" not in value.lower()
 
 
 def test_a_tampered_or_wrongly_keyed_value_does_not_open() -> None:
-    value = seal_value("Ada", key=KEY, service="contacts", subject=SUBJECT)
+    value = seal_value("Ada", key=KEY, service="contacts", data_subject=SUBJECT)
     *head, blob = value.split(":")
     raw = bytearray(base64.urlsafe_b64decode(blob + "=" * (-len(blob) % 4)))
     raw[-1] ^= 1
@@ -108,14 +108,14 @@ def test_a_master_key_that_is_not_32_bytes_of_base64_is_refused(text: str) -> No
 def test_null_and_empty_lists_hold_nothing_personal_and_are_not_sealed() -> None:
     data = {"first_name": None, "emails": [], "phones": [], "department": "sales"}
     assert (
-        seal(data, ("first_name", "emails", "phones"), key=KEY, service="c", subject=SUBJECT)
+        seal(data, ("first_name", "emails", "phones"), key=KEY, service="c", data_subject=SUBJECT)
         == data
     )
 
 
 def test_text_that_looks_sealed_outside_a_personal_field_is_left_alone() -> None:
     data = sealed() | {"department": f"pii:v1:contacts:{SUBJECT}:AAAA"}
-    assert sealed_subjects(data, PERSONAL) == {("contacts", SUBJECT)}
+    assert sealed_data_subjects(data, PERSONAL) == {("contacts", SUBJECT)}
     assert reveal(data, PERSONAL, {("contacts", SUBJECT): KEY})["department"] == data["department"]
 
 

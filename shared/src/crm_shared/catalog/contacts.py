@@ -131,7 +131,7 @@ class ContactErased(EventData):
     """The person's data key was deleted: every personal field of every earlier event
     can no longer be read. Carries no personal data itself."""
 
-    erases_subject = True
+    erases_data_subject = True
     example = {}
 
 

@@ -39,9 +39,9 @@ class EventData(BaseModel):
     version: ClassVar[int]
     # Whose personal data the event carries (sealed with their key): the field naming
     # them, or None for the aggregate itself (a contact's own events).
-    subject_field: ClassVar[str | None] = None
-    # An erasure: recording the event deletes the subject's data key.
-    erases_subject: ClassVar[bool] = False
+    data_subject_field: ClassVar[str | None] = None
+    # An erasure: recording the event deletes the data subject's data key.
+    erases_data_subject: ClassVar[bool] = False
     # One realistic instance of the data, as recorded (JSON, personal values in clear).
     # The published JSON Schema and AsyncAPI show it as subscribers get it, and the
     # contract tests publish and decode it; the catalog refuses one that does not
@@ -61,11 +61,11 @@ class EventData(BaseModel):
         )
 
     def data_subject(self, aggregate_id: UUID) -> UUID:
-        if self.subject_field is None:
+        if self.data_subject_field is None:
             return aggregate_id
-        subject = getattr(self, self.subject_field)
-        assert isinstance(subject, UUID), f"{self.subject_field} must name a data subject"
-        return subject
+        data_subject = getattr(self, self.data_subject_field)
+        assert isinstance(data_subject, UUID), f"{self.data_subject_field} must name a data subject"
+        return data_subject
 
     @classmethod
     @cache

@@ -17,7 +17,7 @@ from crm_shared.events import CATALOG, Catalog, DomainEvent
 from crm_shared.eventstore.mapper import CatalogMapper
 from crm_shared.eventstore.recorder import CrmApplicationRecorder, KeyChanges
 from crm_shared.master_key import KeyWrapper
-from crm_shared.privacy.keyring import DataKeyring, KeyRow, SubjectErased
+from crm_shared.privacy.keyring import DataKeyring, DataSubjectErased, KeyRow
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -60,7 +60,7 @@ def eventsourcing_env(database_url: str, schema: str, pool_size: int = 8) -> dic
 
 class EventSourcedApplication(Application[UUID]):
     """An eventsourcing Application whose events are our catalog's, stored by type name,
-    with personal data sealed by per-subject keys kept in the same schema."""
+    with personal data sealed by per-data subject keys kept in the same schema."""
 
     # The event types it stores and reads: every service's shared catalog, unless a
     # subclass names its own (a test's service, whose types must not be published).
@@ -81,10 +81,10 @@ class EventSourcedApplication(Application[UUID]):
         assert isinstance(mapper, CatalogMapper)
         return mapper
 
-    def _fetch_keys(self, subjects: Sequence[UUID]) -> list[KeyRow]:
+    def _fetch_keys(self, data_subjects: Sequence[UUID]) -> list[KeyRow]:
         with self.crm_recorder.datastore.transaction(commit=False) as cursor:
-            cursor.execute(self.keyring.select_statement, (list(subjects),))
-            return [(row["subject_id"], row["wrapped_key"]) for row in cursor.fetchall()]
+            cursor.execute(self.keyring.select_statement, (list(data_subjects),))
+            return [(row["data_subject_id"], row["wrapped_key"]) for row in cursor.fetchall()]
 
     @property
     def crm_recorder(self) -> CrmApplicationRecorder:
@@ -96,11 +96,11 @@ class EventSourcedApplication(Application[UUID]):
         """Stores events outside group commit (imports, tests, benchmarks), sealing their
         personal data like every other write."""
         mapper, keyring = self.catalog_mapper, self.keyring
-        new_keys, erased = keyring.prepare_sync(mapper.subjects_to_seal(events))
+        new_keys, erased = keyring.prepare_sync(mapper.data_subjects_to_seal(events))
         if erased:
             keyring.discard()
-            raise SubjectErased(f"erased subjects: {sorted(map(str, erased))}")
-        erasing = mapper.erased_subjects(events)
+            raise DataSubjectErased(f"erased data subjects: {sorted(map(str, erased))}")
+        erasing = mapper.erased_data_subjects(events)
         try:
             stored = [mapper.to_stored_event(e) for e in events]
             self.crm_recorder.insert_events(

@@ -38,7 +38,7 @@ from crm_shared.eventstore.application import EventSourcedApplication
 from crm_shared.eventstore.recorder import IdempotencyRecord, KeyChanges, append_parameters
 from crm_shared.observability.metrics import COMMAND_BATCH_SIZE, EVENTS_APPENDED
 from crm_shared.privacy.cipher import PREFIX, open_bytes, seal_bytes, sealed_by
-from crm_shared.privacy.keyring import SubjectErased
+from crm_shared.privacy.keyring import DataSubjectErased
 
 log = logging.getLogger(__name__)
 
@@ -310,14 +310,14 @@ class GroupCommitter:
     async def _store(self, commands: list[PendingCommand]) -> None:
         mapper, keyring = self.app.catalog_mapper, self.app.keyring
         conn = await self._connection()
-        subjects = {id(c): mapper.subjects_to_seal(c.events) for c in commands}
+        subjects = {id(c): mapper.data_subjects_to_seal(c.events) for c in commands}
         new_keys, erased = await keyring.prepare(
             conn, set().union(*subjects.values()), {c.touches for c in commands if c.creates}
         )
         for command in [c for c in commands if subjects[id(c)] & erased]:
-            self._fail(command, SubjectErased("the person was erased; nothing can be added"))
+            self._fail(command, DataSubjectErased("the person was erased; nothing can be added"))
             commands.remove(command)
-        erasing = mapper.erased_subjects(e for command in commands for e in command.events)
+        erasing = mapper.erased_data_subjects(e for command in commands for e in command.events)
         try:
             stored = [mapper.to_stored_event(e) for command in commands for e in command.events]
             idempotency = [
@@ -354,7 +354,7 @@ class GroupCommitter:
             return outcome.body  # the record holds no personal data
         service = self.app.keyring.service
         return seal_bytes(
-            outcome.body, key=key, service=service, subject=outcome.aggregate_id
+            outcome.body, key=key, service=service, data_subject=outcome.aggregate_id
         ).encode()
 
     async def _find_idempotency_record(self, key: str) -> IdempotencyRecord | None:
@@ -371,7 +371,7 @@ class GroupCommitter:
             await self.app.keyring.prefetch(conn, [aggregate_id])
             data_key = self.app.keyring.lookup([owner]).get(owner)
             if not isinstance(data_key, bytes):
-                raise SubjectErased("the person this request created or changed was erased")
+                raise DataSubjectErased("the person this request created or changed was erased")
             body = open_bytes(sealed, data_key)
         return IdempotencyRecord(key, fingerprint, aggregate_id, version, body)
 

@@ -18,7 +18,7 @@ import orjson
 from eventsourcing.persistence import Mapper, StoredEvent
 
 from crm_shared.events import CATALOG, Catalog, DomainEvent, EventMetadata
-from crm_shared.privacy.cipher import needs_sealing, reveal, seal, sealed_subjects
+from crm_shared.privacy.cipher import needs_sealing, reveal, seal, sealed_data_subjects
 from crm_shared.privacy.keyring import DataKeyring
 from crm_shared.values import RECORDED
 
@@ -45,32 +45,32 @@ class CatalogMapper(Mapper[UUID]):
         self.keyring = keyring
         self.catalog = catalog
 
-    def sealing_subject(self, event: DomainEvent) -> UUID | None:
-        """The subject whose key the event's data must be sealed with, if it has any."""
+    def sealing_data_subject(self, event: DomainEvent) -> UUID | None:
+        """The data subject whose key the event's data must be sealed with, if it has any."""
         if not event.data.has_personal_data():
             return None
         return event.data.data_subject(event.originator_id)
 
-    def subjects_to_seal(self, events: Iterable[DomainEvent]) -> set[UUID]:
-        return {s for e in events if (s := self.sealing_subject(e)) is not None}
+    def data_subjects_to_seal(self, events: Iterable[DomainEvent]) -> set[UUID]:
+        return {s for e in events if (s := self.sealing_data_subject(e)) is not None}
 
     @staticmethod
-    def erased_subjects(events: Iterable[DomainEvent]) -> list[UUID]:
+    def erased_data_subjects(events: Iterable[DomainEvent]) -> list[UUID]:
         """Whose keys recording these events deletes."""
-        return [e.data.data_subject(e.originator_id) for e in events if e.data.erases_subject]
+        return [e.data.data_subject(e.originator_id) for e in events if e.data.erases_data_subject]
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
         assert isinstance(domain_event, DomainEvent)
         data = domain_event.data.model_dump(mode="json")
         personal = domain_event.data.personal_fields()
         if needs_sealing(data, personal):
-            subject = domain_event.data.data_subject(domain_event.originator_id)
+            data_subject = domain_event.data.data_subject(domain_event.originator_id)
             data = seal(
                 data,
                 personal,
-                key=self.keyring.sealing_key(subject),
+                key=self.keyring.sealing_key(data_subject),
                 service=self.keyring.service,
-                subject=subject,
+                data_subject=data_subject,
             )
         return StoredEvent(
             originator_id=domain_event.originator_id,
@@ -84,7 +84,7 @@ class CatalogMapper(Mapper[UUID]):
         process may have erased the person after this one cached their key."""
         for stored_event in stored_events:
             model = self.catalog.by_type.get(stored_event.topic)
-            if model is not None and model.erases_subject:
+            if model is not None and model.erases_data_subject:
                 data = model.model_validate(orjson.loads(stored_event.state)["data"])
                 self.keyring.forget(data.data_subject(_uuid(stored_event)))
         return [self.to_domain_event(stored_event) for stored_event in stored_events]
@@ -93,9 +93,9 @@ class CatalogMapper(Mapper[UUID]):
         envelope = orjson.loads(stored_event.state)
         model, data = self.catalog.resolve(stored_event.topic, envelope["data"])
         personal = model.personal_fields()
-        subjects = sealed_subjects(data, personal)
-        if subjects:
-            opened = reveal(data, personal, self.keyring.lookup(subjects), erased=_LEAVE_OUT)
+        data_subjects = sealed_data_subjects(data, personal)
+        if data_subjects:
+            opened = reveal(data, personal, self.keyring.lookup(data_subjects), erased=_LEAVE_OUT)
             data = {k: v for k, v in opened.items() if v is not _LEAVE_OUT}
         return DomainEvent(
             originator_id=_uuid(stored_event),

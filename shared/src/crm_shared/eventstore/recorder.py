@@ -9,7 +9,7 @@
 - Idempotency keys are inserted in the transaction that stores the command's events, so
   a retried request can never write twice, even across a crash.
 - Data keys made for a batch are inserted in the same transaction as the events sealed
-  with them, and an erasure deletes its subject's key in the transaction that records it.
+  with them, and an erasure deletes its data subject's key in the transaction that records it.
 - Events of many aggregates are selected in one round trip, so a batch of commands loads
   everything it needs at once.
 """
@@ -24,7 +24,7 @@ from uuid import UUID
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import retry
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Identifier, Literal
 
 from crm_shared.privacy.keyring import KEYS_TABLE, key_tables_ddl
 
@@ -100,26 +100,40 @@ class CrmApplicationRecorder(PostgresApplicationRecorder):
         append = SQL("{0}.{1}").format(
             Identifier(self.datastore.schema), Identifier(f"{self.events_table_name}_append")
         )
+        # A function made before its parameter new_subjects was renamed cannot be replaced
+        # (PostgreSQL keeps parameter names): dropped once, then made again below.
+        self.sql_create_statements.append(
+            SQL(
+                "DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n"
+                " ON n.oid = p.pronamespace WHERE n.nspname = {schema} AND p.proname = {name}"
+                " AND 'new_subjects' = ANY(p.proargnames)) THEN DROP FUNCTION {append}; END IF;"
+                " END $$"
+            ).format(
+                schema=Literal(self.datastore.schema),
+                name=Literal(f"{self.events_table_name}_append"),
+                append=append,
+            )
+        )
         self.sql_create_statements.append(
             SQL(
                 "CREATE OR REPLACE FUNCTION {append}("
                 " ids uuid[], versions bigint[], topics text[], states bytea[],"
                 " keys text[], fingerprints text[], key_ids uuid[], key_versions bigint[],"
-                " bodies bytea[], new_subjects uuid[], new_keys bytea[], wrapped_by text,"
+                " bodies bytea[], new_data_subjects uuid[], new_keys bytea[], wrapped_by text,"
                 " erased uuid[]) RETURNS SETOF bigint LANGUAGE plpgsql AS $body$"
                 " BEGIN"
                 "  PERFORM set_config('lock_timeout', '{timeout}s', true);"
                 "  LOCK TABLE {events} IN EXCLUSIVE MODE;"
                 "  IF cardinality(erased) > 0 THEN"
-                "   INSERT INTO {data_keys} (subject_id, wrapped_key, wrapped_by, erased_at)"
+                "   INSERT INTO {data_keys} (data_subject_id, wrapped_key, wrapped_by, erased_at)"
                 "    SELECT unnest(erased), NULL, '', now()"
-                "    ON CONFLICT (subject_id) DO UPDATE SET wrapped_key = NULL, erased_at = now();"
+                "    ON CONFLICT (data_subject_id) DO UPDATE SET wrapped_key = NULL, erased_at = now();"
                 "  END IF;"
-                # No ON CONFLICT: a key made twice for one subject fails the batch, which
+                # No ON CONFLICT: a key made twice for one data subject fails the batch, which
                 # then runs again one command at a time and finds the stored key.
-                "  IF cardinality(new_subjects) > 0 THEN"
-                "   INSERT INTO {data_keys} (subject_id, wrapped_key, wrapped_by)"
-                "    SELECT s, k, wrapped_by FROM unnest(new_subjects, new_keys) AS n(s, k);"
+                "  IF cardinality(new_data_subjects) > 0 THEN"
+                "   INSERT INTO {data_keys} (data_subject_id, wrapped_key, wrapped_by)"
+                "    SELECT s, k, wrapped_by FROM unnest(new_data_subjects, new_keys) AS n(s, k);"
                 "  END IF;"
                 "  IF cardinality(keys) > 0 THEN"
                 "   INSERT INTO {keys_table} (key, fingerprint, aggregate_id, version, body)"

@@ -23,7 +23,7 @@ from crm_shared.http.deps import authenticate
 from crm_shared.http.problems import Problem
 from crm_shared.observability.context import correlation_id
 from crm_shared.privacy.cipher import Erased
-from crm_shared.privacy.key_client import MAX_SUBJECTS
+from crm_shared.privacy.key_client import MAX_DATA_SUBJECTS
 from crm_shared.privacy.keyring import DataKeyring
 
 log = logging.getLogger(__name__)
@@ -57,11 +57,11 @@ class DataKeyEndpoint:
 class KeyLookup(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    subjects: list[UUID] = Field(min_length=1, max_length=MAX_SUBJECTS)
+    data_subjects: list[UUID] = Field(min_length=1, max_length=MAX_DATA_SUBJECTS)
 
 
 class DataKey(BaseModel):
-    subject: UUID
+    data_subject: UUID
     status: Literal["active", "erased", "unknown"] = Field(
         description="erased: the person was erased and the key deleted for good; "
         "unknown: nothing personal was ever recorded for this id"
@@ -93,17 +93,19 @@ RESPONSES: dict[int | str, dict[str, str]] = {
 def data_keys_router() -> APIRouter:
     router = APIRouter(prefix="/v1/data-keys", tags=["privacy"])
 
-    async def fetch(request: Request, principal: Principal, subjects: list[UUID]) -> Response:
+    async def fetch(request: Request, principal: Principal, data_subjects: list[UUID]) -> Response:
         endpoint: DataKeyEndpoint = request.app.state.data_keys
-        wanted = list(dict.fromkeys(subjects))
+        wanted = list(dict.fromkeys(data_subjects))
         async with endpoint.pool.connection() as conn:
             found = await endpoint.keyring.fetch_audited(
                 conn, wanted, actor=principal.actor, correlation_id=correlation_id.get()
             )
-        log.info("data keys fetched", extra={"actor": principal.actor, "subjects": len(wanted)})
+        log.info(
+            "data keys fetched", extra={"actor": principal.actor, "data_subjects": len(wanted)}
+        )
         body = DataKeys(
             cache_seconds=endpoint.cache_seconds,
-            keys=[_entry(subject, found.get(subject)) for subject in wanted],
+            keys=[_entry(data_subject, found.get(data_subject)) for data_subject in wanted],
         )
         # Keys are secrets: the middleware's Cache-Control: no-store keeps them out of
         # shared caches; the client keeps them in memory for cache_seconds.
@@ -119,26 +121,28 @@ def data_keys_router() -> APIRouter:
     async def lookup(
         body: KeyLookup, request: Request, principal: Annotated[Principal, Depends(pii_reader)]
     ) -> Response:
-        return await fetch(request, principal, body.subjects)
+        return await fetch(request, principal, body.data_subjects)
 
     @router.get(
-        "/{subject_id}",
+        "/{data_subject_id}",
         summary="Fetch one person's data key (pii:read; every fetch is audited)",
         response_model=DataKeys,
         responses=RESPONSES,
         operation_id="get_data_key",
     )
     async def get_one(
-        subject_id: UUID, request: Request, principal: Annotated[Principal, Depends(pii_reader)]
+        data_subject_id: UUID,
+        request: Request,
+        principal: Annotated[Principal, Depends(pii_reader)],
     ) -> Response:
-        return await fetch(request, principal, [subject_id])
+        return await fetch(request, principal, [data_subject_id])
 
     return router
 
 
-def _entry(subject: UUID, key: bytes | Erased | None) -> DataKey:
+def _entry(data_subject: UUID, key: bytes | Erased | None) -> DataKey:
     if key is None:
-        return DataKey(subject=subject, status="unknown")
+        return DataKey(data_subject=data_subject, status="unknown")
     if isinstance(key, Erased):
-        return DataKey(subject=subject, status="erased")
-    return DataKey(subject=subject, status="active", key=base64.b64encode(key).decode())
+        return DataKey(data_subject=data_subject, status="erased")
+    return DataKey(data_subject=data_subject, status="active", key=base64.b64encode(key).decode())

@@ -6,7 +6,7 @@ without knowing our event catalog::
     pii:v1:<owning service>:<subject id>:<base64url(12-byte nonce + ciphertext + tag)>
 
 The plaintext is the field's JSON value. The associated data binds the ciphertext to its
-subject: a value copied under another person's id does not open.
+data subject: a value copied under another person's id does not open.
 
 What is sealed in an event's data: every top-level field the catalog marks personal (unless
 it is null or an empty list: nothing personal in those), and the ``value`` of any custom
@@ -32,7 +32,7 @@ KEY_BYTES = 32
 
 
 class Erased:
-    """Stands for a value whose subject's key was deleted: it can never be read again."""
+    """Stands for a value whose data subject's key was deleted: it can never be read again."""
 
     def __repr__(self) -> str:
         return "ERASED"
@@ -42,27 +42,27 @@ ERASED = Erased()
 
 
 class UnreadableValue(ValueError):
-    """A sealed value that does not open with its subject's key (tampered or mislabelled)."""
+    """A sealed value that does not open with its data subject's key (tampered or mislabelled)."""
 
 
 def new_data_key() -> bytes:
     return AESGCM.generate_key(bit_length=KEY_BYTES * 8)
 
 
-def _associated_data(service: str, subject: UUID | str) -> bytes:
-    return f"{PREFIX}{service}:{subject}".encode()
+def _associated_data(service: str, data_subject: UUID | str) -> bytes:
+    return f"{PREFIX}{service}:{data_subject}".encode()
 
 
-def seal_bytes(plaintext: bytes, *, key: bytes | AESGCM, service: str, subject: UUID) -> str:
+def seal_bytes(plaintext: bytes, *, key: bytes | AESGCM, service: str, data_subject: UUID) -> str:
     cipher = key if isinstance(key, AESGCM) else AESGCM(key)
     nonce = os.urandom(NONCE_BYTES)
-    sealed = cipher.encrypt(nonce, plaintext, _associated_data(service, subject))
+    sealed = cipher.encrypt(nonce, plaintext, _associated_data(service, data_subject))
     text = base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
-    return f"{PREFIX}{service}:{subject}:{text}"
+    return f"{PREFIX}{service}:{data_subject}:{text}"
 
 
-def seal_value(value: Any, *, key: bytes | AESGCM, service: str, subject: UUID) -> str:
-    return seal_bytes(orjson.dumps(value), key=key, service=service, subject=subject)
+def seal_value(value: Any, *, key: bytes | AESGCM, service: str, data_subject: UUID) -> str:
+    return seal_bytes(orjson.dumps(value), key=key, service=service, data_subject=data_subject)
 
 
 def is_sealed(value: Any) -> bool:
@@ -70,7 +70,7 @@ def is_sealed(value: Any) -> bool:
 
 
 def sealed_by(value: str) -> tuple[str, UUID]:
-    """The owning service and the subject whose key opens a sealed value."""
+    """The owning service and the data subject whose key opens a sealed value."""
     try:
         return _owner(value[: value.rindex(":")])
     except ValueError:
@@ -79,9 +79,9 @@ def sealed_by(value: str) -> tuple[str, UUID]:
 
 @lru_cache(maxsize=65_536)
 def _owner(head: str) -> tuple[str, UUID]:
-    # One person's values share their head (pii:v1:<service>:<subject>): parse it once.
-    service, subject = head[len(PREFIX) :].split(":", 1)
-    return service, UUID(subject)
+    # One person's values share their head (pii:v1:<service>:<data_subject>): parse it once.
+    service, data_subject = head[len(PREFIX) :].split(":", 1)
+    return service, UUID(data_subject)
 
 
 def open_bytes(value: str, key: bytes | AESGCM) -> bytes:
@@ -94,7 +94,7 @@ def open_bytes(value: str, key: bytes | AESGCM) -> bytes:
         cipher = key if isinstance(key, AESGCM) else AESGCM(key)
         return cipher.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], head.encode())
     except (ValueError, InvalidTag):
-        raise UnreadableValue("sealed value does not open with its subject's key") from None
+        raise UnreadableValue("sealed value does not open with its data subject's key") from None
 
 
 def open_value(value: str, key: bytes | AESGCM) -> Any:
@@ -120,18 +120,20 @@ def seal(
     *,
     key: bytes,
     service: str,
-    subject: UUID,
+    data_subject: UUID,
 ) -> dict[str, Any]:
     """A copy of ``data`` (JSON-mode) with its personal values sealed."""
     cipher = AESGCM(key)
     sealed = dict(data)
     for name in personal_fields:
         if holds_data(sealed.get(name)):
-            sealed[name] = seal_value(sealed[name], key=cipher, service=service, subject=subject)
+            sealed[name] = seal_value(
+                sealed[name], key=cipher, service=service, data_subject=data_subject
+            )
     for parent, name, field in _personal_custom_fields(data):
         if sealed[parent] is data[parent]:
             sealed[parent] = dict(data[parent])
-        value = seal_value(field["value"], key=cipher, service=service, subject=subject)
+        value = seal_value(field["value"], key=cipher, service=service, data_subject=data_subject)
         sealed[parent][name] = {**field, "value": value}
     return sealed
 
@@ -148,10 +150,10 @@ def _is_personal_custom_field(field: Any) -> bool:
     return isinstance(field, dict) and field.get("personal") is True and "value" in field
 
 
-def sealed_subjects(
+def sealed_data_subjects(
     data: Mapping[str, Any], personal_fields: Iterable[str]
 ) -> set[tuple[str, UUID]]:
-    """Every (service, subject) whose key the data's sealed values need."""
+    """Every (service, data subject) whose key the data's sealed values need."""
     return {sealed_by(value) for value in _sealed_values(data, personal_fields)}
 
 

@@ -3,7 +3,7 @@
 A consumer asks each owning service's key endpoint (``POST /v1/data-keys/lookup``) for the
 keys of the people in a batch, in one request per service, and keeps them for a short
 while. An erased person's values open as ``ERASED``; a value whose key the consumer cannot
-get (no ``pii:read``, or a subject the owner never heard of) stays the opaque sealed
+get (no ``pii:read``, or a data subject the owner never heard of) stays the opaque sealed
 string. If the key endpoint cannot be reached at all, the batch fails and is retried: a
 read model never stores a placeholder where the owner would have given the value.
 
@@ -26,12 +26,12 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from crm_shared.auth.principal import Role
 from crm_shared.auth.tokens import issue_token
-from crm_shared.privacy.cipher import ERASED, Erased, UnreadableValue, reveal, sealed_subjects
+from crm_shared.privacy.cipher import ERASED, Erased, UnreadableValue, reveal, sealed_data_subjects
 from crm_shared.settings import Settings
 
-Subject = tuple[str, UUID]
+DataSubject = tuple[str, UUID]
 # The most people one lookup may name (the key endpoint refuses more).
-MAX_SUBJECTS = 1000
+MAX_DATA_SUBJECTS = 1000
 
 
 class SealedData(NamedTuple):
@@ -90,8 +90,8 @@ class DataKeyClient:
     ) -> None:
         self._urls = urls
         self._credentials = credentials
-        self._keys: TTLCache[Subject, bytes] = TTLCache(maxsize=max_keys, ttl=cache_seconds)
-        self._erased: set[Subject] = set()  # an erasure is final: remembered for good
+        self._keys: TTLCache[DataSubject, bytes] = TTLCache(maxsize=max_keys, ttl=cache_seconds)
+        self._erased: set[DataSubject] = set()  # an erasure is final: remembered for good
         self._http = httpx.AsyncClient(timeout=timeout_seconds)
 
     @classmethod
@@ -111,50 +111,56 @@ class DataKeyClient:
         field's is left out), a value without a key stays sealed. A value that does not
         open with its key (tampered) makes its item an ``UnreadableValue``: poison."""
         opened: list[Opened | UnreadableValue] = []
-        wanted: list[set[Subject]] = []
+        wanted: list[set[DataSubject]] = []
         for data, personal in batch:
             try:
-                subjects = sealed_subjects(data, personal)
+                data_subjects = sealed_data_subjects(data, personal)
             except UnreadableValue as error:
-                subjects = set()
+                data_subjects = set()
                 opened.append(error)
             else:
                 opened.append(Opened(data, complete=True))
-            wanted.append(subjects)
+            wanted.append(data_subjects)
         if not any(wanted):
             return opened
         found = await self.keys_for(set().union(*wanted))
         # One cipher per person for the batch: making one costs more than opening a value.
         keys = {s: AESGCM(k) if isinstance(k, bytes) else k for s, k in found.items()}
-        for i, ((data, personal), subjects) in enumerate(zip(batch, wanted, strict=True)):
-            if not subjects:
+        for i, ((data, personal), data_subjects) in enumerate(zip(batch, wanted, strict=True)):
+            if not data_subjects:
                 continue
             try:
-                complete = all(isinstance(keys.get(s), AESGCM) for s in subjects)
+                complete = all(isinstance(keys.get(s), AESGCM) for s in data_subjects)
                 opened[i] = Opened(reveal(data, personal, keys, erased=ERASED), complete)
             except UnreadableValue as error:
                 opened[i] = error
         return opened
 
-    async def keys_for(self, wanted: Iterable[Subject]) -> dict[Subject, bytes | Erased]:
-        found: dict[Subject, bytes | Erased] = {}
+    async def keys_for(self, wanted: Iterable[DataSubject]) -> dict[DataSubject, bytes | Erased]:
+        found: dict[DataSubject, bytes | Erased] = {}
         missing: dict[str, list[UUID]] = {}
-        for subject in wanted:
-            key = ERASED if subject in self._erased else self._keys.get(subject)
+        for data_subject in wanted:
+            key = ERASED if data_subject in self._erased else self._keys.get(data_subject)
             if key is None:
-                missing.setdefault(subject[0], []).append(subject[1])
+                missing.setdefault(data_subject[0], []).append(data_subject[1])
             else:
-                found[subject] = key
-        for service, subjects in missing.items():
-            for start in range(0, len(subjects), MAX_SUBJECTS):
-                found.update(await self._fetch(service, subjects[start : start + MAX_SUBJECTS]))
+                found[data_subject] = key
+        for service, data_subjects in missing.items():
+            for start in range(0, len(data_subjects), MAX_DATA_SUBJECTS):
+                found.update(
+                    await self._fetch(service, data_subjects[start : start + MAX_DATA_SUBJECTS])
+                )
         return found
 
-    async def _fetch(self, service: str, subjects: list[UUID]) -> dict[Subject, bytes | Erased]:
+    async def _fetch(
+        self, service: str, data_subjects: list[UUID]
+    ) -> dict[DataSubject, bytes | Erased]:
         url = f"{self._urls(service)}/v1/data-keys/lookup"
         try:
             response = await self._http.post(
-                url, json={"subjects": [str(s) for s in subjects]}, headers=self._credentials()
+                url,
+                json={"data_subjects": [str(s) for s in data_subjects]},
+                headers=self._credentials(),
             )
         except httpx.HTTPError as error:
             raise KeyServiceUnavailable(f"{url}: {type(error).__name__}") from error
@@ -162,12 +168,12 @@ class DataKeyClient:
             return {}  # no access: the values stay sealed, as placeholders
         if response.status_code != 200:
             raise KeyServiceUnavailable(f"{url} answered {response.status_code}")
-        found: dict[Subject, bytes | Erased] = {}
+        found: dict[DataSubject, bytes | Erased] = {}
         for entry in response.json()["keys"]:
-            subject = (service, UUID(entry["subject"]))
+            data_subject = (service, UUID(entry["data_subject"]))
             if entry["status"] == "active":
-                found[subject] = self._keys[subject] = base64.b64decode(entry["key"])
+                found[data_subject] = self._keys[data_subject] = base64.b64decode(entry["key"])
             elif entry["status"] == "erased":
-                found[subject] = ERASED
-                self._erased.add(subject)
+                found[data_subject] = ERASED
+                self._erased.add(data_subject)
         return found

@@ -2,7 +2,7 @@
 
 Keys are created in the transaction that stores the first events needing them (a key can
 never be lost while its ciphertext survives), and erased in the transaction that records
-the erasure. An erased subject keeps a row without key material (a tombstone), so no new
+the erasure. An erased data subject keeps a row without key material (a tombstone), so no new
 key is ever made for them. Unwrapped keys are cached for a few minutes; an erasure is
 final, so "erased" is cached for good.
 """
@@ -17,7 +17,7 @@ from uuid import UUID
 
 from cachetools import TTLCache
 from psycopg import AsyncConnection
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Composed, Identifier, Literal
 
 from crm_shared.domain import Gone
 from crm_shared.master_key import KeyWrapper
@@ -30,7 +30,7 @@ KeyRow = tuple[UUID, bytes | None]
 SyncFetch = Callable[[Sequence[UUID]], list[KeyRow]]
 
 
-class SubjectErased(Gone):
+class DataSubjectErased(Gone):
     """The data subject was erased: nothing personal about them can be recorded again."""
 
     code = "erased"
@@ -42,7 +42,7 @@ def key_tables_ddl(schema: str) -> list[Composed]:
     return [
         SQL(
             "CREATE TABLE IF NOT EXISTS {0} ("
-            " subject_id uuid PRIMARY KEY,"
+            " data_subject_id uuid PRIMARY KEY,"
             " wrapped_key bytea,"  # NULL once erased: the row stays as a tombstone
             " wrapped_by text NOT NULL,"  # which master key, for rotation
             " created_at timestamptz NOT NULL DEFAULT now(),"
@@ -54,9 +54,32 @@ def key_tables_ddl(schema: str) -> list[Composed]:
             " at timestamptz NOT NULL DEFAULT now(),"
             " actor text NOT NULL,"
             " correlation_id text,"
-            " subjects uuid[] NOT NULL)"
+            " data_subjects uuid[] NOT NULL)"
         ).format(access),
+        *(
+            _rename_column(schema, table, old, new)
+            for table, old, new in (
+                (KEYS_TABLE, "subject_id", "data_subject_id"),
+                (ACCESS_TABLE, "subjects", "data_subjects"),
+            )
+        ),
     ]
+
+
+def _rename_column(schema: str, table: str, old: str, new: str) -> Composed:
+    """Renames a column that tables made before the rename still have (once; a no-op after)."""
+    return SQL(
+        "DO $$ BEGIN IF EXISTS (SELECT 1 FROM information_schema.columns"
+        " WHERE table_schema = {schema} AND table_name = {table} AND column_name = {old})"
+        " THEN ALTER TABLE {qualified} RENAME COLUMN {old_name} TO {new_name}; END IF; END $$"
+    ).format(
+        schema=Literal(schema),
+        table=Literal(table),
+        old=Literal(old),
+        qualified=SQL("{0}.{1}").format(Identifier(schema), Identifier(table)),
+        old_name=Identifier(old),
+        new_name=Identifier(new),
+    )
 
 
 @dataclass(slots=True)
@@ -87,12 +110,12 @@ class DataKeyring:
         self._sync_fetch: SyncFetch | None = None
         table = SQL("{0}.{1}").format(Identifier(schema), Identifier(KEYS_TABLE))
         self.select_statement = SQL(
-            "SELECT subject_id, wrapped_key FROM {0} WHERE subject_id = ANY(%s)"
+            "SELECT data_subject_id, wrapped_key FROM {0} WHERE data_subject_id = ANY(%s)"
         ).format(table)
         self.audited_select_statement = SQL(
-            "WITH audit AS (INSERT INTO {1} (actor, correlation_id, subjects)"
+            "WITH audit AS (INSERT INTO {1} (actor, correlation_id, data_subjects)"
             " VALUES (%s, %s, %s))"
-            " SELECT subject_id, wrapped_key FROM {0} WHERE subject_id = ANY(%s)"
+            " SELECT data_subject_id, wrapped_key FROM {0} WHERE data_subject_id = ANY(%s)"
         ).format(table, SQL("{0}.{1}").format(Identifier(schema), Identifier(ACCESS_TABLE)))
 
     def attach(self, sync_fetch: SyncFetch) -> None:
@@ -101,32 +124,34 @@ class DataKeyring:
 
     # --- the cache -----------------------------------------------------------------------
 
-    def _known(self, subject: UUID) -> bytes | Erased | None:
-        if subject in self._erased:
+    def _known(self, data_subject: UUID) -> bytes | Erased | None:
+        if data_subject in self._erased:
             return ERASED
-        return self._cache.get(subject)
+        return self._cache.get(data_subject)
 
     def _remember(self, rows: Iterable[KeyRow]) -> dict[UUID, bytes | Erased]:
         found: dict[UUID, bytes | Erased] = {}
-        for subject, wrapped in rows:
-            found[subject] = ERASED if wrapped is None else self.wrapper.unwrap(bytes(wrapped))
+        for data_subject, wrapped in rows:
+            found[data_subject] = ERASED if wrapped is None else self.wrapper.unwrap(bytes(wrapped))
         with self._lock:
-            for subject, key in found.items():
+            for data_subject, key in found.items():
                 if isinstance(key, Erased):
-                    self._erased.add(subject)
-                    self._cache.pop(subject, None)
+                    self._erased.add(data_subject)
+                    self._cache.pop(data_subject, None)
                 else:
-                    self._cache[subject] = key
+                    self._cache[data_subject] = key
         return found
 
     # --- reading -------------------------------------------------------------------------
 
     def lookup(
-        self, subjects: Iterable[tuple[str, UUID]]
+        self, data_subjects: Iterable[tuple[str, UUID]]
     ) -> dict[tuple[str, UUID], bytes | Erased]:
         """Keys for sealed values of this service (from a worker thread or the loop after
-        ``prefetch``). Subjects without a key are left out."""
-        wanted = {subject for service, subject in subjects if service == self.service}
+        ``prefetch``). Data subjects without a key are left out."""
+        wanted = {
+            data_subject for service, data_subject in data_subjects if service == self.service
+        }
         with self._lock:
             known = {s: k for s in wanted if (k := self._known(s)) is not None}
         missing = [s for s in wanted if s not in known]
@@ -134,9 +159,9 @@ class DataKeyring:
             known.update(self._remember(self._sync_fetch(missing)))
         return {(self.service, s): k for s, k in known.items()}
 
-    async def prefetch(self, conn: AsyncConnection[Any], subjects: Iterable[UUID]) -> None:
+    async def prefetch(self, conn: AsyncConnection[Any], data_subjects: Iterable[UUID]) -> None:
         with self._lock:
-            missing = [s for s in subjects if self._known(s) is None]
+            missing = [s for s in data_subjects if self._known(s) is None]
         if missing:
             cursor = await conn.execute(self.select_statement, (missing,), prepare=True)
             self._remember(await cursor.fetchall())
@@ -144,63 +169,63 @@ class DataKeyring:
     async def fetch_audited(
         self,
         conn: AsyncConnection[Any],
-        subjects: list[UUID],
+        data_subjects: list[UUID],
         *,
         actor: str,
         correlation_id: str | None,
     ) -> dict[UUID, bytes | Erased]:
         """Keys handed to a consumer outside this service; the fetch is recorded."""
         cursor = await conn.execute(
-            self.audited_select_statement, (actor, correlation_id, subjects, subjects)
+            self.audited_select_statement, (actor, correlation_id, data_subjects, data_subjects)
         )
         return self._remember(await cursor.fetchall())
 
     # --- writing -------------------------------------------------------------------------
 
     async def prepare(
-        self, conn: AsyncConnection[Any], subjects: set[UUID], fresh: set[UUID]
+        self, conn: AsyncConnection[Any], data_subjects: set[UUID], fresh: set[UUID]
     ) -> tuple[NewKeys, set[UUID]]:
         """Keys to seal a batch's events: cached, stored, or new (inserted with the batch).
 
-        ``fresh`` subjects are aggregates the batch creates: they cannot have a key yet.
-        Returns the new keys and the subjects that were erased.
+        ``fresh`` data subjects are aggregates the batch creates: they cannot have a key yet.
+        Returns the new keys and the data subjects that were erased.
         """
-        known, lookup = self._plan(subjects, fresh)
+        known, lookup = self._plan(data_subjects, fresh)
         if lookup:
             cursor = await conn.execute(self.select_statement, (lookup,), prepare=True)
             known.update(self._remember(await cursor.fetchall()))
         return self._make_missing(known)
 
-    def prepare_sync(self, subjects: set[UUID]) -> tuple[NewKeys, set[UUID]]:
+    def prepare_sync(self, data_subjects: set[UUID]) -> tuple[NewKeys, set[UUID]]:
         """``prepare`` from a worker thread, for bulk appends outside group commit."""
-        known, lookup = self._plan(subjects, set())
+        known, lookup = self._plan(data_subjects, set())
         if lookup and self._sync_fetch is not None:
             known.update(self._remember(self._sync_fetch(lookup)))
         return self._make_missing(known)
 
     def _plan(
-        self, subjects: set[UUID], fresh: set[UUID]
+        self, data_subjects: set[UUID], fresh: set[UUID]
     ) -> tuple[dict[UUID, bytes | Erased | None], list[UUID]]:
         with self._lock:
-            known = {s: self._known(s) for s in subjects}
+            known = {s: self._known(s) for s in data_subjects}
         return known, [s for s, k in known.items() if k is None and s not in fresh]
 
     def _make_missing(self, known: dict[UUID, bytes | Erased | None]) -> tuple[NewKeys, set[UUID]]:
         new = NewKeys()
-        for subject, key in known.items():
+        for data_subject, key in known.items():
             if key is None:
-                new.keys[subject] = data_key = new_data_key()
-                new.wrapped[subject] = self.wrapper.wrap(data_key)
+                new.keys[data_subject] = data_key = new_data_key()
+                new.wrapped[data_subject] = self.wrapper.wrap(data_key)
         self._pending = new.keys
         return new, {s for s, k in known.items() if isinstance(k, Erased)}
 
-    def sealing_key(self, subject: UUID) -> bytes:
-        key = self._pending.get(subject)
+    def sealing_key(self, data_subject: UUID) -> bytes:
+        key = self._pending.get(data_subject)
         if key is None:
             with self._lock:
-                known = self._known(subject)
+                known = self._known(data_subject)
             if not isinstance(known, bytes):
-                raise LookupError(f"no data key prepared for {subject}")
+                raise LookupError(f"no data key prepared for {data_subject}")
             key = known
         return key
 
@@ -208,17 +233,17 @@ class DataKeyring:
         """The batch committed: its new keys are real, its erasures final."""
         self._pending = {}
         with self._lock:
-            for subject, key in new.keys.items():
-                self._cache[subject] = key
-            for subject in erased:
-                self._erased.add(subject)
-                self._cache.pop(subject, None)
+            for data_subject, key in new.keys.items():
+                self._cache[data_subject] = key
+            for data_subject in erased:
+                self._erased.add(data_subject)
+                self._cache.pop(data_subject, None)
 
-    def forget(self, subject: UUID) -> None:
-        """The subject was erased (seen in an event this process read)."""
+    def forget(self, data_subject: UUID) -> None:
+        """The data subject was erased (seen in an event this process read)."""
         with self._lock:
-            self._erased.add(subject)
-            self._cache.pop(subject, None)
+            self._erased.add(data_subject)
+            self._cache.pop(data_subject, None)
 
     def discard(self) -> None:
         self._pending = {}
