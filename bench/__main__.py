@@ -322,8 +322,10 @@ class Bench:
                     role = f"worker {workers.index(pid) + 1}"
                 elif pid == service.pid:
                     role = "supervisor" if workers else "service"
+                elif "resource_tracker" in " ".join(psutil.Process(pid).cmdline()):
+                    role = "resource tracker"  # multiprocessing's, beside uvicorn's workers
                 else:
-                    role = f"helper process {pid}"  # e.g. multiprocessing's resource tracker
+                    role = f"helper process {pid}"
                 at_rest[f"{name} {role}"] = round(rss / MB, 1)
         self.results.setdefault("memory", {})["at_rest_mb"] = at_rest
 
@@ -394,7 +396,7 @@ class Bench:
             "output": last,
             "documents": documents,
             "cpu_s": {g: round(s, 2) for g, s in shares.items()},
-            "limit": rebuild_limit(shares, window),
+            "limit": rebuild_limit(shares, window, cpu.other),
         }
         self.results.setdefault("memory", {})["rebuild_peak_mb"] = {
             name: round(peak / MB, 1) for name, peak in self.memory.peak.items()

@@ -321,13 +321,18 @@ def _mb(value: float | None) -> str:
     return "n/a" if value is None else f"{value:,.0f}"
 
 
-def rebuild_limit(cpu_s: Mapping[str, float], seconds: float) -> str:
+def rebuild_limit(cpu_s: Mapping[str, float], seconds: float, other_s: float = 0.0) -> str:
     """Which component held the rebuild back, read from CPU: a process near one full core
-    is bound by its own (single-threaded Python) CPU; the database near its share of the
-    cores is the database; neither, and it waited (disk, network, the other side)."""
+    is bound by its own (single-threaded Python) CPU; else, when other jobs kept the
+    machine's cores busy, the machine; else it waited (disk, broker, the other side)."""
     if seconds <= 0 or not cpu_s:
         return "unknown"
     busiest, used = max(cpu_s.items(), key=lambda kv: kv[1])
     if used / seconds >= 0.8:
         return f"{busiest} CPU ({used / seconds:.0%} of a core)"
+    if other_s / seconds >= 0.5:
+        return (
+            f"other jobs on the machine ({other_s / seconds:.1f} cores busy beside it;"
+            f" busiest of ours: {busiest}, {used / seconds:.0%} of a core)"
+        )
     return f"none at full CPU (busiest: {busiest}, {used / seconds:.0%} of a core): waiting"

@@ -90,3 +90,27 @@ def test_raw_output_is_read_as_stacks_and_counts() -> None:
 
     assert [count for _, count in parse_raw(raw)] == [7, 3]
     assert summarise(raw, WRITE_SIDE) == {"sealing": 7, "event loop": 3}
+
+
+def test_the_shared_records_application_is_the_domain_and_its_routes_are_http() -> None:
+    command = stack(
+        "create (crm_shared/records/routes.py:120)",
+        "RecordApplication.create (crm_shared/records/application.py:80)",
+        "validate (pydantic/main.py:700)",
+    )
+    answer = stack(
+        "create (crm_shared/records/routes.py:120)",
+        "view (crm_shared/records/views.py:30)",
+    )
+
+    assert stage_of(command, WRITE_SIDE) == "domain"
+    assert stage_of(answer, WRITE_SIDE) == "HTTP and validation"
+
+
+def test_serving_the_360s_key_lookups_is_not_sealing_a_command() -> None:
+    frames = stack(
+        "lookup (crm_shared/privacy/endpoint.py:60)",
+        "unwrap (crm_shared/privacy/keyring.py:90)",
+    )
+
+    assert stage_of(frames, WRITE_SIDE) == "data-key endpoint"

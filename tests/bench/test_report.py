@@ -133,3 +133,9 @@ def test_a_rebuild_with_no_process_near_a_core_was_waiting() -> None:
     limit = rebuild_limit({"rebuild process": 3.0, "postgres (all)": 2.0}, seconds=10.0)
 
     assert limit.startswith("none at full CPU")
+
+
+def test_a_rebuild_starved_by_other_jobs_names_the_machine() -> None:
+    limit = rebuild_limit({"rebuild process": 3.0}, seconds=10.0, other_s=15.0)
+
+    assert limit.startswith("other jobs on the machine (1.5 cores busy")

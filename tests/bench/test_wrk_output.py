@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.wrk import INSTALL_HINT, WrkFailed, parse_output
+from bench.wrk import INSTALL_HINT, WrkFailed, WrkMissing, ensure_wrk, parse_output
 
 WRK_STDOUT = """Running 3s test @ http://127.0.0.1:8101/v1/contacts
   1 threads and 32 connections
@@ -53,3 +53,13 @@ def test_output_without_the_json_line_is_an_error_showing_what_wrk_said() -> Non
 def test_the_install_hint_names_the_package_for_debian_and_the_source() -> None:
     assert "apt-get install wrk" in INSTALL_HINT
     assert "github.com/wg/wrk" in INSTALL_HINT
+
+
+def test_without_wrk_and_without_the_right_to_install_it_the_bench_says_how(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("bench.wrk.shutil.which", lambda name: None)
+    monkeypatch.setattr("bench.wrk.os.geteuid", lambda: 1000)
+
+    with pytest.raises(WrkMissing, match="apt-get install wrk"):
+        ensure_wrk()
