@@ -16,8 +16,6 @@ import asyncio
 import json
 import os
 import platform
-import re
-import resource
 import shutil
 import subprocess
 import tempfile
@@ -31,10 +29,10 @@ from typing import Any
 import psutil
 
 from bench import bodies, peers, queries
-from bench.cpu import TICKS_PER_SECOND, Snapshot, snapshot, usage
 from bench.measure import measure
 from bench.profile import READ_SIDE, WRITE_SIDE, Recording, record
-from bench.report import rebuild_limit, render
+from bench.rebuild import rebuild
+from bench.report import render
 from bench.sealing import bench_sealing_in_process, print_sealing_in_process
 from bench.stack import (
     ROOT,
@@ -42,7 +40,6 @@ from bench.stack import (
     ProcessMap,
     Service,
     caught_up,
-    crm_command,
     crm_env,
     free_port,
     outbox_drained,
@@ -59,7 +56,6 @@ from crm_shared.auth.tokens import issue_token
 from crm_shared.infra.embedded_kafka import EmbeddedKafka
 from crm_shared.infra.embedded_postgres import EmbeddedPostgres
 from crm_shared.messaging.topics import ensure_topics
-from crm_shared.privacy.cipher import PREFIX
 from crm_shared.settings import Settings
 
 OUT = ROOT / "bench" / "out"
@@ -329,7 +325,7 @@ class Bench:
                 at_rest[f"{name} {role}"] = round(rss / MB, 1)
         self.results.setdefault("memory", {})["at_rest_mb"] = at_rest
 
-    def rebuild(self, processes: ProcessMap) -> None:
+    def rebuild_360(self, processes: ProcessMap) -> None:
         total = queries.top_up_events(self.database_url, self.args.rebuild_events)
         wait_until(lambda: outbox_drained(self.database_url))
         wait_until(lambda: caught_up(self.database_url))
@@ -337,67 +333,9 @@ class Bench:
         self.memory.watch("contacts (largest worker)", self.services["contacts"].pid)
         self.memory.watch("projections", self.services["projections"].pid)
         self.memory.watch("postgres (largest process)", self.postgres.pid() or 0)
-        groups = processes.groups()
-        samples: list[tuple[float, Snapshot]] = []
-        children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        started = time.monotonic()
-        rebuild = subprocess.Popen(
-            [crm_command(), "projections", "rebuild", "customer360"],
-            env=self.env,
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        self.memory.watch("rebuild (crm projections rebuild)", rebuild.pid)
-        # Sampled while it runs: the process starts (imports, connects, drops the read
-        # model) before it rebuilds, and only the rebuilding is what its figure times.
-        watched = {**groups, "rebuild": [rebuild.pid]}
-        while rebuild.poll() is None:
-            samples.append((time.monotonic(), snapshot(watched)))
-            time.sleep(0.5)
-        output = rebuild.communicate()[0].decode()
-        ended = time.monotonic()
-        children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        rebuild_cpu = (children_after.ru_utime + children_after.ru_stime) - (
-            children_before.ru_utime + children_before.ru_stime
-        )
-        if rebuild.returncode != 0:
-            raise RuntimeError(f"crm projections rebuild failed:\n{output}")
-        last = output.strip().splitlines()[-1]
-        found = re.search(r"(\d+) events in ([\d.]+) s", last)
-        events, took = (int(found[1]), float(found[2])) if found else (total, ended - started)
-        # The sample nearest the moment the rebuilding began: CPU from there to the end.
-        began = ended - took
-        at, before = min(samples, key=lambda s: abs(s[0] - began))
-        window = ended - at
-        rebuild_cpu -= before.ticks.get("rebuild", 0) / TICKS_PER_SECOND
-        after = snapshot({**groups, "rebuild": []})
-        cpu = usage(before, after, window, {"rebuild": rebuild_cpu})
-        documents, sealed, first_name = queries.sealed_in_the_360(self.database_url)
-        if sealed or first_name is None or first_name.startswith(PREFIX):
-            raise RuntimeError(
-                f"the rebuilt 360 did not open personal data: {sealed:,} of {documents:,}"
-                f" documents hold sealed values (first name {first_name!r})"
-            )
-        postgres = sum(s for g, s in cpu.seconds.items() if g.startswith("postgres"))
-        shares = {
-            "rebuild process": rebuild_cpu,
-            "postgres (all)": postgres,
-            **{g: s for g, s in cpu.seconds.items() if not g.startswith(("postgres", "rebuild"))},
-        }
-        self.results["rebuild"] = {
-            "events": events,
-            "events_in_store": total,
-            "seconds": took,
-            "process_seconds": round(ended - started, 2),
-            "cpu_window_s": round(window, 2),
-            "other_cpu_s": round(cpu.other, 2),
-            "events_per_s": events / took if took else 0.0,
-            "output": last,
-            "documents": documents,
-            "cpu_s": {g: round(s, 2) for g, s in shares.items()},
-            "limit": rebuild_limit(shares, window, cpu.other),
-        }
+        figures = rebuild(self.env, processes.groups(), self.memory, self.database_url)
+        self.results["rebuild"] = {**figures, "events_in_store": total}
+        last = figures["output"]
         self.results.setdefault("memory", {})["rebuild_peak_mb"] = {
             name: round(peak / MB, 1) for name, peak in self.memory.peak.items()
         }
@@ -458,7 +396,7 @@ def main() -> None:
         say(f"\nevent to 360 at {args.rate:.0f} commands/s (paced by wrk):")
         bench.latency(token)
         say(f"\ncustomer-360 rebuild over at least {args.rebuild_events:,} events:")
-        bench.rebuild(processes)
+        bench.rebuild_360(processes)
         bench.search()
     finally:
         bench.stop()
