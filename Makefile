@@ -27,8 +27,11 @@ lint: .venv/.synced
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
 
+# Load from wrk (installed with apt-get when missing and possible); options after
+# BENCH_ARGS, e.g. make bench BENCH_ARGS="--seconds 5 --profile". See bench/RESULTS.md.
+BENCH_ARGS ?=
 bench: .venv/.synced
-	.venv/bin/python -m bench
+	.venv/bin/python -m bench $(BENCH_ARGS)
 
 docs: .venv/.synced
 	.venv/bin/crm docs generate

@@ -1,7 +1,12 @@
-"""Runs every benchmark on a private embedded PostgreSQL and Kafka and prints the figures.
+"""`make bench`: the CRM's write path beside its peers under wrk, the read side's latency,
+the customer-360 rebuild and memory, on a private embedded PostgreSQL and broker.
 
-make bench                      # everything (about four minutes)
-python -m bench --seconds 5     # shorter runs
+make bench                                   # everything
+python -m bench --seconds 3 --rebuild-events 20000 --connections 32 1
+python -m bench --profile                    # and py-spy's stages at 32 connections
+
+Prints Markdown for bench/RESULTS.md and writes it, with every figure as JSON, to
+bench/out/. See bench/RESULTS.md for how to read the figures.
 """
 
 from __future__ import annotations
@@ -12,658 +17,407 @@ import json
 import os
 import platform
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
-import threading
 import time
+import uuid
 from collections.abc import Callable
-from functools import partial
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
-import orjson
 import psutil
-import psycopg
 
-from bench.loadgen import LoadResult, post_request, run_load
+from bench import bodies, peers, queries
+from bench.measure import measure
+from bench.profile import READ_SIDE, WRITE_SIDE, Recording, record
+from bench.rebuild import rebuild
+from bench.report import render
+from bench.sealing import bench_sealing_in_process, print_sealing_in_process
+from bench.stack import (
+    ROOT,
+    PeakMemory,
+    ProcessMap,
+    Service,
+    caught_up,
+    crm_env,
+    free_port,
+    outbox_drained,
+    serve,
+    stop,
+    tree,
+    uvicorn_workers,
+    wait_http,
+    wait_until,
+)
+from bench.wrk import Load, Wrk, WrkMissing, ensure_wrk
 from crm_shared.auth.principal import Role
 from crm_shared.auth.tokens import issue_token
-from crm_shared.events import DomainEvent
-from crm_shared.eventstore.mapper import CatalogMapper
 from crm_shared.infra.embedded_kafka import EmbeddedKafka
 from crm_shared.infra.embedded_postgres import EmbeddedPostgres
-from crm_shared.master_key import MasterKey
 from crm_shared.messaging.topics import ensure_topics
-from crm_shared.privacy.cipher import (
-    PREFIX,
-    needs_sealing,
-    new_data_key,
-    reveal,
-    seal,
-    sealed_subjects,
-)
-from crm_shared.privacy.keyring import DataKeyring
 from crm_shared.settings import Settings
 
-ROOT = Path(__file__).resolve().parent.parent
-CLIENTS = (1, 8, 32)
+OUT = ROOT / "bench" / "out"
+MB = 2**20
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class PeakMemory:
-    """Samples the resident memory of processes (and of their worker children) by name while
-    a benchmark runs; a name's figure is the largest single process under it."""
-
-    def __init__(self) -> None:
-        self.watched: dict[str, psutil.Process] = {}
-        self.peak: dict[str, int] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-
-    def watch(self, name: str, pid: int) -> None:
-        self.watched[name] = psutil.Process(pid)
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.1):
-            for name, process in list(self.watched.items()):
-                try:
-                    family = [process, *process.children(recursive=True)]
-                    rss = max(p.memory_info().rss for p in family)
-                except psutil.Error:
-                    continue
-                self.peak[name] = max(self.peak.get(name, 0), rss)
-
-    def stop(self) -> None:
-        self._stop.set()
-
-
-def start_process(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    out = open(log, "ab")  # noqa: SIM115
-    return subprocess.Popen(argv, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-
-
-def wait_http(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-
-
-def registration_body(n: int) -> bytes:
-    return orjson.dumps(
-        {
-            "first_name": f"Bench{n}",
-            "last_name": "Loadtest",
-            "emails": [{"address": f"bench{n}@example.com"}],
-            "phones": [{"number": "+14155550123"}],
-            "tags": ["bench"],
-            "job_title": "Buyer",
-        }
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-
-
-def impersonal_registration_body(n: int) -> bytes:
-    """About the size and shape of ``registration_body``, its strings in fields that are not
-    personal (custom fields marked so): none of its values needs sealing. (The event still
-    carries empty emails, phones and addresses, which the mapper seals as of now.)"""
-    return orjson.dumps(
-        {
-            "job_title": f"Buyer Bench{n}",
-            "source": "Loadtest",
-            "custom_fields": {
-                "reference": {
-                    "type": "string",
-                    "value": f"bench{n}@example.com",
-                    "personal": False,
-                },
-                "line": {"type": "string", "value": "+14155550123", "personal": False},
-            },
-            "tags": ["bench"],
-        }
-    )
-
-
-Body = Callable[[int], bytes]
-# What the cost of sealing compares: the usual registration, and one with nothing personal.
-BODIES: dict[str, Body] = {
-    "personal": registration_body,
-    "not_personal": impersonal_registration_body,
-}
-
-
-def measure_registrations(
-    port: int,
-    token: str,
-    seconds: float,
-    clients: int,
-    rate: float | None = None,
-    body: Body = registration_body,
-) -> LoadResult:
-    headers = {"Authorization": f"Bearer {token}"}
-    return asyncio.run(
-        run_load(
-            "127.0.0.1",
-            port,
-            lambda n: post_request("127.0.0.1", port, "/v1/contacts", body(n), headers),
-            clients,
-            seconds,
-            rate_limit=rate,
-        )
-    )
-
-
-def per_call_us(work: Callable[[], object], calls: int) -> float:
-    started = time.perf_counter()
-    for _ in range(calls):
-        work()
-    return (time.perf_counter() - started) / calls * 1e6
-
-
-def round_trip(mapper: CatalogMapper, event: DomainEvent) -> DomainEvent:
-    return mapper.to_domain_event(mapper.to_stored_event(event))
-
-
-def seal_and_open(keyring: DataKeyring, event: DomainEvent, data: dict[str, Any]) -> dict[str, Any]:
-    """The sealing part of ``round_trip`` (given the event's data already dumped), as
-    ``CatalogMapper`` does it."""
-    personal = event.data.personal_fields()
-    if needs_sealing(data, personal):
-        subject = event.data.data_subject(event.originator_id)
-        data = seal(
-            data,
-            personal,
-            key=keyring.sealing_key(subject),
-            service=keyring.service,
-            subject=subject,
-        )
-    subjects = sealed_subjects(data, personal)
-    return reveal(data, personal, keyring.lookup(subjects)) if subjects else data
-
-
-def bench_sealing_in_process(calls: int) -> dict[str, Any]:
-    """CPU per registration of ``CatalogMapper`` storing it and reading it back (with the
-    sealing part on its own), for each body of the HTTP comparison; beside it what else
-    differs between the two: a data key per new contact, and validating emails and phones."""
-    from uuid import uuid4
-
-    from crm_contacts.api.schemas import RegisterContact
-    from crm_shared.catalog.contacts import ContactRegistered
-    from crm_shared.events import EventMetadata
-
-    subject = uuid4()
-    keyring = DataKeyring("contacts", "contacts", MasterKey(os.urandom(32)))
-    new_keys, _ = keyring.prepare_sync({subject})
-    keyring.stored(new_keys, [])
-    mapper = CatalogMapper(keyring)
-    figures: dict[str, Any] = {
-        "events": calls,
-        "sealed_values": {},
-        "mapper_us": {},
-        "seal_open_us": {},
-        "validation_us": {},
-    }
-    for label, body in BODIES.items():
-        data = ContactRegistered.model_validate({**orjson.loads(body(1)), "department": "sales"})
-        event = DomainEvent(
-            originator_id=subject,
-            originator_version=1,
-            data=data,
-            metadata=EventMetadata(actor="user:bench"),
-        )
-        if round_trip(mapper, event) != event:
-            raise RuntimeError(f"the {label} registration does not read back as itself")
-        # Counted, not assumed: what the mapper seals decides what is being compared.
-        state = mapper.to_stored_event(event).state
-        figures["sealed_values"][label] = state.count(PREFIX.encode())
-        figures["mapper_us"][label] = per_call_us(partial(round_trip, mapper, event), calls)
-        dumped = event.data.model_dump(mode="json")
-        figures["seal_open_us"][label] = per_call_us(
-            partial(seal_and_open, keyring, event, dumped), calls
-        )
-        figures["validation_us"][label] = per_call_us(
-            partial(RegisterContact.model_validate_json, body(1)), calls
-        )
-    figures["new_data_key_us"] = per_call_us(lambda: keyring.wrapper.wrap(new_data_key()), calls)
-    return figures
-
-
-def print_sealing_in_process(figures: dict[str, Any]) -> None:
-    print(f"  {'µs per registration':<36} {'personal':>9} {'not personal':>13}")
-    rows = (
-        ("values sealed (count)", "sealed_values"),
-        ("store + read back (CatalogMapper)", "mapper_us"),
-        ("  of which seal + open", "seal_open_us"),
-        # Not sealing, but part of the HTTP difference: the personal body's emails, phones.
-        ("request validation (RegisterContact)", "validation_us"),
-    )
-    for name, key in rows:
-        personal, plain = figures[key]["personal"], figures[key]["not_personal"]
-        print(f"  {name:<36} {personal:9,.1f} {plain:13,.1f}", flush=True)
-    print(f"  {'new data key (generate + wrap)':<36} {figures['new_data_key_us']:9.1f}", flush=True)
-
-
-def data_keys(database_url: str) -> int:
-    with psycopg.connect(database_url) as conn:
-        row = conn.execute("SELECT count(*) FROM contacts.data_keys").fetchone()
-    assert row is not None
-    return int(row[0])
-
-
-def bench_sealing_http(
-    database_url: str, port: int, token: str, seconds: float
-) -> dict[int, dict[str, float]]:
-    """Registrations/s with personal fields (sealed, a data key per contact, the 360 fetching
-    keys from the contacts service) beside the same load with nothing personal. A client
-    count's two runs follow each other, each from a caught-up 360: the disk's speed drifts
-    from minute to minute, so only neighbours compare."""
-    figures: dict[int, dict[str, float]] = {}
-    for clients in CLIENTS:
-        results: dict[str, LoadResult] = {}
-        keys_made: dict[str, int] = {}
-        for label, body in BODIES.items():
-            wait_until(lambda: projection_caught_up(database_url))
-            before = data_keys(database_url)
-            results[label] = measure_registrations(port, token, seconds, clients, body=body)
-            keys_made[label] = data_keys(database_url) - before
-            if results[label].ok == 0:
-                raise RuntimeError(f"no {label} registration succeeded")
-        personal, plain = results["personal"], results["not_personal"]
-        difference = (personal.rate / plain.rate - 1) * 100
-        figures[clients] = {
-            "personal": personal.rate,
-            "not_personal": plain.rate,
-            "difference_pct": difference,
-            "data_keys_personal": keys_made["personal"],
-            "data_keys_not_personal": keys_made["not_personal"],
-        }
-        print(
-            f"  {clients:>3} clients: personal {personal.rate:8,.0f}/s"
-            f" (p50 {personal.percentile(50) * 1000:5.1f} ms)"
-            f"  not personal {plain.rate:8,.0f}/s (p50 {plain.percentile(50) * 1000:5.1f} ms)"
-            f"  {difference:+6.1f} %  errors {personal.errors + plain.errors}"
-            f"  data keys made {keys_made['personal']:,} / {keys_made['not_personal']:,}",
-            flush=True,
-        )
-    if any(f["data_keys_not_personal"] for f in figures.values()):
-        # Then the comparison is more personal data against less, not sealing against none.
-        print(
-            "  note: registrations without personal values were sealed and keyed too"
-            " (their empty emails, phones, addresses count as personal values)",
-            flush=True,
-        )
-    return figures
-
-
-def bench_baselines(
-    database_url: str, seconds: float, memory: PeakMemory, logs: Path
-) -> dict[str, dict[int, float]]:
-    figures: dict[str, dict[int, float]] = {}
-    for mode in ("plain", "batched"):
-        port = free_port()
-        env = {**os.environ, "BASELINE_DATABASE_URL": database_url, "BASELINE_MODE": mode}
-        process = start_process(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "bench.baseline_app:create_app",
-                "--port",
-                str(port),
-                "--loop",
-                "uvloop",
-                "--http",
-                "httptools",
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ],
-            env,
-            logs / f"baseline-{mode}.log",
-        )
-        try:
-            wait_http(f"http://127.0.0.1:{port}/docs")
-            memory.watch(f"baseline ({mode})", process.pid)
-            figures[mode] = {}
-            for clients in CLIENTS:
-                result = measure_registrations(port, "", seconds, clients)
-                figures[mode][clients] = result.rate
-                print(
-                    f"  baseline {mode:<8} {clients:>3} clients: {result.rate:8,.0f} writes/s"
-                    f"  p50 {result.percentile(50) * 1000:6.1f} ms  p99 {result.percentile(99) * 1000:6.1f} ms"
-                    f"  errors {result.errors}",
-                    flush=True,
-                )
-        finally:
-            stop(process)
-    return figures
-
-
-def outbox_drained(database_url: str) -> bool:
-    with psycopg.connect(database_url) as conn:
-        row = conn.execute(
-            "SELECT (SELECT coalesce(max(notification_id), 0) FROM contacts.contacts_events),"
-            " (SELECT coalesce(max(position), 0) FROM contacts.relay_positions)"
-        ).fetchone()
-    assert row is not None
-    return bool(row[0] == row[1])
-
-
-def projection_caught_up(database_url: str) -> bool:
-    with psycopg.connect(database_url) as conn:
-        row = conn.execute(
-            "SELECT (SELECT count(*) FROM contacts.contacts_events WHERE topic LIKE 'crm.contacts.contact.%%'),"
-            " (SELECT coalesce(sum(version), 0) FROM projections.applied_versions WHERE consumer = 'customer360'"
-            "  AND aggregate_id IN (SELECT contact_id::text FROM projections.customers))"
-        ).fetchone()
-    assert row is not None
-    return bool(row[0] <= row[1])
-
-
-def wait_until(predicate: Any, timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise RuntimeError("timed out waiting")
-        time.sleep(0.2)
-
-
-def latency_percentiles(database_url: str, tag: str) -> dict[str, float]:
-    with psycopg.connect(database_url) as conn:
-        row = conn.execute(
-            "SELECT percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY"
-            " extract(epoch FROM projected_at - created_at)), count(*)"
-            " FROM projections.customers WHERE tags @> ARRAY[%s]",
-            (tag,),
-        ).fetchone()
-    assert row is not None
-    p50, p95, p99 = row[0]
-    return {"p50_ms": p50 * 1000, "p95_ms": p95 * 1000, "p99_ms": p99 * 1000, "count": row[1]}
-
-
-def search_latencies(port: int, token: str, requests: int = 200) -> dict[str, float]:
-    """Sequential searches by name fragment: what a user typing in a search box causes."""
-    latencies = []
-    total = 0
-    with httpx.Client(
-        base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"}
-    ) as client:
-        for n in range(requests):
-            started = time.perf_counter()
-            answer = client.get("/v1/customers", params={"q": f"r{n % 50}", "limit": 50})
-            latencies.append(time.perf_counter() - started)
-            assert answer.status_code == 200, answer.text
-            total = max(total, answer.json()["total"])
-    latencies.sort()
-    return {
-        "p50_ms": latencies[len(latencies) // 2] * 1000,
-        "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
-        "total": total,
-    }
-
-
-def sealed_in_the_360(database_url: str) -> tuple[int, int, str | None]:
-    """Customer documents, how many still hold a sealed value, and one first name: a consumer
-    that gets no data keys from the contacts service keeps the sealed strings."""
-    with psycopg.connect(database_url) as conn:
-        row = conn.execute(
-            "SELECT count(*), count(*) FILTER (WHERE doc::text LIKE %s),"
-            " min(doc #>> '{profile,first_name}') FROM projections.customers",
-            (f"%{PREFIX}%",),
-        ).fetchone()
-    assert row is not None
-    return int(row[0]), int(row[1]), row[2]
-
-
-def top_up_events(database_url: str, target: int) -> int:
-    """Stores generated contact events straight into the event store until ``target``."""
-    from uuid import uuid4
-
-    from crm_contacts.application import SCHEMA, ContactsEventStore
-    from crm_contacts.domain.contact import Contact
-    from crm_shared.catalog.contacts import ContactRegistered
-    from crm_shared.events import EventMetadata
-    from crm_shared.values import Channel, Direction, Email
-
-    store = ContactsEventStore(database_url, SCHEMA, Settings(embedded=True).key_wrapper())
-    try:
-        existing = store.recorder.max_notification_id() or 0
-        missing = target - existing
-        meta = EventMetadata(actor="user:bench")
-        while missing > 0:
-            events = []
-            for i in range(min(missing // 4 + 1, 250)):
-                contact = Contact.register(
-                    uuid4(),
-                    ContactRegistered(
-                        first_name=f"R{i}",
-                        last_name="Rebuild",
-                        department="sales",
-                        emails=[Email(address=f"r{i}@example.com")],
-                        tags=["rebuild"],
-                    ),
-                )
-                contact.update({"job_title": "Engineer"})
-                for _ in range(2):
-                    contact.log_interaction(
-                        interaction_id=uuid4(),
-                        channel=Channel.EMAIL,
-                        direction=Direction.INBOUND,
-                        subject="Hello",
-                        notes=None,
-                        occurred_at=contact.created_on,
-                        by="bench",
-                    )
-                for event in contact.collect_events():
-                    event.metadata = meta
-                    events.append(event)
-            store.append(events)
-            missing -= len(events)
-        return store.recorder.max_notification_id() or 0
-    finally:
-        store.close()
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=10, help="load per measured point")
+    parser.add_argument("--warmup", type=int, default=2, help="load before each point, unmeasured")
     parser.add_argument(
-        "--seconds", type=float, default=8.0, help="duration of each throughput run"
+        "--connections", type=int, nargs="+", default=[32, 8, 1], help="connection counts"
     )
     parser.add_argument("--rebuild-events", type=int, default=100_000)
     parser.add_argument(
-        "--sealing-events",
-        type=int,
-        default=20_000,
-        help="events of the in-process sealing micro-benchmark",
+        "--latency-seconds", type=int, default=15, help="paced load for event-to-360 latency"
     )
-    args = parser.parse_args()
+    parser.add_argument("--rate", type=float, default=200, help="commands/s of the paced load")
+    parser.add_argument("--sealing-events", type=int, default=20_000)
+    parser.add_argument("--profile", action="store_true", help="py-spy the CRM at 32 connections")
+    parser.add_argument(
+        "--note", default="", help="printed above the figures (e.g. a busy machine)"
+    )
+    return parser.parse_args()
 
-    logs = ROOT / "bench" / "out"
-    logs.mkdir(parents=True, exist_ok=True)
-    memory = PeakMemory()
-    report: dict[str, Any] = {
-        "machine": {
-            "cpus": os.cpu_count(),
-            "cpu": next(
-                (
-                    line.split(":", 1)[1].strip()
-                    for line in Path("/proc/cpuinfo").read_text().splitlines()
-                    if line.startswith("model name")
-                ),
-                platform.processor(),
+
+def machine(wrk_binary: str) -> dict[str, Any]:
+    version = subprocess.run([wrk_binary, "-v"], capture_output=True, text=True, check=False)
+    first = (version.stdout or version.stderr).splitlines()[:1]
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
             ),
-            "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
-            "python": platform.python_version(),
-        }
+            platform.processor(),
+        ),
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "wrk": first[0].split(" Copyright")[0].removeprefix("wrk ") if first else "?",
+        "load_average": " / ".join(f"{v:.2f}" for v in os.getloadavg()),
     }
-    print(f"machine: {report['machine']}", flush=True)
 
-    # First, while nothing else runs on the machine: it measures CPU only.
-    print(f"\nsealing personal data, in process, per registration ({args.sealing_events:,}):")
-    report["sealing"] = {"in_process": bench_sealing_in_process(args.sealing_events)}
-    print_sealing_in_process(report["sealing"]["in_process"])
+
+def say(line: str) -> None:
+    print(line, flush=True)
+
+
+def point_line(label: str, connections: int, point: dict[str, Any]) -> str:
+    w = point["wrk"]
+    total = sum(s for g, s in point["cpu_s"].items() if not g.startswith("wrk"))
+    per_command = total / w["ok"] * 1e6 if w["ok"] else 0
+    return (
+        f"  {label:<8} {connections:>3} conn.: {w['rate']:8,.0f}/s  p50 {w['p50_ms']:6.1f} ms"
+        f"  p99 {w['p99_ms']:6.1f} ms  failed {w['failures']:,}  CPU {per_command:,.0f} µs/command"
+        f"  (wrk {w['client_cpu_s']:.2f} s, rest of machine {point['other_cpu_s']:.1f} s)"
+    )
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, wrk: Wrk, work: Path) -> None:
+        self.args = args
+        self.wrk = wrk
+        self.work = work
+        self.run_id = uuid.uuid4().hex[:8]
+        self.postgres = EmbeddedPostgres(work / "pg", free_port())
+        self.kafka = EmbeddedKafka(free_port(), log_file=OUT / "tansu.log")
+        self.services: dict[str, Service] = {}
+        self.memory = PeakMemory()
+        self.results: dict[str, Any] = {"http": {}}
+
+    @property
+    def database_url(self) -> str:
+        return str(self.postgres.database_url("bench"))
+
+    def start_infrastructure(self) -> ProcessMap:
+        self.postgres.start()
+        self.postgres.create_database("bench")
+        self.kafka.start()
+        asyncio.run(ensure_topics(self.kafka.bootstrap_servers, 4))
+        return ProcessMap(self.database_url, self.postgres.pid() or 0, self.kafka.pid())
+
+    def load(self, url: str, body: bytes, token: str = "", tag: str = "") -> Load:
+        prefix = f"{self.run_id}{tag}"
+        return Load(f"{url}/v1/contacts", body, token, prefix)
+
+    # -- HTTP: peers, then the CRM ------------------------------------------------------
+
+    def peers(self, processes: ProcessMap) -> None:
+        peers.prepare(self.database_url)
+        body = bodies.registration()
+        for mode in peers.PEERS:
+            service = peers.start(mode, self.database_url, OUT)
+            try:
+                processes.services = {mode: service.pid}
+                figures = self.results["http"].setdefault(mode, {})
+                for c in self.args.connections:
+                    point, _ = measure(
+                        self.wrk,
+                        self.load(service.url, body, tag=mode),
+                        c,
+                        self.args.seconds,
+                        processes,
+                        warmup=self.args.warmup,
+                    )
+                    figures[str(c)] = point
+                    say(point_line(mode, c, point))
+            finally:
+                stop(service.process)
+
+    def start_crm(self, processes: ProcessMap) -> str:
+        ports = {"contacts": free_port(), "projections": free_port()}
+        env = crm_env(self.database_url, self.kafka.bootstrap_servers, ports)
+        self.env = env
+        for name in ("contacts", "projections"):
+            self.services[name] = serve(name, env, ports[name], OUT)
+        for service in self.services.values():
+            wait_http(f"{service.url}/readyz")
+        processes.services = {name: s.pid for name, s in self.services.items()}
+        processes.single_process = {"projections"}
+        self.settings = Settings()
+        return str(
+            issue_token(self.settings, principal_id="bench", role=Role.ADMIN, departments=["sales"])
+        )
+
+    def crm(self, processes: ProcessMap, token: str) -> None:
+        url = self.services["contacts"].url
+        figures = self.results["http"].setdefault("crm", {})
+        for c in self.args.connections:
+            point, _ = measure(
+                self.wrk,
+                self.load(url, bodies.registration(), token, "crm"),
+                c,
+                self.args.seconds,
+                processes,
+                settled=lambda: caught_up(self.database_url),
+                warmup=self.args.warmup,
+            )
+            figures[str(c)] = point
+            say(point_line("crm", c, point))
+
+    def profile(self, processes: ProcessMap, token: str, connections: int = 32) -> None:
+        """A run of its own with py-spy on each contacts worker and on the projections
+        process: the samples cost CPU, so its throughput is not the one reported above."""
+        contacts = self.services["contacts"].pid
+        targets: dict[str, tuple[int, Any]] = {
+            f"contacts: worker {n}": (pid, WRITE_SIDE)
+            for n, pid in enumerate(sorted(uvicorn_workers(contacts)), 1)
+        }
+        targets["projections"] = (self.services["projections"].pid, READ_SIDE)
+
+        def start_profilers(_: int) -> Callable[[], dict[str, dict[str, int]]]:
+            recordings: list[Recording] = [
+                record(label, pid, self.args.seconds, rules, OUT)
+                for label, (pid, rules) in targets.items()
+            ]
+            return lambda: {r.label: r.finish() for r in recordings}
+
+        point, stages = measure(
+            self.wrk,
+            self.load(self.services["contacts"].url, bodies.registration(), token, "profile"),
+            connections,
+            self.args.seconds,
+            processes,
+            settled=lambda: caught_up(self.database_url),
+            warmup=0,
+            during=start_profilers,
+        )
+        # Each profiled process's µs per command (its CPU group may carry a role suffix).
+        us = {
+            label: next(
+                (v for g, v in point["cpu_us_per_command"].items() if g.startswith(label)), 0.0
+            )
+            for label in targets
+        }
+        self.results["profile"] = {
+            "connections": connections,
+            "wrk": point["wrk"],
+            "stages": stages,
+            "us_per_command": us,
+            "cpu_us_per_command": point["cpu_us_per_command"],
+        }
+        say(f"  profiled run: {point['wrk']['rate']:,.0f}/s; samples in {OUT}/profile-*.txt")
+
+    def sealing_http(self, token: str) -> None:
+        """Personal fields (sealed, a data key per contact, the 360 fetching keys) against
+        the same load with nothing personal; each pair back to back from a caught-up 360."""
+        url = self.services["contacts"].url
+        figures: dict[str, dict[str, float]] = {}
+        for c in sorted({max(self.args.connections), min(self.args.connections)}, reverse=True):
+            rates: dict[str, float] = {}
+            keys: dict[str, int] = {}
+            for label, template in bodies.BODIES.items():
+                wait_until(lambda: caught_up(self.database_url))
+                before = queries.data_keys(self.database_url)
+                result = self.wrk.run(
+                    self.load(url, template, token, f"seal{label}{c}"), c, self.args.seconds
+                )
+                rates[label] = result.rate
+                keys[label] = queries.data_keys(self.database_url) - before
+                if result.ok == 0:
+                    raise RuntimeError(f"no {label} registration succeeded")
+            difference = (rates["personal"] / rates["not_personal"] - 1) * 100
+            figures[str(c)] = {
+                "personal": rates["personal"],
+                "not_personal": rates["not_personal"],
+                "difference_pct": difference,
+                "data_keys_personal": keys["personal"],
+                "data_keys_not_personal": keys["not_personal"],
+            }
+            say(
+                f"  {c:>3} conn.: personal {rates['personal']:8,.0f}/s"
+                f"  not personal {rates['not_personal']:8,.0f}/s  {difference:+6.1f} %"
+            )
+        self.results.setdefault("sealing", {})["http"] = figures
+
+    def latency(self, token: str) -> None:
+        wait_until(lambda: caught_up(self.database_url))
+        tag = f"latency{self.run_id}"
+        load = self.load(
+            self.services["contacts"].url,
+            bodies.tagged(bodies.registration(), tag),
+            token,
+            "latency",
+        )
+        # Paced by wrk itself (post.lua's delay(): a fixed schedule per thread), with more
+        # connections than the rate needs so that a slow answer does not hold the next.
+        result = self.wrk.start(load, 16, self.args.latency_seconds, rate=self.args.rate).finish()
+        wait_until(lambda: caught_up(self.database_url))
+        figures = queries.latency_percentiles(self.database_url, tag)
+        self.results["latency"] = {
+            **figures,
+            "rate": result.rate,
+            "failures": result.failures,
+            "paced_by": "wrk (post.lua delay(), fixed schedule)",
+        }
+        say(
+            f"  {result.rate:.0f} commands/s sent; {figures['count']} contacts:"
+            f" p50 {figures['p50_ms']:.1f} ms, p95 {figures['p95_ms']:.1f} ms,"
+            f" p99 {figures['p99_ms']:.1f} ms"
+        )
+
+    def memory_at_rest(self) -> None:
+        """Per service process, after the HTTP runs, with nothing to do."""
+        wait_until(lambda: caught_up(self.database_url))
+        time.sleep(1)
+        at_rest: dict[str, float] = {}
+        for name, service in self.services.items():
+            workers = sorted(uvicorn_workers(service.pid))
+            for pid in tree(service.pid):
+                try:
+                    rss = psutil.Process(pid).memory_info().rss
+                except psutil.Error:
+                    continue
+                if pid in workers:
+                    role = f"worker {workers.index(pid) + 1}"
+                elif pid == service.pid:
+                    role = "supervisor" if workers else "service"
+                elif "resource_tracker" in " ".join(psutil.Process(pid).cmdline()):
+                    role = "resource tracker"  # multiprocessing's, beside uvicorn's workers
+                else:
+                    role = f"helper process {pid}"
+                at_rest[f"{name} {role}"] = round(rss / MB, 1)
+        self.results.setdefault("memory", {})["at_rest_mb"] = at_rest
+
+    def rebuild_360(self, processes: ProcessMap) -> None:
+        total = queries.top_up_events(self.database_url, self.args.rebuild_events)
+        wait_until(lambda: outbox_drained(self.database_url))
+        wait_until(lambda: caught_up(self.database_url))
+        self.memory.reset()
+        self.memory.watch("contacts (largest worker)", self.services["contacts"].pid)
+        self.memory.watch("projections", self.services["projections"].pid)
+        self.memory.watch("postgres (largest process)", self.postgres.pid() or 0)
+        figures = rebuild(self.env, processes.groups(), self.memory, self.database_url)
+        self.results["rebuild"] = {**figures, "events_in_store": total}
+        last = figures["output"]
+        self.results.setdefault("memory", {})["rebuild_peak_mb"] = {
+            name: round(peak / MB, 1) for name, peak in self.memory.peak.items()
+        }
+        say(f"  {last}; limit: {self.results['rebuild']['limit']}")
+
+    def search(self) -> None:
+        wait_until(lambda: caught_up(self.database_url))
+        found = {}
+        for label, role in (("admin", Role.ADMIN), ("sales_rep", Role.SALES_REP)):
+            caller = issue_token(
+                self.settings, principal_id="bench", role=role, departments=["sales"]
+            )
+            found[label] = queries.search_latencies(self.services["projections"].url, caller)
+        self.results["search"] = found
+
+    def stop(self) -> None:
+        self.memory.stop()
+        for service in self.services.values():
+            stop(service.process)
+        self.kafka.stop()
+        self.postgres.stop()
+
+
+def main() -> None:
+    args = arguments()
+    try:
+        wrk_binary = ensure_wrk()
+    except WrkMissing as missing:
+        raise SystemExit(f"make bench: {missing}") from None
+    OUT.mkdir(parents=True, exist_ok=True)
+    started = datetime.now(UTC)
+    results: dict[str, Any] = {
+        "date": started.strftime("%Y-%m-%d %H:%M UTC"),
+        "command": "python -m bench " + " ".join(_argv_summary(args)),
+        "machine": machine(wrk_binary),
+        "note": args.note,
+    }
+    say(f"machine: {results['machine']}")
+
+    say(f"\nsealing in process, per registration ({args.sealing_events:,} events):")
+    results["sealing"] = {"in_process": bench_sealing_in_process(args.sealing_events)}
+    print_sealing_in_process(results["sealing"]["in_process"])
 
     work = Path(tempfile.mkdtemp(prefix="crm-bench-"))
     work.chmod(0o755)
-    postgres = EmbeddedPostgres(work / "pg", free_port())
-    kafka = EmbeddedKafka(free_port(), log_file=logs / "tansu.log")
-    services: list[subprocess.Popen[bytes]] = []
+    bench = Bench(args, Wrk(wrk_binary), work)
+    bench.results = {**results, "http": {}}
     try:
-        postgres.start()
-        postgres.create_database("bench")
-        database_url = postgres.database_url("bench")
-        kafka.start()
-        asyncio.run(ensure_topics(kafka.bootstrap_servers, 4))
-        memory.watch("postgres", int((postgres.data_dir / "postmaster.pid").read_text().split()[0]))
-
-        print("\nregistrations per second over HTTP (durable commits):", flush=True)
-        report["baseline"] = bench_baselines(database_url, args.seconds, memory, logs)
-
-        contacts_port, projections_port = free_port(), free_port()
-        env = {
-            **os.environ,
-            "CRM_DATABASE_URL": database_url,
-            "CRM_KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
-            "CRM_CONTACTS_PORT": str(contacts_port),
-            "CRM_PROJECTIONS_PORT": str(projections_port),
-            # Consumers (the projections service, the rebuild) fetch data keys from the
-            # contacts service: named outright, whatever CRM_HOST the environment has.
-            "CRM_SERVICE_URLS": json.dumps({"contacts": f"http://127.0.0.1:{contacts_port}"}),
-            "CRM_LOG_LEVEL": "WARNING",
-            "CRM_EMBEDDED": "true",  # its own embedded PostgreSQL and broker, as `crm up`
-        }
-        settings = Settings()
-        token = issue_token(settings, principal_id="bench", role=Role.ADMIN, departments=["sales"])
-        crm = str(Path(sys.executable).parent / "crm")
-        for name in ("contacts", "projections"):
-            process = start_process([crm, "serve", name], env, logs / f"{name}.log")
-            services.append(process)
-            memory.watch(f"{name} service", process.pid)
-        wait_http(f"http://127.0.0.1:{contacts_port}/readyz")
-        wait_http(f"http://127.0.0.1:{projections_port}/readyz")
-
-        report["crm"] = {}
-        for clients in CLIENTS:
-            result = measure_registrations(contacts_port, token, args.seconds, clients)
-            report["crm"][clients] = result.rate
-            print(
-                f"  crm contacts      {clients:>3} clients: {result.rate:8,.0f} writes/s"
-                f"  p50 {result.percentile(50) * 1000:6.1f} ms  p99 {result.percentile(99) * 1000:6.1f} ms"
-                f"  errors {result.errors}",
-                flush=True,
-            )
-
-        sizes = {label: len(body(10**6)) for label, body in BODIES.items()}
-        print(
-            "\ncost of sealing personal data, registrations per second over HTTP"
-            f" (bodies of {sizes['personal']} and {sizes['not_personal']} bytes):",
-            flush=True,
-        )
-        report["sealing"]["http"] = bench_sealing_http(
-            database_url, contacts_port, token, args.seconds
-        )
-        report["sealing"]["body_bytes"] = sizes
-
-        wait_until(lambda: projection_caught_up(database_url))
-        print("\nevent-to-360 latency at 200 commands/s:", flush=True)
-        tag = "latency"
-        headers = {"Authorization": f"Bearer {token}"}
-
-        def tagged(n: int) -> bytes:
-            body = orjson.loads(registration_body(n))
-            body["tags"] = [tag]
-            return post_request(
-                "127.0.0.1", contacts_port, "/v1/contacts", orjson.dumps(body), headers
-            )
-
-        paced = asyncio.run(
-            run_load("127.0.0.1", contacts_port, tagged, 16, max(args.seconds, 10), rate_limit=200)
-        )
-        wait_until(lambda: projection_caught_up(database_url))
-        latency = latency_percentiles(database_url, tag)
-        report["latency"] = {**latency, "rate": paced.rate}
-        print(
-            f"  {paced.rate:.0f} commands/s sent; {latency['count']} contacts: p50 {latency['p50_ms']:.1f} ms,"
-            f" p95 {latency['p95_ms']:.1f} ms, p99 {latency['p99_ms']:.1f} ms",
-            flush=True,
-        )
-
-        print(f"\ncustomer-360 rebuild over at least {args.rebuild_events:,} events:", flush=True)
-        total = top_up_events(database_url, args.rebuild_events)
-        wait_until(lambda: outbox_drained(database_url))
-        rebuild = subprocess.Popen(
-            [crm, "projections", "rebuild", "customer360"],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        memory.watch("rebuild (crm projections rebuild)", rebuild.pid)
-        output = rebuild.communicate()[0].decode()
-        if rebuild.returncode != 0:
-            raise RuntimeError(f"crm projections rebuild failed:\n{output}")
-        print(f"  {total:,} events in the store; {output.strip().splitlines()[-1]}", flush=True)
-        documents, sealed, first_name = sealed_in_the_360(database_url)
-        if sealed or first_name is None or first_name.startswith(PREFIX):
-            raise RuntimeError(
-                f"the rebuilt 360 did not open personal data: {sealed:,} of {documents:,}"
-                f" documents hold sealed values (first name {first_name!r})"
-            )
-        print(f"  {documents:,} documents, none sealed (first name {first_name!r})", flush=True)
-        report["rebuild"] = {
-            "events": total,
-            "output": output.strip().splitlines()[-1],
-            "documents": documents,
-            "sealed_documents": sealed,
-        }
-
-        print("\ncustomer-360 search latency, unscoped (admin) vs department-scoped (sales rep):")
-        wait_until(lambda: projection_caught_up(database_url))
-        report["search"] = {}
-        for label, role in (("admin", Role.ADMIN), ("sales_rep", Role.SALES_REP)):
-            caller = issue_token(settings, principal_id="bench", role=role, departments=["sales"])
-            timings = search_latencies(projections_port, caller)
-            report["search"][label] = timings
-            print(
-                f"  {label:<10} p50 {timings['p50_ms']:.1f} ms  p99 {timings['p99_ms']:.1f} ms"
-                f"  ({timings['total']:,} customers match)",
-                flush=True,
-            )
+        processes = bench.start_infrastructure()
+        say("\nregistrations per second over HTTP (durable), wrk:")
+        bench.peers(processes)
+        token = bench.start_crm(processes)
+        bench.crm(processes, token)
+        if args.profile:
+            say("\nprofile (py-spy) at 32 connections:")
+            bench.profile(processes, token)
+        say("\ncost of sealing personal data over HTTP:")
+        bench.sealing_http(token)
+        bench.memory_at_rest()
+        say(f"\nevent to 360 at {args.rate:.0f} commands/s (paced by wrk):")
+        bench.latency(token)
+        say(f"\ncustomer-360 rebuild over at least {args.rebuild_events:,} events:")
+        bench.rebuild_360(processes)
+        bench.search()
     finally:
-        memory.stop()
-        for process in services:
-            stop(process)
-        kafka.stop()
-        postgres.stop()
+        bench.stop()
         shutil.rmtree(work, ignore_errors=True)
 
-    print("\npeak resident memory:")
-    for name, peak in sorted(memory.peak.items()):
-        print(f"  {name:<36} {peak / 2**20:7.0f} MB")
-    report["peak_memory_mb"] = {k: round(v / 2**20) for k, v in memory.peak.items()}
-    (logs / "results.json").write_text(json.dumps(report, indent=2))
+    stamp = started.strftime("%Y%m%dT%H%M%SZ")
+    (OUT / f"results-{stamp}.json").write_text(json.dumps(bench.results, indent=2))
+    markdown = render(bench.results)
+    (OUT / f"results-{stamp}.md").write_text(markdown)
+    say("\n" + markdown)
+    say(f"written: {OUT / f'results-{stamp}.json'} and .md")
+
+
+def _argv_summary(args: argparse.Namespace) -> list[str]:
+    parts = [f"--seconds {args.seconds}", f"--rebuild-events {args.rebuild_events}"]
+    parts.append("--connections " + " ".join(str(c) for c in args.connections))
+    if args.profile:
+        parts.append("--profile")
+    return parts
 
 
 if __name__ == "__main__":
