@@ -2,6 +2,7 @@
 
     python -m bench.write_profile --connections 32 --seconds 15 [--py-spy]
     python -m bench.write_profile --target plain      # the peer, for comparison
+    python -m bench.write_profile --server uvicorn    # the contacts service on uvicorn
 
 Starts a private embedded PostgreSQL and broker, then the contacts and projections services
 as `crm serve` runs them (or a peer from ``bench.baseline_app``), drives ``POST
@@ -11,7 +12,13 @@ projections have caught up, and divides each process's CPU time (user + system, 
 a machine shared with other work, CPU per command moves far less than wall-clock figures.
 
 With ``--py-spy`` the contacts workers are sampled during the run and each sample is put
-in a stage by the innermost frame that names one (see ``STAGES``).
+in a stage by the innermost frame that names one (see ``STAGES``). py-spy sees Python
+threads only: Granian's HTTP work runs in its own (Rust) threads, so the workers' CPU is
+also split by thread, and the stages share out only what the Python threads used.
+
+``--server`` picks the HTTP server of the contacts service or of the peer: ``granian``
+(what `crm serve` runs) or ``uvicorn`` (with httptools, as `crm serve` ran it before), so
+that a gain can be told apart as the server's or the application's.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from crm_shared.auth.principal import Role
 from crm_shared.auth.tokens import issue_token
 from crm_shared.infra.embedded_kafka import EmbeddedKafka
 from crm_shared.infra.embedded_postgres import EmbeddedPostgres
+from crm_shared.service import installed_services
 from crm_shared.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,6 +103,7 @@ STAGES: list[tuple[str, str]] = [
     ("starlette/", "FastAPI routing and responses"),
     ("uvicorn/", "HTTP server (uvicorn, httptools)"),
     ("httptools", "HTTP server (uvicorn, httptools)"),
+    ("granian/", "HTTP server (granian, Python side)"),
 ]
 FRAME = re.compile(r"\((?P<file>[^:()]+):\d+\)$")
 
@@ -207,8 +216,71 @@ def stage_breakdown(raw: Path) -> Counter[str]:
     return counts
 
 
+def server_argv(server: str, factory: str, port: int, workers: int) -> list[str]:
+    """The HTTP server running the app ``factory`` makes, as `crm serve` runs it."""
+    if server == "granian":
+        return [
+            sys.executable,
+            "-m",
+            "granian",
+            "--interface",
+            "asgi",
+            "--factory",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--loop",
+            "uvloop",
+            "--http",
+            "1",
+            "--no-ws",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+            factory,
+        ]
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        factory,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+
+
+def thread_cpu(processes: list[psutil.Process]) -> dict[str, float]:
+    """CPU seconds of the processes' threads, summed by thread name (Python's threads
+    are named after the process; Granian's runtime threads have names of their own)."""
+    by_name: Counter[str] = Counter()
+    for process in processes:
+        try:
+            own = process.name()
+            for thread in process.threads():
+                try:
+                    name = Path(f"/proc/{process.pid}/task/{thread.id}/comm").read_text().strip()
+                except OSError:
+                    continue
+                kind = "python" if name == own or name.startswith("python") else name
+                by_name[re.sub(r"[-_ ]?\d+$", "", kind)] += thread.user_time + thread.system_time
+        except psutil.NoSuchProcess:
+            continue
+    return dict(by_name)
+
+
 def start_target(
-    target: str, database_url: str, kafka: str, port: int, logs: Path
+    target: str, database_url: str, kafka: str, port: int, logs: Path, server: str
 ) -> list[subprocess.Popen[bytes]]:
     env = {
         **os.environ,
@@ -219,24 +291,7 @@ def start_target(
     }
     if target != "crm":
         env |= {"BASELINE_DATABASE_URL": database_url, "BASELINE_MODE": target}
-        argv = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "bench.baseline_app:create_app",
-            "--port",
-            str(port),
-            "--workers",
-            "2",
-            "--loop",
-            "uvloop",
-            "--http",
-            "httptools",
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ]
+        argv = server_argv(server, "bench.baseline_app:create_app", port, 2)
         out = open(logs / f"{target}.log", "ab")  # noqa: SIM115
         return [subprocess.Popen(argv, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)]
     projections_port = free_port()
@@ -248,11 +303,12 @@ def start_target(
     crm = str(Path(sys.executable).parent / "crm")
     started = []
     for name in ("contacts", "projections"):
+        argv = [crm, "serve", name]
+        if name == "contacts" and server != "granian":
+            argv = server_argv(server, installed_services()[name].app_factory, port, 2)
         out = open(logs / f"{name}.log", "ab")  # noqa: SIM115
         started.append(
-            subprocess.Popen(
-                [crm, "serve", name], env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
-            )
+            subprocess.Popen(argv, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
         )
     wait_http(f"http://127.0.0.1:{projections_port}/readyz")
     return started
@@ -261,6 +317,7 @@ def start_target(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--target", choices=("crm", "plain", "batched"), default="crm")
+    parser.add_argument("--server", choices=("granian", "uvicorn"), default="granian")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--warmup", type=float, default=4)
@@ -289,10 +346,10 @@ def main() -> None:
 
         asyncio.run(ensure_topics(kafka.bootstrap_servers, 4))
         processes = start_target(
-            target := args.target, database_url, kafka.bootstrap_servers, port, logs
+            target := args.target, database_url, kafka.bootstrap_servers, port, logs, args.server
         )
         wait_http(f"http://127.0.0.1:{port}/" + ("readyz" if target == "crm" else "docs"))
-        token = issue_token(Settings(), subject="bench", role=Role.ADMIN, departments=["sales"])
+        token = issue_token(Settings(), principal_id="bench", role=Role.ADMIN, departments=["sales"])
         run_wrk(port, token, args.connections, args.warmup, "warm")
         if target == "crm":
             deadline = time.monotonic() + 60
@@ -334,6 +391,7 @@ def main() -> None:
                 )
         before_count = stored_commands(database_url, target)
         before = snapshot(groups)
+        threads_before = thread_cpu(workers)
         output = run_wrk(port, token, args.connections, args.seconds, "run")
         if target == "crm":
             deadline = time.monotonic() + 120
@@ -341,12 +399,14 @@ def main() -> None:
                 time.sleep(0.2)
             settle(psutil.Process(processes[1].pid))
         after = snapshot(groups)
+        threads_after = thread_cpu(workers)
         commands = stored_commands(database_url, target) - before_count
         for _, spy in spies:
             spy.wait(timeout=60)
 
         print(
-            f"{target}, {args.connections} connections, {args.seconds:.0f} s: {commands} commands"
+            f"{target} on {args.server}, {args.connections} connections, {args.seconds:.0f} s: "
+            f"{commands} commands"
         )
         print(
             "\n".join(
@@ -357,6 +417,7 @@ def main() -> None:
         )
         figures: dict[str, object] = {
             "target": target,
+            "server": args.server,
             "connections": args.connections,
             "commands": commands,
         }
@@ -371,12 +432,23 @@ def main() -> None:
                     print(f"      pid {pid:<8} {us:8.0f}")
         print(f"  {'total':<12} {sum(per_process.values()):8.0f} µs CPU per command")
         figures["cpu_us_per_command"] = per_process
+        threads = {
+            name: (threads_after.get(name, 0.0) - threads_before.get(name, 0.0))
+            / max(commands, 1)
+            * 1e6
+            for name in threads_after
+        }
+        print("  the workers' CPU by thread:")
+        for name, us in sorted(threads.items(), key=lambda item: -item[1]):
+            print(f"      {name:<20} {us:8.0f} µs")
+        figures["worker_threads_us"] = threads
         if spies:
             counts: Counter[str] = Counter()
             for raw, _ in spies:
                 if raw.exists():
                     counts += stage_breakdown(raw)
-            service_us = per_process["service"]
+            # What py-spy can see: the workers' Python threads.
+            service_us = threads.get("python", per_process["service"])
             samples = sum(counts.values()) or 1
             print("\n  the service's CPU by stage (py-spy samples, scaled to its CPU per command):")
             stages = {}

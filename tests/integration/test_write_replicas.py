@@ -87,7 +87,7 @@ def replicas(postgres: EmbeddedPostgres, own_broker: EmbeddedKafka) -> Iterator[
         for url, process in zip(urls, processes, strict=True):
             wait_until_ready(url, process)
         token = issue_token(
-            Settings(), subject="replica-tester", role=Role.ADMIN, departments=["sales"]
+            Settings(), principal_id="replica-tester", role=Role.ADMIN, departments=["sales"]
         )
         yield Replicas(
             urls, database_url, kafka.bootstrap_servers, {"Authorization": f"Bearer {token}"}

@@ -15,6 +15,7 @@ HEAVY = {
     "fastapi",
     "starlette",
     "uvicorn",
+    "granian",
     "aiokafka",
     "faststream",
     "psycopg",
