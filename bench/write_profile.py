@@ -3,6 +3,7 @@
     python -m bench.write_profile --connections 32 --seconds 15 [--py-spy]
     python -m bench.write_profile --target plain      # the peer, for comparison
     python -m bench.write_profile --server uvicorn    # the contacts service on uvicorn
+    python -m bench.write_profile --compare granian uvicorn [--target plain]   # A/B
 
 Starts a private embedded PostgreSQL and broker, then the contacts and projections services
 as `crm serve` runs them (or a peer from ``bench.baseline_app``), drives ``POST
@@ -101,9 +102,17 @@ STAGES: list[tuple[str, str]] = [
     ("fastapi/dependencies/", "FastAPI dependencies and body validation"),
     ("fastapi/", "FastAPI routing and responses"),
     ("starlette/", "FastAPI routing and responses"),
-    ("uvicorn/", "HTTP server (uvicorn, httptools)"),
-    ("httptools", "HTTP server (uvicorn, httptools)"),
-    ("granian/", "HTTP server (granian, Python side)"),
+    ("uvicorn/", "HTTP server"),
+    ("httptools", "HTTP server"),
+    ("granian/", "HTTP server"),
+]
+# A sample whose innermost Python frame is one of these is spent in the server's native
+# code (the loop polling, Granian's receive and send, written in Rust), not in the frame.
+NATIVE_LEAVES: list[tuple[str, str]] = [
+    ("granian/server/mp.py", "event loop (uvloop, native)"),
+    ("asyncio/runners.py", "event loop (uvloop, native)"),
+    ("ServerErrorMiddleware.__call__.<locals>._send", "HTTP server"),
+    ("RequestContextMiddleware.__call__.<locals>.checked_receive", "HTTP server"),
 ]
 FRAME = re.compile(r"\((?P<file>[^:()]+):\d+\)$")
 
@@ -198,6 +207,9 @@ def run_wrk(port: int, token: str, connections: int, seconds: float, run: str) -
 
 def classify(stack: str) -> str:
     frames = stack.split(";")
+    for marker, stage in NATIVE_LEAVES:
+        if marker in frames[-1]:
+            return stage
     for frame in reversed(frames):
         match = FRAME.search(frame)
         file = match.group("file") if match else frame
@@ -314,6 +326,101 @@ def start_target(
     return started
 
 
+def compare(target: str, specs: list[str], rounds: int, burst: float, connections: int) -> None:
+    """A/B on a shared machine: one service per ``spec`` ("server" or "server:PYTHONPATH",
+    the latter to run other code), all up at once over one database, loaded in turn with
+    short bursts (the order alternating each round), so that the machine's other load
+    falls on every variant alike. Prints each one's CPU per request, round by round.
+    For the CRM only the contacts service runs, without its relay (the same in each)."""
+    logs = ROOT / "bench" / "out"
+    logs.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="crm-write-compare-"))
+    work.chmod(0o755)
+    postgres = EmbeddedPostgres(work / "pg", free_port())
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        postgres.start()
+        postgres.create_database("bench")
+        database_url = postgres.database_url("bench")
+        if target != "crm":  # else the peers' workers race to create it
+            with psycopg.connect(database_url, autocommit=True) as conn:
+                conn.execute("CREATE SCHEMA baseline")
+                conn.execute("CREATE TABLE baseline.contacts (id uuid PRIMARY KEY, doc jsonb)")
+        ports = []
+        for spec in specs:
+            server, _, path = spec.partition(":")
+            port = free_port()
+            env = {
+                **os.environ,
+                "CRM_DATABASE_URL": database_url,
+                "CRM_KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9",  # never used: no relay
+                "CRM_RELAY_IN_PROCESS": "false",
+                "CRM_LOG_LEVEL": "WARNING",
+                "CRM_EMBEDDED": "true",
+                "BASELINE_DATABASE_URL": database_url,
+                "BASELINE_MODE": target,
+            }
+            if path:
+                env["PYTHONPATH"] = path
+            factory = (
+                installed_services()["contacts"].app_factory
+                if target == "crm"
+                else "bench.baseline_app:create_app"
+            )
+            out = open(logs / f"compare-{len(ports)}.log", "ab")  # noqa: SIM115
+            processes.append(
+                subprocess.Popen(
+                    server_argv(server, factory, port, 2),
+                    env=env,
+                    cwd=ROOT,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+            wait_http(f"http://127.0.0.1:{port}/" + ("healthz" if target == "crm" else "docs"))
+            ports.append(port)
+        token = issue_token(
+            Settings(), principal_id="bench", role=Role.ADMIN, departments=["sales"]
+        )
+        for port in ports:
+            run_wrk(port, token, connections, 3, f"warm{port}")
+        totals = [[0.0, 0] for _ in specs]
+        for round_ in range(rounds):
+            order = list(range(len(specs)))
+            if round_ % 2:
+                order.reverse()
+            line = []
+            for i in order:
+                procs = family(processes[i].pid)
+                before = sum(cpu_seconds(p) for p in procs)
+                output = run_wrk(ports[i], token, connections, burst, f"r{round_}p{i}")
+                used = sum(cpu_seconds(p) for p in procs) - before
+                answered = re.search(r"(\d+) requests in", output)
+                failed = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+                done = int(answered.group(1)) if answered else 0
+                done -= int(failed.group(1)) if failed else 0
+                totals[i][0] += used
+                totals[i][1] += done
+                median = re.search(r"50%\s+([\d.]+\w+)", output)
+                line.append(
+                    f"{specs[i]}: {used / max(done, 1) * 1e6:6.0f} µs ({done}, p50 "
+                    f"{median.group(1) if median else '?'})"
+                )
+            print(f"round {round_ + 1}: " + ";  ".join(line), flush=True)
+        for spec, (used, done) in zip(specs, totals, strict=True):
+            print(f"{spec:<40} {used / max(done, 1) * 1e6:6.0f} µs CPU per request ({done})")
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        postgres.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--target", choices=("crm", "plain", "batched"), default="crm")
@@ -323,9 +430,20 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=4)
     parser.add_argument("--py-spy", action="store_true", help="sample the contacts workers")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--compare",
+        nargs="+",
+        metavar="SERVER[:PYTHONPATH]",
+        help="A/B the service's CPU per request across servers or code (see compare())",
+    )
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--burst", type=float, default=5)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install -y wrk")
+    if args.compare:
+        compare(args.target, args.compare, args.rounds, args.burst, args.connections)
+        return
 
     logs = ROOT / "bench" / "out"
     logs.mkdir(parents=True, exist_ok=True)
@@ -349,7 +467,9 @@ def main() -> None:
             target := args.target, database_url, kafka.bootstrap_servers, port, logs, args.server
         )
         wait_http(f"http://127.0.0.1:{port}/" + ("readyz" if target == "crm" else "docs"))
-        token = issue_token(Settings(), principal_id="bench", role=Role.ADMIN, departments=["sales"])
+        token = issue_token(
+            Settings(), principal_id="bench", role=Role.ADMIN, departments=["sales"]
+        )
         run_wrk(port, token, args.connections, args.warmup, "warm")
         if target == "crm":
             deadline = time.monotonic() + 60
