@@ -17,9 +17,9 @@ in a stage by the innermost frame that names one (see ``STAGES``). py-spy sees P
 threads only: Granian's HTTP work runs in its own (Rust) threads, so the workers' CPU is
 also split by thread, and the stages share out only what the Python threads used.
 
-``--server`` picks the HTTP server of the contacts service or of the peer: ``granian``
-(what `crm serve` runs) or ``uvicorn`` (with httptools, as `crm serve` ran it before), so
-that a gain can be told apart as the server's or the application's.
+``--server`` picks the HTTP server of the contacts service or of the peer: ``uvicorn``
+(with httptools, what `crm serve` runs) or ``granian`` (a dev dependency, for comparison),
+so that a gain can be told apart as the server's or the application's.
 """
 
 from __future__ import annotations
@@ -316,7 +316,7 @@ def start_target(
     started = []
     for name in ("contacts", "projections"):
         argv = [crm, "serve", name]
-        if name == "contacts" and server != "granian":
+        if name == "contacts" and server != "uvicorn":
             argv = server_argv(server, installed_services()[name].app_factory, port, 2)
         out = open(logs / f"{name}.log", "ab")  # noqa: SIM115
         started.append(
@@ -424,7 +424,7 @@ def compare(target: str, specs: list[str], rounds: int, burst: float, connection
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--target", choices=("crm", "plain", "batched"), default="crm")
-    parser.add_argument("--server", choices=("granian", "uvicorn"), default="granian")
+    parser.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--warmup", type=float, default=4)

@@ -15,7 +15,6 @@ HEAVY = {
     "fastapi",
     "starlette",
     "uvicorn",
-    "granian",
     "aiokafka",
     "faststream",
     "psycopg",

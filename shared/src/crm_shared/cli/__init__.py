@@ -59,7 +59,8 @@ def token(
 @app.command()
 def serve(service: Annotated[str, typer.Argument(help="Which service to run")]) -> None:
     """Run one service (what each container runs in production)."""
-    from crm_shared.infra.http_server import serve_http
+    import uvicorn
+
     from crm_shared.service import installed_services
     from crm_shared.settings import InsecureSettings
 
@@ -71,7 +72,17 @@ def serve(service: Annotated[str, typer.Argument(help="Which service to run")]) 
             settings.key_wrapper()
     except InsecureSettings as error:
         raise SystemExit(f"crm serve {service}: {error}") from None
-    serve_http(definition, settings)
+    uvicorn.run(
+        definition.app_factory,
+        factory=True,
+        host=settings.host,
+        port=settings.port_of(service),
+        workers=definition.workers(settings.workers),
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+        access_log=False,
+    )
 
 
 @app.command()
