@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,7 +15,8 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from crm_shared.http.app import create_service_app
-from crm_shared.http.middleware import ResponseAborted
+from crm_shared.http.middleware import ResponseAborted, new_correlation_id
+from crm_shared.observability.metrics import HTTP_REQUEST_SECONDS
 from crm_shared.service import ServiceDefinition
 from crm_shared.settings import Settings
 
@@ -167,3 +169,30 @@ async def test_a_body_that_is_not_json_is_still_reported_by_validation(
         "/people", content=b'{"name": ', headers={"Content-Type": "application/json"}
     )
     assert (response.status_code, response.json()["code"]) == (422, "validation_error")
+
+
+def test_a_generated_correlation_id_is_a_random_uuid_in_its_usual_text() -> None:
+    ids = {new_correlation_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    for cid in ids:
+        parsed = uuid.UUID(cid)
+        assert (str(parsed), parsed.version, parsed.variant) == (cid, 4, uuid.RFC_4122)
+
+
+def _requests_timed(route: str, status: str) -> float:
+    labels = {"method": "POST", "route": route, "status": status}
+    for sample in HTTP_REQUEST_SECONDS.collect()[0].samples:
+        if sample.name.endswith("_count") and sample.labels == labels:
+            return sample.value
+    return 0.0
+
+
+async def test_every_request_is_timed_under_its_route_and_status(
+    client: httpx.AsyncClient,
+) -> None:
+    created, refused = _requests_timed("/people", "200"), _requests_timed("/people", "422")
+    for _ in range(3):
+        await client.post("/people", json={"name": "Ada"})
+    await client.post("/people", json={})
+    assert _requests_timed("/people", "200") == created + 3
+    assert _requests_timed("/people", "422") == refused + 1

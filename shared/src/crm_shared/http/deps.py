@@ -67,9 +67,14 @@ async def _identify(
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
 
 
-async def current_caller(principal: CurrentPrincipal) -> Caller:
+def caller_of(principal: Principal) -> Caller:
+    """The caller, with the metadata their events will carry (actor, correlation id)."""
     metadata = EventMetadata(actor=principal.actor, correlation_id=correlation_id.get())
     return Caller(principal, metadata)
+
+
+async def current_caller(principal: CurrentPrincipal) -> Caller:
+    return caller_of(principal)
 
 
 CurrentCaller = Annotated[Caller, Depends(current_caller)]
