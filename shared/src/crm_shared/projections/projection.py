@@ -38,7 +38,8 @@ class Projection(Protocol):
         """Creates the read model's tables (idempotent: it runs at every start)."""
 
     async def drop(self, conn: AsyncConnection[Any]) -> None:
-        """Empties the read model, before a rebuild from the start of its topics."""
+        """Empties the read model in place (with ``ConsumerState.reset``, a replay from the
+        start; ``crm projections rebuild`` builds a new one beside it instead)."""
 
     async def apply(
         self, conn: AsyncConnection[Any], events: Sequence[ReceivedEvent[EventData]]
