@@ -50,9 +50,9 @@ async def rebuild_projection(name: str, settings: ConsumerSettings) -> tuple[int
 def rebuild(name: Annotated[str, typer.Argument(help="customer360")]) -> None:
     """Rebuild a read model from the beginning of its topics, beside the live one.
 
-    The live read model keeps answering and its consumers keep applying while the new one
-    is built in `<schema>_build`; then one transaction swaps them, and the running
-    consumers apply what was written since from the new model's offsets.
+    The live model keeps answering while the new one is built in <schema>_build.
+    One transaction then swaps them; the running consumers apply what was written
+    meanwhile, from the new model's offsets.
     """
     import asyncio
 
