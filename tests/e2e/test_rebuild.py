@@ -6,18 +6,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from typing import Any
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any, TypeVar
 
 import pytest
 from psycopg import AsyncConnection
 
 from crm_projections.cli import consumer_settings, rebuild_projection
 from crm_projections.customer360.projection import SCHEMA
-from crm_shared.projections.rebuild import CannotRebuild
+from crm_shared.messaging.rebuild import CannotRebuild
 from tests.e2e.conftest import Stack, eventually, register_contact
 from tests.e2e.projectable import projected
 
 BUILD = f"{SCHEMA}_build"
+T = TypeVar("T")
 
 
 async def _rows(stack: Stack, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
@@ -49,6 +51,17 @@ async def _the_360(stack: Stack) -> dict[str, list[tuple[Any, ...]]]:
     }
 
 
+@contextlib.asynccontextmanager
+async def _running(work: Coroutine[Any, Any, T]) -> AsyncIterator[asyncio.Task[T]]:
+    """``work`` as a task that does not outlive the test (the stack's loop is the session's)."""
+    task = asyncio.create_task(work)
+    try:
+        yield task
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
 async def _registered(stack: Stack, tag: str, count: int) -> list[str]:
     ids = [(await register_contact(stack, tags=[tag]))["id"] for _ in range(count)]
     for contact_id in ids:
@@ -72,18 +85,18 @@ async def test_the_live_360_answers_throughout_a_rebuild_and_then_equals_a_fresh
     ids = await _registered(stack, tag, 5)
     before = await _the_360(stack)
 
-    rebuilding = asyncio.create_task(
-        rebuild_projection("customer360", consumer_settings(stack.settings))
-    )
     answers, during_build = 0, 0
-    while not rebuilding.done():
-        if await _schema_exists(stack, BUILD):
-            during_build += 1
-        response = await stack.projections.get(f"/v1/customers/{ids[0]}", headers=stack.auth())
-        assert response.status_code == 200, response.text
-        assert await _tagged(stack, tag) == len(ids)
-        answers += 1
-    records, _ = await rebuilding
+    async with _running(rebuild_projection("customer360", consumer_settings(stack.settings))) as (
+        rebuilding
+    ):
+        while not rebuilding.done():
+            if await _schema_exists(stack, BUILD):
+                during_build += 1
+            response = await stack.projections.get(f"/v1/customers/{ids[0]}", headers=stack.auth())
+            assert response.status_code == 200, response.text
+            assert await _tagged(stack, tag) == len(ids)
+            answers += 1
+        records, _ = await rebuilding
 
     assert records > 0 and answers > 0
     assert during_build > 0, "no query ran while the new 360 was being built"
@@ -115,22 +128,24 @@ async def test_a_rebuild_while_writes_continue_applies_every_event_exactly_once(
 
     async def write() -> None:
         # Each contact: a registration and three interactions, which the 360 counts; an
-        # interaction applied twice (or lost) shows in the count.
+        # interaction applied twice (or lost) shows in the count. Paced: the rebuild shares
+        # this event loop with the writer and the services.
         while not stop.is_set():
             contact = await register_contact(stack, tags=[tag])
             written.append(contact["id"])
             await _interactions(stack, contact["id"], 3)
+            await asyncio.sleep(0.05)
 
     async def written_at_least(count: int) -> bool:
         return len(written) >= count
 
-    writing = asyncio.create_task(write())
-    await eventually(lambda: written_at_least(2))
-    await rebuild_projection("customer360", consumer_settings(stack.settings))
-    during = len(written)
-    await eventually(lambda: written_at_least(during + 2), within=30)
-    stop.set()
-    await writing
+    async with _running(write()) as writing:
+        await eventually(lambda: written_at_least(2))
+        await rebuild_projection("customer360", consumer_settings(stack.settings))
+        during = len(written)
+        await eventually(lambda: written_at_least(during + 2), within=30)
+        stop.set()
+        await writing
 
     for contact_id in written:
         document = await projected(stack, contact_id, 4)
@@ -160,13 +175,13 @@ async def test_a_cancelled_rebuild_leaves_the_live_360_as_it_was_and_no_build_be
     await _registered(stack, tag, 3)
     before = await _the_360(stack)
 
-    rebuilding = asyncio.create_task(
-        rebuild_projection("customer360", consumer_settings(stack.settings))
-    )
-    await eventually(lambda: _schema_exists(stack, BUILD))
-    rebuilding.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await rebuilding
+    async with _running(rebuild_projection("customer360", consumer_settings(stack.settings))) as (
+        rebuilding
+    ):
+        await eventually(lambda: _schema_exists(stack, BUILD))
+        rebuilding.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await rebuilding
 
     assert not await _schema_exists(stack, BUILD)
     assert await _the_360(stack) == before

@@ -12,8 +12,8 @@ from psycopg import AsyncConnection
 from crm_shared.catalog.contacts import ContactRegistered
 from crm_shared.events import EventData, ReceivedEvent
 from crm_shared.messaging.consumer import ConsumerSettings
+from crm_shared.messaging.rebuild import CannotRebuild, rebuild
 from crm_shared.projections import ReadModel
-from crm_shared.projections.rebuild import CannotRebuild, rebuild
 
 
 class NamesItsSchema(ReadModel):

@@ -34,10 +34,10 @@ def consumer_settings(settings: Settings) -> ConsumerSettings:
 
 async def rebuild_projection(name: str, settings: ConsumerSettings) -> tuple[int, float]:
     """Builds the read model beside the live one from the start of its topics, then swaps
-    it in (``crm_shared.projections.rebuild``); (records read, seconds)."""
+    it in (``crm_shared.messaging.rebuild``); (records read, seconds)."""
     from crm_projections.projections import all_projections
+    from crm_shared.messaging.rebuild import CannotRebuild, rebuild
     from crm_shared.projections import ReadModel
-    from crm_shared.projections.rebuild import CannotRebuild, rebuild
 
     projection = all_projections()[name]
     if not isinstance(projection, ReadModel):
@@ -58,7 +58,7 @@ def rebuild(name: Annotated[str, typer.Argument(help="customer360")]) -> None:
 
     from crm_projections.projections import all_projections
     from crm_shared.infra.running_stack import command_settings
-    from crm_shared.projections.rebuild import CannotRebuild
+    from crm_shared.messaging.rebuild import CannotRebuild
 
     if name not in all_projections():
         raise typer.BadParameter(

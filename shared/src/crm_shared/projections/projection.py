@@ -55,7 +55,7 @@ class ReadModel:
 
     The schema is the instance's: ``in_schema`` gives the same read model addressing
     another schema, which is how a rebuild builds beside the live one and then swaps
-    (``crm_projections.rebuild``). So a subclass builds its statements from
+    (``crm_shared.messaging.rebuild``). So a subclass builds its statements from
     ``self.schema`` (in ``__init__``), never from a constant; the schema holds nothing of
     another projection, and its consumer's positions live in it too.
     """

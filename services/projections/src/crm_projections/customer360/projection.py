@@ -24,7 +24,7 @@ from crm_shared.projections import ReadModel
 if TYPE_CHECKING:
     from psycopg import AsyncConnection
 
-# The live schema; a rebuild builds beside it (``crm_projections.rebuild``).
+# The live schema; a rebuild builds beside it (``crm_shared.messaging.rebuild``).
 SCHEMA = "projections"
 TABLES = ("timeline", "customers", "accounts")
 
