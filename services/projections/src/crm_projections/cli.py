@@ -1,8 +1,7 @@
-"""`crm projections ...`: rebuild a read model from the start of its topics, show positions."""
+"""`crm projections ...`: rebuild a read model beside the live one, show positions."""
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -34,41 +33,49 @@ def consumer_settings(settings: Settings) -> ConsumerSettings:
 
 
 async def rebuild_projection(name: str, settings: ConsumerSettings) -> tuple[int, float]:
-    """Drops the read model and applies its topics from the beginning; (records, seconds)."""
-    from psycopg import AsyncConnection
-
+    """Builds the read model beside the live one from the start of its topics, then swaps
+    it in (``crm_shared.messaging.rebuild``); (records read, seconds)."""
     from crm_projections.projections import all_projections
-    from crm_shared.messaging.consumer import ConsumerState, ProjectionConsumer
+    from crm_shared.messaging.rebuild import CannotRebuild, rebuild
+    from crm_shared.projections import ReadModel
 
     projection = all_projections()[name]
-    consumer = ProjectionConsumer(projection, settings)
-    await consumer.setup()
-    state = ConsumerState(settings.schema, projection.name)
-    async with await AsyncConnection.connect(settings.database_url) as conn, conn.transaction():
-        await state.reset(conn)
-        await projection.drop(conn)
-    started = time.perf_counter()
-    records = await consumer.catch_up()
-    return records, time.perf_counter() - started
+    if not isinstance(projection, ReadModel):
+        raise CannotRebuild(f"{name} is not a ReadModel: it cannot be built beside itself")
+    rebuilt = await rebuild(projection, settings)
+    return rebuilt.events, rebuilt.seconds
 
 
 @cli.command()
 def rebuild(name: Annotated[str, typer.Argument(help="customer360")]) -> None:
-    """Drop a read model and rebuild it from the beginning of its topics."""
+    """Rebuild a read model from the beginning of its topics, beside the live one.
+
+    The live model keeps answering while the new one is built in <schema>_build.
+    One transaction then swaps them; the running consumers apply what was written
+    meanwhile, from the new model's offsets.
+    """
     import asyncio
 
     from crm_projections.projections import all_projections
     from crm_shared.infra.running_stack import command_settings
+    from crm_shared.messaging.rebuild import CannotRebuild
 
     if name not in all_projections():
         raise typer.BadParameter(
             f"unknown projection {name!r}; known: {', '.join(all_projections())}"
         )
-    records, seconds = asyncio.run(
-        rebuild_projection(name, consumer_settings(command_settings("projections")))
-    )
+    try:
+        records, seconds = asyncio.run(
+            rebuild_projection(name, consumer_settings(command_settings("projections")))
+        )
+    except CannotRebuild as refused:
+        typer.echo(f"crm projections rebuild: {refused}", err=True)
+        raise typer.Exit(1) from None
     rate = records / seconds if seconds else 0.0
-    typer.echo(f"rebuilt {name}: {records} events in {seconds:.2f} s ({rate:,.0f} events/s)")
+    typer.echo(
+        f"rebuilt {name} and swapped it in: {records} events in {seconds:.2f} s"
+        f" ({rate:,.0f} events/s)"
+    )
 
 
 async def projection_status(settings: ConsumerSettings) -> list[dict[str, Any]]:

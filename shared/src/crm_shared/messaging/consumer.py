@@ -4,7 +4,8 @@
   personal values opened and its data validated (``decoding``); the projection gets the
   catalog's models of the types it handles (``crm_shared.projections``). A record that
   does not decode is dead-lettered like one the projection fails on.
-- Batches: one database transaction per batch of records.
+- Batches: one database transaction per batch of records. Catching up (a rebuild)
+  fetches and decodes the next batch while the database applies one (``_read_to``).
 - Exactly-once effect over at-least-once delivery: the consumed offsets are written in the
   same transaction as the batch they cover, and every aggregate's last applied version is
   kept, so a duplicate or re-delivered event (a re-publish from the start, say) changes
@@ -47,7 +48,7 @@ from psycopg.types.json import set_json_loads
 from crm_shared.catalog import CATALOG
 from crm_shared.events import Catalog, Envelope, EventData, ReceivedEvent
 from crm_shared.messaging.consumer_state import ConsumerState, Fenced, StoredPosition
-from crm_shared.messaging.decoding import EventDecoder
+from crm_shared.messaging.decoding import Decoded, EventDecoder
 from crm_shared.messaging.failures import SafeMessage, describe, frames
 from crm_shared.messaging.heap import settle_for_batches
 from crm_shared.messaging.log_check import Expected, LogVerifier, fingerprint
@@ -184,15 +185,51 @@ class ProjectionConsumer:
         await self.open(group=False)
         assert self._consumer is not None
         ends = await end_offsets(self.settings.bootstrap_servers, list(self._consumer.assignment()))
-        read = 0
         try:
-            while any(
+            return await self._read_to(ends)
+        finally:
+            await self.stop()
+
+    async def _read_to(self, ends: dict[TopicPartition, int]) -> int:
+        """Reads every partition to ``ends``, fetching and decoding each batch while the
+        database applies the one before (decoding is this process's CPU, applying mostly
+        the database's). Batches are still verified and applied one after the other, in
+        order: a batch is verified against the positions the one before it committed, and
+        its poison dead-lettered, only once that one has committed. Outside a group only:
+        no rebalance can move a partition while a batch is fetched ahead."""
+        assert self._consumer is not None and not self._group
+        read = 0
+        applying: asyncio.Task[None] | None = None
+        try:
+            while applying is not None or any(
                 self.applied_through.get((tp.topic, tp.partition), 0) < end
                 for tp, end in ends.items()
             ):
-                read += await self._poll_once()
+                fetched = await self._consumer.getmany(
+                    timeout_ms=self.settings.poll_ms, max_records=self.settings.batch_size
+                )
+                batches = {
+                    tp: records
+                    for tp, records in fetched.items()
+                    if (tp.topic, tp.partition) in self.claims
+                }
+                records = [r for partition in batches.values() for r in partition]
+                # An unreachable key endpoint raises here, as in ``handle``.
+                decoded = await self.decoder.decode(records) if records else None
+                if applying is not None:
+                    await applying
+                    applying = None
+                    self._observe_progress()
+                if decoded is None:
+                    continue
+                kept = await self._verified(batches)
+                if kept:
+                    applying = asyncio.create_task(self.handle(kept, _of(decoded, kept)))
+                    read += len(kept)
         finally:
-            await self.stop()
+            if applying is not None:  # something failed: the batch in flight rolls back
+                applying.cancel()
+                await asyncio.gather(applying, return_exceptions=True)
         return read
 
     async def _connect(self) -> AsyncConnection[Any]:
@@ -485,10 +522,12 @@ class ProjectionConsumer:
             self._caught_up[(tp.topic, tp.partition)] = False
         return [r for tp, records in batches.items() if tp not in diverged for r in records]
 
-    async def handle(self, records: list[Record]) -> None:
-        """Applies a batch durably, retrying, isolating and dead-lettering as needed."""
-        # An unreachable key endpoint raises here: the batch is tried again later.
-        decoded = await self.decoder.decode(records)
+    async def handle(self, records: list[Record], decoded: Decoded | None = None) -> None:
+        """Applies a batch durably, retrying, isolating and dead-lettering as needed
+        (``decoded``: the batch's records, decoded already)."""
+        if decoded is None:
+            # An unreachable key endpoint raises here: the batch is tried again later.
+            decoded = await self.decoder.decode(records)
         events, poison = decoded.events, decoded.poison
         positions = self._positions_after(records)
         for record, error in poison:
@@ -623,6 +662,15 @@ class ProjectionConsumer:
             if behind <= 0:
                 self._caught_up[key] = True
             CONSUMER_LAG_EVENTS.labels(self.projection.name, tp.topic).set(max(behind, 0))
+
+
+def _of(decoded: Decoded, records: list[Record]) -> Decoded:
+    """What of a decoded batch comes from the partitions these records are from."""
+    kept = {(r.topic, r.partition) for r in records}
+    return Decoded(
+        events=[e for e in decoded.events if (e.topic, e.partition) in kept],
+        poison=[(r, error) for r, error in decoded.poison if (r.topic, r.partition) in kept],
+    )
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]

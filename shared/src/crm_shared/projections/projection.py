@@ -14,7 +14,7 @@ can be specified without a database (``crm_shared.projections.specs``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
 
 from crm_shared.events import EventData, ReceivedEvent
 
@@ -38,7 +38,8 @@ class Projection(Protocol):
         """Creates the read model's tables (idempotent: it runs at every start)."""
 
     async def drop(self, conn: AsyncConnection[Any]) -> None:
-        """Empties the read model, before a rebuild from the start of its topics."""
+        """Empties the read model in place (with ``ConsumerState.reset``, a replay from the
+        start; ``crm projections rebuild`` builds a new one beside it instead)."""
 
     async def apply(
         self, conn: AsyncConnection[Any], events: Sequence[ReceivedEvent[EventData]]
@@ -46,23 +47,46 @@ class Projection(Protocol):
 
 
 class ReadModel:
-    """A projection whose read model is a few tables in one PostgreSQL schema.
+    """A projection whose read model is a few tables in one PostgreSQL schema of its own.
 
-    A subclass declares its ``name``, ``topics``, ``handles``, ``schema``, its ``tables``
-    and the statements that create them (``ddl``, each idempotent: ``IF NOT EXISTS``),
-    and implements ``apply``.
+    A subclass declares its ``name``, ``topics``, ``handles``, its live ``schema``, its
+    ``tables``, the statements that create them (``ddl``) and their secondary indexes
+    (``indexes``), each idempotent (``IF NOT EXISTS``), and implements ``apply``.
+
+    The schema is the instance's: ``in_schema`` gives the same read model addressing
+    another schema, which is how a rebuild builds beside the live one and then swaps
+    (``crm_shared.messaging.rebuild``). So a subclass builds its statements from
+    ``self.schema`` (in ``__init__``), never from a constant; the schema holds nothing of
+    another projection, and its consumer's positions live in it too.
     """
 
     name: ClassVar[str]
     topics: ClassVar[Sequence[str]]
     handles: ClassVar[Sequence[type[EventData]]]
-    schema: ClassVar[str]
+    schema: str
     tables: ClassVar[Sequence[str]]
-    ddl: ClassVar[Sequence[str]]
+    ddl: Sequence[str]
+    indexes: Sequence[str] = ()
+
+    def __init__(self, schema: str | None = None, *, indexed: bool = True) -> None:
+        if schema is not None:
+            self.schema = schema
+        # A bulk load is faster without secondary indexes: a build creates them after.
+        self.indexed = indexed
+
+    def in_schema(self, schema: str, *, indexed: bool = True) -> Self:
+        """This read model in ``schema`` (its tables, statements and indexes there)."""
+        return type(self)(schema, indexed=indexed)
 
     async def setup(self, conn: AsyncConnection[Any]) -> None:
         await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
         for statement in self.ddl:
+            await conn.execute(statement)
+        if self.indexed:
+            await self.create_indexes(conn)
+
+    async def create_indexes(self, conn: AsyncConnection[Any]) -> None:
+        for statement in self.indexes:
             await conn.execute(statement)
 
     async def drop(self, conn: AsyncConnection[Any]) -> None:

@@ -9,6 +9,7 @@ trips per thousand events) and the read side plain SQL.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -23,50 +24,8 @@ from crm_shared.projections import ReadModel
 if TYPE_CHECKING:
     from psycopg import AsyncConnection
 
+# The live schema; a rebuild builds beside it (``crm_shared.messaging.rebuild``).
 SCHEMA = "projections"
-
-DDL = (
-    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
-    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.customers (
-        contact_id uuid PRIMARY KEY,
-        version bigint NOT NULL,
-        doc jsonb NOT NULL,
-        display_name text NOT NULL,
-        search text NOT NULL,
-        tags text[] NOT NULL,
-        owner text,
-        department text,
-        account_id uuid,
-        archived boolean NOT NULL,
-        erased boolean NOT NULL DEFAULT false,
-        created_at timestamptz NOT NULL,
-        updated_at timestamptz NOT NULL,
-        projected_at timestamptz NOT NULL DEFAULT clock_timestamp())""",
-    f"ALTER TABLE {SCHEMA}.customers ADD COLUMN IF NOT EXISTS erased boolean NOT NULL DEFAULT false",
-    f"CREATE INDEX IF NOT EXISTS customers_search_trgm ON {SCHEMA}.customers USING gin (search gin_trgm_ops)",
-    f"CREATE INDEX IF NOT EXISTS customers_tags ON {SCHEMA}.customers USING gin (tags)",
-    f"CREATE INDEX IF NOT EXISTS customers_owner ON {SCHEMA}.customers (owner)",
-    f"CREATE INDEX IF NOT EXISTS customers_department ON {SCHEMA}.customers (department)",
-    f"CREATE INDEX IF NOT EXISTS customers_account ON {SCHEMA}.customers (account_id)",
-    f"CREATE INDEX IF NOT EXISTS customers_name ON {SCHEMA}.customers (display_name, contact_id)",
-    f"CREATE INDEX IF NOT EXISTS customers_updated ON {SCHEMA}.customers (updated_at, contact_id)",
-    f"CREATE INDEX IF NOT EXISTS customers_created ON {SCHEMA}.customers (created_at, contact_id)",
-    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.accounts (
-        account_id uuid PRIMARY KEY,
-        version bigint NOT NULL,
-        doc jsonb NOT NULL,
-        name text NOT NULL,
-        department text,
-        archived boolean NOT NULL)""",
-    f"CREATE INDEX IF NOT EXISTS accounts_name_trgm ON {SCHEMA}.accounts USING gin (lower(name) gin_trgm_ops)",
-    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.timeline (
-        event_id uuid PRIMARY KEY,
-        contact_id uuid NOT NULL,
-        occurred_at timestamptz NOT NULL,
-        type text NOT NULL,
-        entry jsonb NOT NULL)""",
-    f"CREATE INDEX IF NOT EXISTS timeline_by_contact ON {SCHEMA}.timeline (contact_id, occurred_at DESC, event_id DESC)",
-)
 TABLES = ("timeline", "customers", "accounts")
 
 # Indexed text is cut to this many characters (the document keeps it whole): a btree or
@@ -75,15 +34,92 @@ TABLES = ("timeline", "customers", "accounts")
 # 4 bytes each, plus the contact id beside a display name, fit.
 INDEXED_CHARS = 600
 
+
+def ddl(schema: str) -> tuple[str, ...]:
+    """The tables and what their upserts need (primary keys)."""
+    return (
+        "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+        f"""CREATE TABLE IF NOT EXISTS "{schema}".customers (
+            contact_id uuid PRIMARY KEY,
+            version bigint NOT NULL,
+            doc jsonb NOT NULL,
+            display_name text NOT NULL,
+            search text NOT NULL,
+            tags text[] NOT NULL,
+            owner text,
+            department text,
+            account_id uuid,
+            archived boolean NOT NULL,
+            erased boolean NOT NULL DEFAULT false,
+            created_at timestamptz NOT NULL,
+            updated_at timestamptz NOT NULL,
+            projected_at timestamptz NOT NULL DEFAULT clock_timestamp())""",
+        f'ALTER TABLE "{schema}".customers'
+        " ADD COLUMN IF NOT EXISTS erased boolean NOT NULL DEFAULT false",
+        f"""CREATE TABLE IF NOT EXISTS "{schema}".accounts (
+            account_id uuid PRIMARY KEY,
+            version bigint NOT NULL,
+            doc jsonb NOT NULL,
+            name text NOT NULL,
+            department text,
+            archived boolean NOT NULL)""",
+        f"""CREATE TABLE IF NOT EXISTS "{schema}".timeline (
+            event_id uuid PRIMARY KEY,
+            contact_id uuid NOT NULL,
+            occurred_at timestamptz NOT NULL,
+            type text NOT NULL,
+            entry jsonb NOT NULL)""",
+    )
+
+
+def indexes(schema: str) -> tuple[str, ...]:
+    """What the queries need; the fold needs none of them (a rebuild adds them last)."""
+    customers, accounts, timeline = (
+        f'"{schema}".{t}' for t in ("customers", "accounts", "timeline")
+    )
+    return (
+        f"CREATE INDEX IF NOT EXISTS customers_search_trgm ON {customers} USING gin (search gin_trgm_ops)",
+        f"CREATE INDEX IF NOT EXISTS customers_tags ON {customers} USING gin (tags)",
+        f"CREATE INDEX IF NOT EXISTS customers_owner ON {customers} (owner)",
+        f"CREATE INDEX IF NOT EXISTS customers_department ON {customers} (department)",
+        f"CREATE INDEX IF NOT EXISTS customers_account ON {customers} (account_id)",
+        f"CREATE INDEX IF NOT EXISTS customers_name ON {customers} (display_name, contact_id)",
+        f"CREATE INDEX IF NOT EXISTS customers_updated ON {customers} (updated_at, contact_id)",
+        f"CREATE INDEX IF NOT EXISTS customers_created ON {customers} (created_at, contact_id)",
+        f"CREATE INDEX IF NOT EXISTS accounts_name_trgm ON {accounts} USING gin (lower(name) gin_trgm_ops)",
+        f"CREATE INDEX IF NOT EXISTS timeline_by_contact ON {timeline} (contact_id, occurred_at DESC, event_id DESC)",
+    )
+
+
 # Whole batches travel as arrays, in binary format (%b): psycopg escapes every element of a
 # text-format array in Python, which cost more than everything else in a rebuild.
 
-UPSERT_CUSTOMERS = f"""
+
+@dataclass(frozen=True)
+class Statements:
+    """The fold's statements, addressing one schema."""
+
+    customers_of: str
+    accounts_of: str
+    upsert_customers: str
+    insert_timeline: str
+    scrub_timeline: str
+    upsert_accounts: str
+
+    @classmethod
+    def in_schema(cls, schema: str) -> Statements:
+        customers, accounts, timeline = (
+            f'"{schema}".{t}' for t in ("customers", "accounts", "timeline")
+        )
+        return cls(
+            customers_of=f"SELECT contact_id, doc FROM {customers} WHERE contact_id = ANY(%s)",
+            accounts_of=f"SELECT account_id, doc FROM {accounts} WHERE account_id = ANY(%s)",
+            upsert_customers=f"""
     WITH d AS MATERIALIZED (
         SELECT id, version, doc::jsonb AS doc, display_name, search
         FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::text[], %b::text[])
             AS u(id, version, doc, display_name, search))
-    INSERT INTO {SCHEMA}.customers (contact_id, version, doc, display_name, search, tags, owner,
+    INSERT INTO {customers} (contact_id, version, doc, display_name, search, tags, owner,
         department, account_id, archived, erased, created_at, updated_at)
     SELECT d.id, d.version, d.doc, d.display_name, d.search,
         ARRAY(SELECT left(t, {INDEXED_CHARS}) FROM jsonb_array_elements_text(d.doc -> 'tags') t),
@@ -98,30 +134,32 @@ UPSERT_CUSTOMERS = f"""
         owner = excluded.owner, department = excluded.department,
         account_id = excluded.account_id, archived = excluded.archived,
         erased = excluded.erased, updated_at = excluded.updated_at, projected_at = clock_timestamp()
-"""
-INSERT_TIMELINE = f"""
-    INSERT INTO {SCHEMA}.timeline (event_id, contact_id, occurred_at, type, entry)
+""",
+            insert_timeline=f"""
+    INSERT INTO {timeline} (event_id, contact_id, occurred_at, type, entry)
     SELECT t.event_id, t.contact_id, t.occurred_at, t.type, t.entry::jsonb
     FROM unnest(%b::uuid[], %b::uuid[], %b::timestamptz[], %b::text[], %b::text[])
         AS t(event_id, contact_id, occurred_at, type, entry)
     ON CONFLICT (event_id) DO NOTHING
-"""
-# Interactions logged before an erasure keep their place in the timeline, not their words.
-SCRUB_TIMELINE = f"""
-    UPDATE {SCHEMA}.timeline SET entry = entry #- '{{interaction,subject}}' #- '{{interaction,notes}}'
+""",
+            # Interactions logged before an erasure keep their place in the timeline, not
+            # their words.
+            scrub_timeline=f"""
+    UPDATE {timeline} SET entry = entry #- '{{interaction,subject}}' #- '{{interaction,notes}}'
     WHERE contact_id = ANY(%s) AND entry ? 'interaction'
-"""
-UPSERT_ACCOUNTS = f"""
+""",
+            upsert_accounts=f"""
     WITH a AS MATERIALIZED (
         SELECT id, version, doc::jsonb AS doc
         FROM unnest(%b::uuid[], %b::bigint[], %b::text[]) AS u(id, version, doc))
-    INSERT INTO {SCHEMA}.accounts (account_id, version, doc, name, department, archived)
+    INSERT INTO {accounts} (account_id, version, doc, name, department, archived)
     SELECT a.id, a.version, a.doc, a.doc ->> 'name', a.doc ->> 'department',
         (a.doc ->> 'archived')::boolean
     FROM a
     ON CONFLICT (account_id) DO UPDATE SET version = excluded.version, doc = excluded.doc,
         name = excluded.name, department = excluded.department, archived = excluded.archived
-"""
+""",
+        )
 
 
 # How orjson writes U+0000, which jsonb refuses (see documents.storable).
@@ -145,7 +183,12 @@ class Customer360Projection(ReadModel):
     handles = CONTACT_EVENTS + ACCOUNT_EVENTS
     schema = SCHEMA
     tables = TABLES
-    ddl = DDL
+
+    def __init__(self, schema: str = SCHEMA, *, indexed: bool = True) -> None:
+        super().__init__(schema, indexed=indexed)
+        self.ddl = ddl(schema)
+        self.indexes = indexes(schema)
+        self.sql = Statements.in_schema(schema)
 
     async def apply(self, conn: AsyncConnection[Any], events: Sequence[Event]) -> None:
         contact_events = [e for e in events if isinstance(e.data, CONTACT_EVENTS)]
@@ -157,9 +200,7 @@ class Customer360Projection(ReadModel):
 
     async def _apply_contacts(self, conn: AsyncConnection[Any], events: list[Event]) -> None:
         ids = list({e.aggregate_id for e in events})
-        cur = await conn.execute(
-            f"SELECT contact_id, doc FROM {SCHEMA}.customers WHERE contact_id = ANY(%s)", (ids,)
-        )
+        cur = await conn.execute(self.sql.customers_of, (ids,))
         docs: dict[UUID, dict[str, Any]] = {cid: doc for cid, doc in await cur.fetchall()}
         timeline: list[tuple[UUID, UUID, str, str, str]] = []
         for event in events:
@@ -179,7 +220,7 @@ class Customer360Projection(ReadModel):
             )
         # Whole batches go in as arrays: one statement per table, whatever the batch size.
         await conn.execute(
-            UPSERT_CUSTOMERS,
+            self.sql.upsert_customers,
             (
                 list(docs),
                 [d["version"] for d in docs.values()],
@@ -190,22 +231,20 @@ class Customer360Projection(ReadModel):
         )
         if timeline:
             columns = [list(column) for column in zip(*timeline, strict=True)]
-            await conn.execute(INSERT_TIMELINE, columns)
+            await conn.execute(self.sql.insert_timeline, columns)
         erased = [e.aggregate_id for e in events if isinstance(e.data, ContactErased)]
         if erased:
-            await conn.execute(SCRUB_TIMELINE, (erased,))
+            await conn.execute(self.sql.scrub_timeline, (erased,))
 
     async def _apply_accounts(self, conn: AsyncConnection[Any], events: list[Event]) -> None:
         ids = list({e.aggregate_id for e in events})
-        cur = await conn.execute(
-            f"SELECT account_id, doc FROM {SCHEMA}.accounts WHERE account_id = ANY(%s)", (ids,)
-        )
+        cur = await conn.execute(self.sql.accounts_of, (ids,))
         docs: dict[UUID, dict[str, Any]] = {aid: doc for aid, doc in await cur.fetchall()}
         for event in events:
             doc = documents.apply_account_event(docs.get(event.aggregate_id), event)
             if doc is not None:
                 docs[event.aggregate_id] = doc
         await conn.execute(
-            UPSERT_ACCOUNTS,
+            self.sql.upsert_accounts,
             (list(docs), [d["version"] for d in docs.values()], [_json(d) for d in docs.values()]),
         )
