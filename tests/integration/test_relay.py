@@ -7,6 +7,7 @@ import time
 import uuid
 from pathlib import Path
 
+import psycopg
 import pytest
 from cloudevents.core.bindings.kafka import KafkaMessage, from_binary_event
 
@@ -268,3 +269,32 @@ async def test_the_relay_runs_on_its_own_for_a_service(
         await wait_for(published)
     finally:
         await relay.stop()
+
+
+async def test_an_event_appended_by_another_process_wakes_the_relay_without_a_poll(
+    fresh_database: str, fresh_topic: str, kafka: EmbeddedKafka
+) -> None:
+    relay_store, other_process = [await asyncio.to_thread(store_for, fresh_database) for _ in "ab"]
+    relay = make_relay(relay_store, fresh_database, kafka.bootstrap_servers, fresh_topic)
+    relay.poll_seconds = 3600.0  # only a notification can wake it within the test
+    await relay.start()
+    try:
+        await wait_for(lambda: _listening(fresh_database, relay.channel))
+        events = contact_events(3)
+        # Stored through another application: nothing in this process calls relay.wake().
+        await asyncio.to_thread(other_process.append, events)
+        await wait_for(lambda: _published(kafka, fresh_topic, len(events)))
+    finally:
+        await relay.stop()
+        relay_store.close()
+        other_process.close()
+
+
+async def _listening(database_url: str, channel: str) -> bool:
+    """Whether some session's last statement was a LISTEN on the channel."""
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        cursor = await conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE query ILIKE %s", (f"LISTEN%{channel}%",)
+        )
+        found = await cursor.fetchone()
+    return bool(found and found[0])

@@ -31,6 +31,11 @@ from crm_shared.privacy.keyring import KEYS_TABLE, key_tables_ddl
 IDEMPOTENCY_TABLE = "idempotency_keys"
 
 
+def appended_channel(schema: str) -> str:
+    """The PostgreSQL notification channel on which an event store says it appended."""
+    return f"crm_{schema}_appended"
+
+
 @dataclass(frozen=True, slots=True)
 class IdempotencyRecord:
     key: str
@@ -139,6 +144,9 @@ class CrmApplicationRecorder(PostgresApplicationRecorder):
                 "   INSERT INTO {keys_table} (key, fingerprint, aggregate_id, version, body)"
                 "    SELECT * FROM unnest(keys, fingerprints, key_ids, key_versions, bodies);"
                 "  END IF;"
+                # Delivered at commit, to the relay leader of whichever process: an event
+                # then waits for no poll.
+                "  PERFORM pg_notify({channel}, '');"
                 "  RETURN QUERY INSERT INTO {events} (originator_id, originator_version, topic, state)"
                 "   SELECT * FROM unnest(ids, versions, topics, states) RETURNING notification_id;"
                 " END $body$"
@@ -147,6 +155,7 @@ class CrmApplicationRecorder(PostgresApplicationRecorder):
                 events=events,
                 keys_table=table,
                 data_keys=data_keys,
+                channel=Literal(appended_channel(self.datastore.schema)),
                 timeout=SQL(str(int(self.datastore.lock_timeout))),
             )
         )

@@ -24,10 +24,11 @@ import orjson
 import psycopg
 from aiokafka import AIOKafkaProducer, TopicPartition
 from eventsourcing.persistence import Notification
+from psycopg.sql import SQL, Identifier
 from psycopg.types.json import Jsonb
 
 from crm_shared.eventstore.application import EventSourcedApplication, setting_up
-from crm_shared.eventstore.recorder import CrmApplicationRecorder
+from crm_shared.eventstore.recorder import CrmApplicationRecorder, appended_channel
 from crm_shared.messaging.cloudevents import KafkaRecord, encode
 from crm_shared.messaging.log_check import Expected, LogVerifier
 from crm_shared.messaging.topics import events_topic
@@ -108,6 +109,8 @@ class Relay:
         # Made on first use: a relay may be built outside the event loop it runs in.
         self._log: LogVerifier | None = None
         self._task: asyncio.Task[None] | None = None
+        self._listener: asyncio.Task[None] | None = None
+        self.channel = appended_channel(schema)
         self._conn: psycopg.Connection[Any] | None = None
         self.leading = False
         self.event_store: EventSourcedApplication | None = None
@@ -149,6 +152,26 @@ class Relay:
         """Publishes in the background until ``stop()``."""
         await self.open()
         self._task = asyncio.create_task(self._run(), name=f"relay-{self.topic}")
+        self._listener = asyncio.create_task(self._listen(), name=f"relay-{self.topic}-wakeups")
+
+    async def _listen(self) -> None:
+        """Wakes the relay when any process appends: the commit notifies through
+        PostgreSQL, so an event committed by another worker or replica waits for no poll
+        (the poll stays, in case a notification is lost with a dropped connection)."""
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                    self.database_url, autocommit=True
+                ) as conn:
+                    await conn.execute(SQL("LISTEN {}").format(Identifier(self.channel)))
+                    self.wake()  # whatever was appended while nobody listened
+                    async for _ in conn.notifies():
+                        self.wake()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                log.debug("relay not listening for appends (%s); polling meanwhile", error)
+                await asyncio.sleep(1.0)
 
     async def open(self) -> None:
         """Connects and, if no other replica leads, positions the relay (without publishing:
@@ -195,9 +218,10 @@ class Relay:
         return self._conn
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        for task in (self._task, self._listener):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         if self._producer is not None:
             await self._producer.stop()
         if self._log is not None:
