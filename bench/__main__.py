@@ -400,9 +400,12 @@ def main() -> None:
         say(f"\ncustomer-360 rebuild over at least {args.rebuild_events:,} events:")
         bench.rebuild_360(processes)
         bench.search()
-    finally:
+    except BaseException:
         bench.stop()
-        shutil.rmtree(work, ignore_errors=True)
+        say(f"\nthe run failed; its logs and data are kept in {work}")
+        raise
+    bench.stop()
+    shutil.rmtree(work, ignore_errors=True)
 
     stamp = started.strftime("%Y%m%dT%H%M%SZ")
     (OUT / f"results-{stamp}.json").write_text(json.dumps(bench.results, indent=2))

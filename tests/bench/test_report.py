@@ -103,7 +103,7 @@ def test_latency_rebuild_and_memory_targets() -> None:
                 rebuild={"events_per_s": 19_000.0, "events": 100_000},
                 memory={
                     "at_rest_mb": {"contacts worker 1": 120.0, "projections service": 151.0},
-                    "rebuild_peak_mb": {"rebuild": 240.0},
+                    "rebuild_peak_mb": {"rebuild": 240.0, "postgres (largest process)": 320.0},
                 },
             )
         )
@@ -113,7 +113,9 @@ def test_latency_rebuild_and_memory_targets() -> None:
     assert found["customer-360 rebuild, personal fields opened"].met is False
     assert found["memory: largest service process at rest"].met is False
     assert "projections service" in found["memory: largest service process at rest"].measured
-    assert found["memory: largest process during the rebuild"].met is True
+    # PostgreSQL's memory is not the CRM's: the target is the largest service process.
+    assert found["memory: largest service process during the rebuild"].met is True
+    assert "rebuild" in found["memory: largest service process during the rebuild"].measured
 
 
 def test_the_report_prints_targets_and_cpu_per_command() -> None:

@@ -106,6 +106,12 @@ class Settings(BaseSettings):
     )
     relay_batch_size: int = Field(default=1000, ge=1)
     relay_poll_seconds: float = Field(default=0.2, gt=0)
+    relay_linger_seconds: float = Field(
+        default=0.04,
+        ge=0,
+        description="After a commit wakes the relay, wait this long so later commits join "
+        "its batch (latency traded for CPU per event downstream)",
+    )
 
     # Consumers (Kafka -> read models)
     consumer_batch_size: int = Field(default=2000, ge=1)

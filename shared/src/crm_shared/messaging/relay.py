@@ -91,6 +91,7 @@ class Relay:
         bootstrap_servers: str,
         batch_size: int = 1000,
         poll_seconds: float = 0.2,
+        linger_seconds: float = 0.04,
     ) -> None:
         self.service = service
         self.topic = topic
@@ -115,11 +116,13 @@ class Relay:
         self.leading = False
         self.event_store: EventSourcedApplication | None = None
         self.standby_seconds = 1.0
-        # After a wake-up, wait this long before reading the log: under load the next few
-        # commits join the same batch, so the read, the produce request, the position
-        # update (and the consumers' fetches downstream) are paid per several events, not
-        # per commit. Small beside the event-to-read-model target; no effect on answers.
-        self.linger_seconds = 0.01
+        # After a wake-up, wait this long before reading the log: the commits meanwhile
+        # join the same batch, so the read, the produce request, the position update and
+        # the consumers' batch downstream (log check, key lookup, transaction) are paid per
+        # several events, not per commit. Every process's commits wake the relay, so
+        # without it a busy service pays a relay cycle and a read-model batch per commit
+        # (measured: 5.4 ms of CPU per command at one connection with 10 ms).
+        self.linger_seconds = linger_seconds
         self.broker_check_seconds = 5.0
         self._broker_checked = time.monotonic()
 
@@ -139,6 +142,7 @@ class Relay:
             bootstrap_servers=settings.kafka_bootstrap_servers,
             batch_size=settings.relay_batch_size,
             poll_seconds=settings.relay_poll_seconds,
+            linger_seconds=settings.relay_linger_seconds,
         )
         # The application owns the recorder's connection pool and closes it when collected.
         relay.event_store = event_store
