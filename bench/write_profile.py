@@ -39,6 +39,7 @@ from pathlib import Path
 import psutil
 import psycopg
 
+from bench.stack import free_port, wait_http
 from crm_shared.auth.principal import Role
 from crm_shared.auth.tokens import issue_token
 from crm_shared.infra.embedded_kafka import EmbeddedKafka
@@ -117,14 +118,6 @@ NATIVE_LEAVES: list[tuple[str, str]] = [
 FRAME = re.compile(r"\((?P<file>[^:()]+):\d+\)$")
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def cpu_seconds(process: psutil.Process) -> float:
     try:
         times = process.cpu_times()
@@ -140,20 +133,6 @@ def family(pid: int) -> list[psutil.Process]:
 
 def snapshot(groups: dict[str, list[psutil.Process]]) -> dict[str, dict[int, float]]:
     return {name: {p.pid: cpu_seconds(p) for p in procs} for name, procs in groups.items()}
-
-
-def wait_http(url: str, timeout: float = 90) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not come up")
 
 
 def stored_commands(database_url: str, target: str) -> int:
