@@ -32,13 +32,13 @@ from pathlib import Path
 
 import psutil
 
-from bench.__main__ import (
+from bench.queries import top_up_events
+from bench.stack import (
     ROOT,
     free_port,
     outbox_drained,
     start_process,
     stop,
-    top_up_events,
     wait_http,
     wait_until,
 )
@@ -199,7 +199,19 @@ def measure(
         spying = args.py_spy is not None and round_ == args.rounds - 1
         if spying:
             spy = str(Path(sys.executable).parent / "py-spy")
-            argv = [spy, "record", "-r", "200", "-f", "raw", "-o", str(args.py_spy), "--", *argv]
+            argv = [
+                spy,
+                "record",
+                "-r",
+                "200",
+                "-f",
+                "raw",
+                "--idle",
+                "-o",
+                str(args.py_spy),
+                "--",
+                *argv,
+            ]
         before = {name: family_cpu(pid) for name, pid in watched.items()}
         children = os.times()
         rebuild = subprocess.Popen(
