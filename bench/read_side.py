@@ -65,7 +65,7 @@ def history(n: int) -> list[EventData]:
 
 def records(contacts: int) -> tuple[list[Any], dict[tuple[str, UUID], bytes]]:
     keys: dict[tuple[str, UUID], bytes] = {}
-    out = []
+    out: list[Any] = []
     for n in range(contacts):
         contact, key = uuid4(), new_data_key()
         keys[("contacts", contact)] = key

@@ -51,7 +51,7 @@ def family_cpu(pid: int) -> float:
     """CPU seconds of a process, its live children and every child it has reaped."""
     root = psutil.Process(pid)
     times = root.cpu_times()
-    total = times.user + times.system + times.children_user + times.children_system
+    total = float(times.user + times.system + times.children_user + times.children_system)
     for child in root.children(recursive=True):
         try:
             t = child.cpu_times()

@@ -325,7 +325,7 @@ def compare(target: str, specs: list[str], rounds: int, burst: float, connection
             with psycopg.connect(database_url, autocommit=True) as conn:
                 conn.execute("CREATE SCHEMA baseline")
                 conn.execute("CREATE TABLE baseline.contacts (id uuid PRIMARY KEY, doc jsonb)")
-        ports = []
+        ports: list[int] = []
         for spec in specs:
             server, _, path = spec.partition(":")
             port = free_port()
@@ -363,7 +363,7 @@ def compare(target: str, specs: list[str], rounds: int, burst: float, connection
         )
         for port in ports:
             run_wrk(port, token, connections, 3, f"warm{port}")
-        totals = [[0.0, 0] for _ in specs]
+        totals: list[list[float]] = [[0.0, 0] for _ in specs]
         for round_ in range(rounds):
             order = list(range(len(specs)))
             if round_ % 2:
@@ -386,8 +386,8 @@ def compare(target: str, specs: list[str], rounds: int, burst: float, connection
                     f"{median.group(1) if median else '?'})"
                 )
             print(f"round {round_ + 1}: " + ";  ".join(line), flush=True)
-        for spec, (used, done) in zip(specs, totals, strict=True):
-            print(f"{spec:<40} {used / max(done, 1) * 1e6:6.0f} µs CPU per request ({done})")
+        for spec, (spent, count) in zip(specs, totals, strict=True):
+            print(f"{spec:<40} {spent / max(count, 1) * 1e6:6.0f} µs CPU per request ({count:.0f})")
     finally:
         for process in processes:
             process.terminate()
