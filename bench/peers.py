@@ -24,19 +24,18 @@ def prepare(database_url: str) -> None:
         conn.execute(TABLE)
 
 
-def start(mode: str, database_url: str, logs: Path) -> Service:
-    port = free_port()
-    env = {**os.environ, "BASELINE_DATABASE_URL": database_url, "BASELINE_MODE": mode}
-    argv = [
+def uvicorn_argv(factory: str, port: int, workers: int) -> list[str]:
+    """uvicorn running the app ``factory`` makes, as `crm serve` runs a service."""
+    return [
         sys.executable,
         "-m",
         "uvicorn",
         "--factory",
-        "bench.baseline_app:create_app",
+        factory,
         "--port",
         str(port),
         "--workers",
-        str(WORKERS),
+        str(workers),
         "--loop",
         "uvloop",
         "--http",
@@ -45,6 +44,12 @@ def start(mode: str, database_url: str, logs: Path) -> Service:
         "--log-level",
         "warning",
     ]
+
+
+def start(mode: str, database_url: str, logs: Path) -> Service:
+    port = free_port()
+    env = {**os.environ, "BASELINE_DATABASE_URL": database_url, "BASELINE_MODE": mode}
+    argv = uvicorn_argv("bench.baseline_app:create_app", port, WORKERS)
     process = start_process(argv, env, logs / f"peer-{mode}.log")
     url = f"http://127.0.0.1:{port}"
     wait_http(f"{url}/docs")

@@ -39,7 +39,8 @@ from pathlib import Path
 import psutil
 import psycopg
 
-from bench.stack import free_port, wait_http
+from bench.peers import uvicorn_argv
+from bench.stack import free_port, outbox_drained, stop, wait_http
 from crm_shared.auth.principal import Role
 from crm_shared.auth.tokens import issue_token
 from crm_shared.infra.embedded_kafka import EmbeddedKafka
@@ -142,15 +143,6 @@ def stored_commands(database_url: str, target: str) -> int:
     return int(row[0]) if row else 0
 
 
-def relayed(database_url: str) -> bool:
-    with psycopg.connect(database_url) as conn:
-        row = conn.execute(
-            "SELECT (SELECT coalesce(max(notification_id), 0) FROM contacts.contacts_events),"
-            " (SELECT coalesce(max(position), 0) FROM contacts.relay_positions)"
-        ).fetchone()
-    return bool(row and row[0] == row[1])
-
-
 def settle(process: psutil.Process, quiet: float = 0.02, timeout: float = 120) -> None:
     """Waits until a process has (nearly) stopped using CPU: the consumer caught up."""
     deadline = time.monotonic() + timeout
@@ -231,24 +223,7 @@ def server_argv(server: str, factory: str, port: int, workers: int) -> list[str]
             "warning",
             factory,
         ]
-    return [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        factory,
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--loop",
-        "uvloop",
-        "--http",
-        "httptools",
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ]
+    return uvicorn_argv(factory, port, workers)
 
 
 def thread_cpu(processes: list[psutil.Process]) -> dict[str, float]:
@@ -390,12 +365,7 @@ def compare(target: str, specs: list[str], rounds: int, burst: float, connection
             print(f"{spec:<40} {spent / max(count, 1) * 1e6:6.0f} µs CPU per request ({count:.0f})")
     finally:
         for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop(process)
         postgres.stop()
         shutil.rmtree(work, ignore_errors=True)
 
@@ -452,7 +422,7 @@ def main() -> None:
         run_wrk(port, token, args.connections, args.warmup, "warm")
         if target == "crm":
             deadline = time.monotonic() + 60
-            while not relayed(database_url) and time.monotonic() < deadline:
+            while not outbox_drained(database_url) and time.monotonic() < deadline:
                 time.sleep(0.2)
             settle(psutil.Process(processes[1].pid))
 
@@ -494,7 +464,7 @@ def main() -> None:
         output = run_wrk(port, token, args.connections, args.seconds, "run")
         if target == "crm":
             deadline = time.monotonic() + 120
-            while not relayed(database_url) and time.monotonic() < deadline:
+            while not outbox_drained(database_url) and time.monotonic() < deadline:
                 time.sleep(0.2)
             settle(psutil.Process(processes[1].pid))
         after = snapshot(groups)
@@ -559,12 +529,7 @@ def main() -> None:
             args.json.write_text(json.dumps(figures, indent=2))
     finally:
         for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop(process)
         kafka.stop()
         postgres.stop()
         shutil.rmtree(work, ignore_errors=True)
