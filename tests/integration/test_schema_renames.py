@@ -13,11 +13,6 @@ from crm_shared.catalog.contacts import ContactRegistered
 from crm_shared.values import Email
 from tests.integration.helpers import store_for
 
-OLD_SHAPE = [
-    "ALTER TABLE contacts.data_keys RENAME COLUMN data_subject_id TO subject_id",
-    "ALTER TABLE contacts.data_key_access RENAME COLUMN data_subjects TO subjects",
-]
-
 
 def columns(database: str, table: str) -> set[str]:
     with psycopg.connect(database) as conn:
@@ -49,8 +44,8 @@ def make_old_shape(database: str) -> None:
         ).fetchone()
         assert name is not None
         function, arguments = name
-        conn.execute(OLD_SHAPE[0])
-        conn.execute(OLD_SHAPE[1])
+        conn.execute("ALTER TABLE contacts.data_keys RENAME COLUMN data_subject_id TO subject_id")
+        conn.execute("ALTER TABLE contacts.data_key_access RENAME COLUMN data_subjects TO subjects")
         conn.execute(f"DROP FUNCTION contacts.{function}({arguments})")
         old_arguments = arguments.replace("new_data_subjects", "new_subjects")
         conn.execute(
