@@ -39,7 +39,7 @@ from pathlib import Path
 import psutil
 import psycopg
 
-from bench.peers import uvicorn_argv
+from bench.peers import prepare, uvicorn_argv
 from bench.stack import free_port, outbox_drained, stop, wait_http
 from crm_shared.auth.principal import Role
 from crm_shared.auth.tokens import issue_token
@@ -256,6 +256,7 @@ def start_target(
         "CRM_EMBEDDED": "true",
     }
     if target != "crm":
+        prepare(database_url)
         env |= {"BASELINE_DATABASE_URL": database_url, "BASELINE_MODE": target}
         argv = server_argv(server, "bench.baseline_app:create_app", port, 2)
         out = open(logs / f"{target}.log", "ab")  # noqa: SIM115
@@ -296,10 +297,8 @@ def compare(target: str, specs: list[str], rounds: int, burst: float, connection
         postgres.start()
         postgres.create_database("bench")
         database_url = postgres.database_url("bench")
-        if target != "crm":  # else the peers' workers race to create it
-            with psycopg.connect(database_url, autocommit=True) as conn:
-                conn.execute("CREATE SCHEMA baseline")
-                conn.execute("CREATE TABLE baseline.contacts (id uuid PRIMARY KEY, doc jsonb)")
+        if target != "crm":
+            prepare(database_url)
         ports: list[int] = []
         for spec in specs:
             server, _, path = spec.partition(":")

@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from crm_shared.auth.api_keys import ApiKeyVerifier
 from crm_shared.auth.tokens import VerifiedTokens
+from crm_shared.http.command_lane import CommandLane
 from crm_shared.http.middleware import RequestContextMiddleware
 from crm_shared.http.problems import install_problem_handlers
 from crm_shared.http.readiness import ReadinessCheck, ReadinessProbe
@@ -90,6 +91,10 @@ def create_service_app(
     app.include_router(operations_router(readiness))
     for router in routers:
         app.include_router(router)
+    # Innermost of the middleware: CORS and the request context wrap the lane too.
+    app.add_middleware(
+        CommandLane, routes=app.router.routes, exception_handlers=app.exception_handlers
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -15,10 +15,11 @@ IfMatch = Annotated[
     str | None,
     Header(description='The version you last read (the ETag), e.g. "3"; a stale one is a 412'),
 ]
+IDEMPOTENCY_KEY_MAX_LENGTH = 200
 IdempotencyKey = Annotated[
     str | None,
     Header(
-        max_length=200,
+        max_length=IDEMPOTENCY_KEY_MAX_LENGTH,
         description="Retrying with the same key returns the first result and writes nothing twice",
     ),
 ]
@@ -43,9 +44,15 @@ async def idempotency(
     """The key scoped to the caller and route, and the request's fingerprint."""
     if key is None:
         return None, ""
-    body = await request.body()
-    scoped = f"{principal.id}|{request.method}|{request.url.path}|{key}"
-    return scoped, fingerprint(body)
+    return scoped_idempotency(
+        principal, request.method, request.url.path, key, await request.body()
+    )
+
+
+def scoped_idempotency(
+    principal: Principal, method: str, path: str, key: str, body: bytes
+) -> tuple[str, str]:
+    return f"{principal.id}|{method}|{path}|{key}", fingerprint(body)
 
 
 def outcome_response(outcome: Outcome, status: int, location: str | None = None) -> Response:

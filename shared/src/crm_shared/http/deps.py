@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.datastructures import State
 
 from crm_shared.auth.api_keys import ApiKeyVerifier, looks_like_api_key
 from crm_shared.auth.caller import Caller
@@ -35,29 +36,42 @@ async def authenticate(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     api_key: Annotated[str | None, Depends(api_key_header)],
 ) -> Principal:
-    principal = await _identify(request, credentials, api_key)
-    if not may_use_service(principal, request.app.state.service_roles):
+    token = credentials.credentials if credentials is not None else None
+    return await principal_of(request.app.state, token, api_key)
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, read as FastAPI's
+    ``HTTPBearer`` reads it (anything else is no bearer token)."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+async def principal_of(state: State, token: str | None, api_key: str | None) -> Principal:
+    """Who presents this bearer token or API key, if they may use this service (else a
+    401 or 403 problem)."""
+    principal = await _identify(state, token, api_key)
+    if not may_use_service(principal, state.service_roles):
         raise Problem(
             403, "forbidden", "Not allowed", f"role {principal.role} may not use this service"
         )
     return principal
 
 
-async def _identify(
-    request: Request, credentials: HTTPAuthorizationCredentials | None, api_key: str | None
-) -> Principal:
-    if credentials is not None and credentials.scheme.lower() != "bearer":
-        raise UNAUTHORIZED
-    presented = api_key or (credentials.credentials if credentials else None)
+async def _identify(state: State, token: str | None, api_key: str | None) -> Principal:
+    presented = api_key or token
     if presented is None:
         raise UNAUTHORIZED
     if api_key is not None or looks_like_api_key(presented):
-        keys: ApiKeyVerifier | None = request.app.state.api_keys
+        keys: ApiKeyVerifier | None = state.api_keys
         principal = await keys.verify(presented) if keys is not None else None
         if principal is None:
             raise UNAUTHORIZED
         return principal
-    tokens: VerifiedTokens = request.app.state.tokens
+    tokens: VerifiedTokens = state.tokens
     try:
         return tokens.verify(presented)
     except InvalidToken:

@@ -17,6 +17,8 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from pydantic import BaseModel
 from starlette.responses import Response
 
+from crm_shared.commands import CommandContext
+from crm_shared.http.command_lane import LaneCommand, serve_in_lane
 from crm_shared.http.commands import Changing, Creating
 from crm_shared.http.conditional import outcome_response
 from crm_shared.http.deps import CurrentPrincipal
@@ -67,6 +69,20 @@ def add_create_route(
     noun = kind.aggregate.noun()
     command = command or partial(commands.CreateRecord, record_type=kind.aggregate)
 
+    async def run(
+        request: Request, given: BaseModel, context: CommandContext, _: dict[str, UUID]
+    ) -> Response:
+        records = await application(request)
+        values = {name: getattr(given, name) for name in type(given).model_fields}
+        owner = values.pop("owner", None)
+        if "owner" not in given.model_fields_set:
+            owner = context.principal.id
+        department = values.pop("department", None)
+        outcome = await records.handle(
+            command(values=values, owner=owner, department=department), context
+        )
+        return outcome_response(outcome, 201, location=f"{router.prefix}/{outcome.aggregate_id}")
+
     @router.post(
         "",
         status_code=201,
@@ -80,19 +96,9 @@ def add_create_route(
         request: Request,
         context: Creating,
     ) -> Response:
-        # Looked up, not declared a dependency: the commands sent most, and FastAPI spends
-        # ~10 µs per dependency per request (this one documents nothing).
-        records = await application(request)
-        given: BaseModel = payload
-        values = {name: getattr(given, name) for name in type(given).model_fields}
-        owner = values.pop("owner", None)
-        if "owner" not in given.model_fields_set:
-            owner = context.principal.id
-        department = values.pop("department", None)
-        outcome = await records.handle(
-            command(values=values, owner=owner, department=department), context
-        )
-        return outcome_response(outcome, 201, location=f"{router.prefix}/{outcome.aggregate_id}")
+        return await run(request, payload, context, {})
+
+    serve_in_lane(create, LaneCommand(body, changing=False, run=run))
 
 
 def add_change_route(
@@ -112,6 +118,14 @@ def add_change_route(
     id_name = f"{noun}_id"
     command = command or partial(commands.ChangeRecord, record_type=kind.aggregate)
 
+    async def run(
+        request: Request, given: BaseModel, context: CommandContext, ids: dict[str, UUID]
+    ) -> Response:
+        records = await application(request)
+        changes = {name: getattr(given, name) for name in given.model_fields_set}
+        outcome = await records.handle(command(record_id=ids[id_name], changes=changes), context)
+        return outcome_response(outcome, 200)
+
     @router.patch(
         f"/{{{id_name}}}",
         summary=summary or f"Change some of a {noun}'s fields",
@@ -125,13 +139,9 @@ def add_change_route(
         request: Request,
         context: Changing,
     ) -> Response:
-        # Looked up, not declared a dependency: the commands sent most, and FastAPI spends
-        # ~10 µs per dependency per request (this one documents nothing).
-        records = await application(request)
-        given: BaseModel = payload
-        changes = {name: getattr(given, name) for name in given.model_fields_set}
-        outcome = await records.handle(command(record_id=record_id, changes=changes), context)
-        return outcome_response(outcome, 200)
+        return await run(request, payload, context, {id_name: record_id})
+
+    serve_in_lane(change, LaneCommand(body, changing=True, run=run))
 
 
 def add_record_routes(
