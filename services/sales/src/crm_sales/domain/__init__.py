@@ -1,0 +1,1 @@
+"""The sales domain's rules, pure: no I/O, no framework, values in and values out."""
