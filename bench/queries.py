@@ -20,6 +20,16 @@ def data_keys(database_url: str) -> int:
     return int(row[0])
 
 
+def stored_events(database_url: str) -> int:
+    """Events in the contacts store: as many as the relay has put on the topic."""
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "SELECT coalesce(max(notification_id), 0) FROM contacts.contacts_events"
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
 def latency_percentiles(database_url: str, tag: str) -> dict[str, float]:
     """Event to 360 visible: from the command's event time to the row's projection time,
     both taken by PostgreSQL, over the contacts tagged ``tag``."""

@@ -282,14 +282,16 @@ def _extras(results: Mapping[str, Any]) -> list[str]:
             )
         rows.append(f"| new data key (generate + wrap) | {in_process['new_data_key_us']:.1f} | |")
         out += _section("Sealing in process (CPU, no I/O)", "\n".join(rows))
-    latency = results.get("latency")
-    if latency:
-        out += _section(
-            "Event to 360 visible (database timestamps)",
-            f"{latency['rate']:.0f} commands/s sent by {latency['paced_by']};"
-            f" {latency['count']:,} contacts: p50 {latency['p50_ms']:.1f} ms,"
-            f" p95 {latency['p95_ms']:.1f} ms, **p99 {latency['p99_ms']:.1f} ms**",
-        )
+    lines = [
+        f"{when}: {latency['rate']:.0f} commands/s sent by {latency['paced_by']};"
+        f" {latency['count']:,} contacts, {latency.get('events_on_topic_before', 0):,} events"
+        f" on the topic before: p50 {latency['p50_ms']:.1f} ms,"
+        f" p95 {latency['p95_ms']:.1f} ms, **p99 {latency['p99_ms']:.1f} ms**"
+        for when, key in (("Fresh broker", "latency"), ("After the load", "latency_after_load"))
+        if (latency := results.get(key))
+    ]
+    if lines:
+        out += _section("Event to 360 visible (database timestamps)", "\n\n".join(lines))
     rebuild = results.get("rebuild")
     if rebuild:
         window = rebuild.get("cpu_window_s") or rebuild["seconds"]
