@@ -3,14 +3,12 @@ FastAPI untouched (body included), so that refusals stay FastAPI's."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
 import httpx
 import pytest
-from fastapi import APIRouter, FastAPI, Path, Request
+from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict
 from starlette.responses import JSONResponse, Response
 
@@ -18,11 +16,10 @@ from crm_shared.auth.principal import Role
 from crm_shared.auth.tokens import issue_token
 from crm_shared.commands import CommandContext
 from crm_shared.domain import NotFound
-from crm_shared.http.app import create_service_app
 from crm_shared.http.command_lane import LaneCommand, serve_in_lane
 from crm_shared.http.commands import Changing, Creating
-from crm_shared.service import ServiceDefinition
 from crm_shared.settings import Settings
+from tests.unit.service_apps import client_of
 
 SETTINGS = Settings(embedded=True)
 
@@ -86,23 +83,9 @@ async def change(note_id: Annotated[UUID, Path()], note: Note, context: Changing
 serve_in_lane(change, LaneCommand(Note, changing=True, run=lane_change))
 
 
-@asynccontextmanager
-async def nothing(_: FastAPI) -> AsyncIterator[None]:
-    yield
-
-
 @pytest.fixture
-def client() -> Iterator[httpx.AsyncClient]:
-    app = create_service_app(
-        definition=ServiceDefinition(
-            name="notes", title="Notes", port=0, app_factory="-", roles=frozenset({Role.ADMIN})
-        ),
-        settings=SETTINGS,
-        lifespan=nothing,
-        routers=[router],
-        readiness=dict,
-    )
-    yield httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+def client() -> httpx.AsyncClient:
+    return client_of(router, SETTINGS, name="notes", roles=frozenset({Role.ADMIN}))
 
 
 def auth(role: Role = Role.ADMIN) -> dict[str, str]:

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from crm_shared.http.app import create_service_app
 from crm_shared.http.middleware import ResponseAborted, new_correlation_id
 from crm_shared.observability.metrics import HTTP_REQUEST_SECONDS
-from crm_shared.service import ServiceDefinition
 from crm_shared.settings import Settings
+from tests.unit.service_apps import client_of
 
 SECRET = "Ada Lovelace, born 1815-12-10"  # what an exception message might quote
 
@@ -50,21 +48,9 @@ async def stream() -> StreamingResponse:
     return StreamingResponse(chunks(), media_type="application/json")
 
 
-@asynccontextmanager
-async def nothing(_: FastAPI) -> AsyncIterator[None]:
-    yield
-
-
 @pytest.fixture
-def client() -> Iterator[httpx.AsyncClient]:
-    app = create_service_app(
-        definition=ServiceDefinition(name="edge", title="Edge", port=0, app_factory="-"),
-        settings=Settings(embedded=True),
-        lifespan=nothing,
-        routers=[router],
-        readiness=dict,
-    )
-    yield httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+def client() -> httpx.AsyncClient:
+    return client_of(router, Settings(embedded=True))
 
 
 async def test_an_unhandled_error_is_a_problem_500_with_the_correlation_id(
