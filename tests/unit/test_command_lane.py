@@ -3,6 +3,7 @@ FastAPI untouched (body included), so that refusals stay FastAPI's."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
@@ -217,3 +218,34 @@ async def test_a_body_naming_a_member_twice_is_refused_before_the_lane(
 async def test_other_routes_and_methods_pass_through(client: httpx.AsyncClient) -> None:
     assert (await client.get("/healthz")).status_code == 200
     assert (await client.put("/notes", json={"text": "x"}, headers=auth())).status_code == 405
+
+
+async def test_a_streamed_body_over_the_limit_is_refused_once(client: httpx.AsyncClient) -> None:
+    """Without a declared length the middleware counts the body as the lane reads it: the
+    client gets one 413, and the lane answers nothing more."""
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"text": "'
+        for _ in range(SETTINGS.max_body_bytes // 1024 + 1):
+            yield b"x" * 1024
+        yield b'"}'
+
+    response = await client.post(
+        "/notes", content=chunks(), headers={**auth(), "Content-Type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.json()["code"] == "payload_too_large"
+
+
+async def test_a_streamed_body_within_the_limit_is_served_by_the_lane(
+    client: httpx.AsyncClient,
+) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"text": '
+        yield b'"in pieces"}'
+
+    response = await client.post(
+        "/notes", content=chunks(), headers={**auth(), "Content-Type": "application/json"}
+    )
+    assert response.status_code == 201
+    assert response.json() == {**response.json(), "served_by": "lane", "text": "in pieces"}
