@@ -101,6 +101,18 @@ async def test_a_change_with_the_current_if_match_is_200_and_then_a_stale_one_41
     assert (current.json()["job_title"], current.json()["version"]) == ("CTO", 3)
 
 
+async def test_a_retried_registration_with_the_same_idempotency_key_answers_the_first_lead(
+    stack: Stack,
+) -> None:
+    keyed = {**stack.auth(), "Idempotency-Key": str(uuid.uuid4())}
+    body = {"first_name": "Grace", "job_title": "CTO"}
+    first = await sales(stack).post("/v1/leads", json=body, headers=keyed)
+    assert first.status_code == 201, first.text
+    retried = await sales(stack).post("/v1/leads", json=body, headers=keyed)
+    assert (retried.status_code, retried.headers["idempotent-replayed"]) == (201, "true")
+    assert retried.json() == first.json()
+
+
 async def test_a_lead_is_qualified_then_disqualified_with_its_reason(stack: Stack) -> None:
     lead = await register_lead(stack)
     url = f"/v1/leads/{lead['id']}"
