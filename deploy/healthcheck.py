@@ -20,6 +20,7 @@ import urllib.request
 PORTS = {
     "contacts": 8101,
     "projections": 8105,
+    "sales": 8102,
 }
 # <<< crm deploy generate: ports
 

@@ -266,8 +266,9 @@ def test_the_asyncapi_document_describes_every_event_with_headers_and_key() -> N
     assert document["asyncapi"] == "3.0.0"
     channels = document["channels"]
     assert sorted(channels) == TYPES
-    for channel in channels.values():
-        assert channel["address"] == "crm.contacts.events"
+    for type_name, channel in channels.items():
+        # crm.<service>.<aggregate>.<event>.v<N> goes to its service's topic.
+        assert channel["address"] == f"crm.{type_name.split('.')[1]}.events"
         assert channel["bindings"]["kafka"]["partitions"] == 4
     for message in document["components"]["messages"].values():
         assert "ce_id" in message["headers"]["required"]

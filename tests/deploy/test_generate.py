@@ -30,13 +30,13 @@ ROOT = Path(__file__).resolve().parents[2]
 INSTALLED = list(installed_services().values())
 # A service as the next team would declare it: it writes events, reads contacts' events,
 # and runs two pods.
-SALES = ServiceDefinition(
-    name="sales",
+TASKS = ServiceDefinition(
+    name="tasks",
     title="Sales",
-    port=8102,
-    app_factory="crm_sales.main:create_app",
-    description="Opportunities and the pipeline.",
-    event_store_schema="sales",
+    port=8110,
+    app_factory="crm_tasks.main:create_app",
+    description="Tasks and reminders.",
+    event_store_schema="tasks",
     consumes=("contacts",),
     replicas=2,
 )
@@ -99,72 +99,74 @@ def test_a_file_that_lost_its_generated_block_is_refused_by_name(repository: Pat
 
 
 def test_the_manifest_of_a_service_with_one_replica_has_no_disruption_budget() -> None:
-    kinds = [m["kind"] for m in manifests(service_manifest(replace(SALES, replicas=1)))]
+    kinds = [m["kind"] for m in manifests(service_manifest(replace(TASKS, replicas=1)))]
     assert kinds == ["Deployment", "Service"]
 
 
 def test_the_manifest_of_a_service_with_replicas_has_a_budget_for_its_pods() -> None:
-    deployment, _, budget = manifests(service_manifest(SALES))
+    deployment, _, budget = manifests(service_manifest(TASKS))
     assert deployment["spec"]["replicas"] == 2
     assert budget["kind"] == "PodDisruptionBudget"
     assert budget["spec"]["maxUnavailable"] == 1  # never blocks a drain of one pod
     pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
     assert budget["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
-    assert not schema_errors(manifests(service_manifest(SALES)))
+    assert not schema_errors(manifests(service_manifest(TASKS)))
 
 
 @pytest.fixture
-def with_sales(repository: Path) -> Path:
+def with_tasks(repository: Path) -> Path:
     """The copy after `crm deploy generate` with one service more, and nothing else."""
-    write(repository, [*INSTALLED, SALES])
+    write(repository, [*INSTALLED, TASKS])
     return repository
 
 
 @pytest.mark.parametrize("overlay", ["dev", "prod"])
 def test_an_added_service_is_deployed_by_every_overlay_with_no_hand_edit(
-    with_sales: Path, overlay: str
+    with_tasks: Path, overlay: str
 ) -> None:
-    rendered = render(overlay, with_sales / "deploy")
+    rendered = render(overlay, with_tasks / "deploy")
     errors = schema_errors(rendered)
     assert not errors, "\n".join(errors)
-    deployment = named(rendered, "Deployment", "crm-sales")
+    deployment = named(rendered, "Deployment", "crm-tasks")
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
-    assert container["args"] == ["crm", "serve", "sales"]
-    assert container["ports"] == [{"name": "http", "containerPort": 8102, "protocol": "TCP"}]
+    assert container["args"] == ["crm", "serve", "tasks"]
+    assert container["ports"] == [{"name": "http", "containerPort": 8110, "protocol": "TCP"}]
     master_key = [e for e in container["env"] if e["name"] == "CRM_MASTER_KEY"]
     assert master_key, "it writes events: it needs the master key"
-    assert named(rendered, "Service", "crm-sales")["spec"]["ports"][0]["port"] == 8102
-    assert named(rendered, "PodDisruptionBudget", "crm-sales")
+    assert named(rendered, "Service", "crm-tasks")["spec"]["ports"][0]["port"] == 8110
+    assert named(rendered, "PodDisruptionBudget", "crm-tasks")
     # Dev runs one of everything, whatever the definition asks for.
     assert deployment["spec"]["replicas"] == (1 if overlay == "dev" else 2)
     config = of_kind(rendered, "ConfigMap")[0]["data"]
-    assert config["CRM_SALES_PORT"] == "8102"
-    assert yaml.safe_load(config["CRM_SERVICE_URLS"])["sales"] == "http://crm-sales:8102"
+    assert config["CRM_TASKS_PORT"] == "8110"
+    assert yaml.safe_load(config["CRM_SERVICE_URLS"])["tasks"] == "http://crm-tasks:8110"
     topics = {t["spec"]["topicName"] for t in of_kind(rendered, "KafkaTopic")}
-    assert {"crm.sales.events", "crm.sales.events.dlq"} <= topics
+    assert {"crm.tasks.events", "crm.tasks.events.dlq"} <= topics
 
 
-def test_an_added_service_runs_in_compose_with_no_hand_edit(with_sales: Path) -> None:
-    errors = compose_specification_errors(with_sales / "deploy")
+def test_an_added_service_runs_in_compose_with_no_hand_edit(with_tasks: Path) -> None:
+    errors = compose_specification_errors(with_tasks / "deploy")
     assert not errors, errors
-    services = compose(with_sales / "deploy")["services"]
-    sales = services["sales"]
-    assert sales["command"] == ["crm", "serve", "sales"]
-    assert sales["ports"] == ["8102:8102"]
-    assert sales["environment"]["CRM_SALES_PORT"] == "8102"
-    assert "CRM_MASTER_KEY" in sales["environment"]
-    assert yaml.safe_load(sales["environment"]["CRM_SERVICE_URLS"]) == {
+    services = compose(with_tasks / "deploy")["services"]
+    tasks = services["tasks"]
+    assert tasks["command"] == ["crm", "serve", "tasks"]
+    assert tasks["ports"] == ["8110:8110"]
+    assert tasks["environment"]["CRM_TASKS_PORT"] == "8110"
+    assert "CRM_MASTER_KEY" in tasks["environment"]
+    assert yaml.safe_load(tasks["environment"]["CRM_SERVICE_URLS"]) == {
         "contacts": "http://contacts:8101"
     }
-    assert sales["depends_on"] == services["contacts"]["depends_on"]  # the shared anchor
-    assert "for service in contacts projections sales;" in services["kafka-topics"]["command"][0]
+    assert tasks["depends_on"] == services["contacts"]["depends_on"]  # the shared anchor
+    assert (
+        "for service in contacts projections sales tasks;" in services["kafka-topics"]["command"][0]
+    )
 
 
-def test_an_added_service_is_exposed_and_health_checked_by_the_image(with_sales: Path) -> None:
-    dockerfile = (with_sales / "deploy" / "Dockerfile").read_text()
-    ports = " ".join(str(d.port) for d in [*INSTALLED, SALES])
+def test_an_added_service_is_exposed_and_health_checked_by_the_image(with_tasks: Path) -> None:
+    dockerfile = (with_tasks / "deploy" / "Dockerfile").read_text()
+    ports = " ".join(str(d.port) for d in [*INSTALLED, TASKS])
     assert f"\nEXPOSE {ports}\n" in dockerfile
-    assert '"sales": 8102,' in (with_sales / "deploy" / "healthcheck.py").read_text()
+    assert '"tasks": 8110,' in (with_tasks / "deploy" / "healthcheck.py").read_text()
 
 
 def test_a_service_no_longer_installed_leaves_nothing_behind(repository: Path) -> None:

@@ -38,7 +38,7 @@ def wait_ready(port: int, timeout: float = 60) -> None:
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize("service", ["contacts", "projections"])
+@pytest.mark.parametrize("service", ["contacts", "sales", "projections"])
 def test_the_api_keeps_to_its_openapi_document(
     service: str, postgres: EmbeddedPostgres, kafka: EmbeddedKafka, tmp_path: Path
 ) -> None:

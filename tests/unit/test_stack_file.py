@@ -10,7 +10,12 @@ from pathlib import Path
 import pytest
 
 from crm_shared.infra.stack import EmbeddedNotInstalled, Stack
+from crm_shared.service import installed_services
 from crm_shared.settings import Settings
+
+# Every installed service, each on a port of the tests' own (18101 for contacts, ...).
+SERVICES = list(installed_services())
+PORTS = {name: 10000 + definition.port for name, definition in installed_services().items()}
 
 
 def planned(tmp_path: Path) -> Stack:
@@ -23,14 +28,14 @@ def planned(tmp_path: Path) -> Stack:
             host="127.0.0.1",
             embedded_postgres_port=15432,
             embedded_kafka_port=19092,
-            ports={"contacts": 18101, "projections": 18105},
+            ports=PORTS,
         )
     )
 
 
 def test_the_stack_runs_postgres_and_the_broker_before_every_service(tmp_path: Path) -> None:
     names = [child.name for child in planned(tmp_path).children]
-    assert names == ["postgres", "kafka", "contacts", "projections"]
+    assert names == ["postgres", "kafka", *SERVICES]
 
 
 def test_configured_infrastructure_is_not_started(tmp_path: Path) -> None:
@@ -42,7 +47,7 @@ def test_configured_infrastructure_is_not_started(tmp_path: Path) -> None:
             kafka_bootstrap_servers="kafka:9092",
         )
     )
-    assert [child.name for child in stack.children] == ["contacts", "projections"]
+    assert [child.name for child in stack.children] == SERVICES
     assert (stack.database_url, stack.bootstrap_servers) == (
         "postgresql://crm@db:5432/crm",
         "kafka:9092",
@@ -58,11 +63,8 @@ def test_the_stack_file_says_where_everything_answers(tmp_path: Path) -> None:
         "database_url": "postgresql://crm@127.0.0.1:15432/crm",
         "bootstrap_servers": "127.0.0.1:19092",
         "embedded": True,
-        "services": {
-            "contacts": "http://127.0.0.1:18101",
-            "projections": "http://127.0.0.1:18105",
-        },
-        "children": {"postgres": None, "kafka": None, "contacts": None, "projections": None},
+        "services": {name: f"http://127.0.0.1:{port}" for name, port in PORTS.items()},
+        "children": dict.fromkeys(["postgres", "kafka", *SERVICES]),
     }
 
 

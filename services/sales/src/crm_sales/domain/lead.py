@@ -1,0 +1,184 @@
+"""A lead: a person, perhaps at a company, who may become a customer.
+
+Its status moves forward: ``new`` until a rep starts working it, then ``qualified`` or
+``disqualified`` (with a reason), and ``converted`` once it became a contact, an account
+and an opportunity. A disqualified lead may be qualified again (a second look); a
+converted one is done: it refuses every change, and a disqualified one cannot be
+converted. Registering it and changing its fields rescore it (``lead_scoring``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from enum import StrEnum
+from typing import Any, ClassVar, Self
+from uuid import UUID
+
+from crm_sales.domain.lead_scoring import DEFAULT_RULES
+from crm_sales.domain.scoring import LeadFacts, ScoringRule, score
+from crm_shared.catalog.sales import (
+    LeadChanged,
+    LeadConverted,
+    LeadDisqualified,
+    LeadQualified,
+    LeadReassigned,
+    LeadRegistered,
+    LeadScoreChanged,
+    LeadWorkStarted,
+    ScoreReason,
+)
+from crm_shared.domain import Conflict, Invalid, applies
+from crm_shared.events import EventData
+from crm_shared.records.record import CrmRecord, RecordEvents
+
+
+class LeadStatus(StrEnum):
+    NEW = "new"
+    WORKING = "working"
+    QUALIFIED = "qualified"
+    DISQUALIFIED = "disqualified"
+    CONVERTED = "converted"
+
+
+class LeadAlreadyConverted(Conflict):
+    """A converted lead lives on as its contact and opportunity: the lead itself is done."""
+
+    code = "lead_converted"
+
+
+class LeadStatusRefused(Conflict):
+    """The lead's status does not allow this step (converting a disqualified lead, say)."""
+
+    code = "lead_status"
+
+
+class ReasonRequired(Invalid):
+    code = "reason_required"
+
+
+class Lead(CrmRecord):
+    creation_events = (LeadRegistered,)
+    events = RecordEvents(updated=LeadChanged, reassigned=LeadReassigned)
+    # The rules every lead is scored by; a subclass (or a test) may name others.
+    scoring_rules: ClassVar[Sequence[ScoringRule]] = DEFAULT_RULES
+
+    first_name: str | None
+    last_name: str | None
+    email: str | None
+    phone: str | None
+    job_title: str | None
+    company_name: str | None
+    company_size: int | None
+    industry: str | None
+    country: str | None
+    region: str | None
+    source: str | None
+    campaign_id: UUID | None
+    utm_source: str | None
+    utm_medium: str | None
+    utm_campaign: str | None
+    utm_term: str | None
+    utm_content: str | None
+    team: str | None
+    status: LeadStatus
+    disqualification_reason: str | None
+    score: int
+    score_reasons: list[ScoreReason]
+    contact_id: UUID | None
+    account_id: UUID | None
+    opportunity_id: UUID | None
+
+    @classmethod
+    def create(cls, record_id: UUID, details: EventData) -> Self:
+        lead = super().create(record_id, details)
+        lead._rescore()
+        return lead
+
+    @applies(LeadRegistered)
+    def _registered(self, e: LeadRegistered) -> None:
+        self._start_record(e)
+        self.status = LeadStatus.NEW
+        self.disqualification_reason = None
+        self.score, self.score_reasons = 0, []
+        self.contact_id = self.account_id = self.opportunity_id = None
+
+    # --- fields and score ------------------------------------------------------------
+
+    def check_changeable(self) -> None:
+        if self.status is LeadStatus.CONVERTED:
+            raise LeadAlreadyConverted(f"lead {self.id} was converted")
+
+    def update(self, changes: Mapping[str, Any]) -> None:
+        super().update(changes)
+        self._rescore()
+
+    def _rescore(self) -> None:
+        """Records the score whenever it, or a reason for it, changes."""
+        facts = LeadFacts(
+            job_title=self.job_title,
+            company_size=self.company_size,
+            # Sources are matched as the rules name them, whatever the case typed.
+            source=self.source.casefold() if self.source else None,
+        )
+        scored = score(facts, self.scoring_rules, at=self.last_modified)
+        reasons = [ScoreReason(rule=r.rule, points=r.points, when=r.when) for r in scored.reasons]
+        if (scored.points, reasons) != (self.score, self.score_reasons):
+            self._trigger(LeadScoreChanged(score=scored.points, reasons=reasons))
+
+    @applies(LeadScoreChanged)
+    def _score_changed(self, e: LeadScoreChanged) -> None:
+        self.score, self.score_reasons = e.score, list(e.reasons)
+
+    # --- status ----------------------------------------------------------------------
+
+    def start_work(self) -> None:
+        self.check_changeable()
+        if self.status is LeadStatus.WORKING:
+            return
+        if self.status is not LeadStatus.NEW:
+            raise LeadStatusRefused(f"a {self.status} lead is past being worked on")
+        self._trigger(LeadWorkStarted())
+
+    @applies(LeadWorkStarted)
+    def _work_started(self, _: LeadWorkStarted) -> None:
+        self.status = LeadStatus.WORKING
+
+    def qualify(self) -> None:
+        self.check_changeable()
+        if self.status is not LeadStatus.QUALIFIED:
+            self._trigger(LeadQualified())
+
+    @applies(LeadQualified)
+    def _qualified(self, _: LeadQualified) -> None:
+        self.status = LeadStatus.QUALIFIED
+        self.disqualification_reason = None
+
+    def disqualify(self, reason: str) -> None:
+        self.check_changeable()
+        if not reason.strip():
+            raise ReasonRequired("say why the lead is disqualified", field="reason")
+        if (self.status, self.disqualification_reason) != (LeadStatus.DISQUALIFIED, reason):
+            self._trigger(LeadDisqualified(reason=reason))
+
+    @applies(LeadDisqualified)
+    def _disqualified(self, e: LeadDisqualified) -> None:
+        self.status = LeadStatus.DISQUALIFIED
+        self.disqualification_reason = e.reason
+
+    def convert(
+        self, *, contact_id: UUID, account_id: UUID | None, opportunity_id: UUID | None
+    ) -> None:
+        self.check_changeable()
+        if self.status is LeadStatus.DISQUALIFIED:
+            raise LeadStatusRefused("a disqualified lead is not converted: qualify it first")
+        self._trigger(
+            LeadConverted(
+                contact_id=contact_id, account_id=account_id, opportunity_id=opportunity_id
+            )
+        )
+
+    @applies(LeadConverted)
+    def _converted(self, e: LeadConverted) -> None:
+        self.status = LeadStatus.CONVERTED
+        self.contact_id, self.account_id = e.contact_id, e.account_id
+        self.opportunity_id = e.opportunity_id

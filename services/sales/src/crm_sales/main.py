@@ -1,0 +1,53 @@
+"""The sales service, declared: leads (and, to come, opportunities, quotes, activities)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from crm_shared.roles import Role
+from crm_shared.service import ServiceDefinition
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from crm_shared.messaging.relay import Relay
+    from crm_shared.settings import Settings
+
+SERVICE = ServiceDefinition(
+    name="sales",
+    title="Sales",
+    port=8102,
+    app_factory="crm_sales.main:create_app",
+    description=(
+        "Leads, scored and qualified on their way to becoming customers. Every change is "
+        "an event on `crm.sales.events`."
+    ),
+    # Marketers and service agents stay out: campaign responses and form submissions
+    # reach leads as marketing's events, and the role gate is for the whole service, which
+    # will hold deals, amounts and forecasts too.
+    roles=frozenset({Role.ADMIN, Role.MANAGER, Role.SALES_REP}),
+    event_store_schema="sales",
+    relay="crm_sales.main:create_relay",
+)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    from crm_sales.api import leads
+    from crm_sales.application import SalesApplication, SalesEventStore
+    from crm_shared.service_app import event_sourced_app
+    from crm_shared.settings import get_settings
+
+    return event_sourced_app(
+        SERVICE,
+        settings or get_settings(),
+        event_store=SalesEventStore,
+        use_cases=SalesApplication,
+        routers=[leads.router],
+    )
+
+
+def create_relay(settings: Settings) -> Relay:
+    from crm_sales.application import SalesEventStore
+    from crm_shared.service_app import event_sourced_relay
+
+    return event_sourced_relay(SERVICE, settings, SalesEventStore)

@@ -1,0 +1,37 @@
+"""What the sales API returns of a lead, filled in from the aggregate by ``RecordView.of``."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from crm_sales.domain.lead import LeadStatus
+from crm_shared.catalog.sales import ScoreReason
+from crm_shared.records.views import RecordView
+
+
+class LeadView(RecordView):
+    first_name: str | None
+    last_name: str | None
+    email: str | None
+    phone: str | None
+    job_title: str | None
+    company_name: str | None
+    company_size: int | None
+    industry: str | None
+    country: str | None
+    region: str | None
+    source: str | None
+    campaign_id: UUID | None
+    utm_source: str | None
+    utm_medium: str | None
+    utm_campaign: str | None
+    utm_term: str | None
+    utm_content: str | None
+    team: str | None
+    status: LeadStatus
+    disqualification_reason: str | None
+    score: int
+    score_reasons: list[ScoreReason]
+    contact_id: UUID | None
+    account_id: UUID | None
+    opportunity_id: UUID | None

@@ -1,0 +1,153 @@
+"""Events of the sales service (topic ``crm.sales.events``).
+
+A lead is a person who may become a customer: their name, email and phone are personal
+data, sealed with the lead's own key as a contact's are. As in ``catalog/contacts.py``,
+text and instants are plain ``str`` and ``datetime`` here: the request models check what
+comes in, the catalog describes what was recorded, which must stay readable forever.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from crm_shared.events.catalog import EventData, event_type, personal
+from crm_shared.records.events import Changes, ReassignedData
+
+# --- lead (a person who may become a customer) ---------------------------------------
+
+
+@event_type("sales", "lead", "registered")
+class LeadRegistered(EventData):
+    first_name: str | None = personal(None)
+    last_name: str | None = personal(None)
+    email: str | None = personal(None)
+    phone: str | None = personal(None, description="E.164")
+    job_title: str | None = None
+    company_name: str | None = None
+    company_size: int | None = Field(None, description="Employees")
+    industry: str | None = None
+    country: str | None = Field(None, description="ISO 3166-1 alpha-2")
+    region: str | None = None
+    source: str | None = Field(None, description="How the lead found us")
+    campaign_id: UUID | None = Field(None, description="The marketing campaign it came from")
+    utm_source: str | None = None
+    utm_medium: str | None = None
+    utm_campaign: str | None = None
+    utm_term: str | None = None
+    utm_content: str | None = None
+    team: str | None = None
+    owner: str | None = None
+    department: str
+    example = {
+        "first_name": "Grace",
+        "last_name": "Hopper",
+        "email": "grace@example.com",
+        "phone": "+14155550123",
+        "job_title": "VP Engineering",
+        "company_name": "Acme",
+        "company_size": 250,
+        "industry": "Manufacturing",
+        "country": "US",
+        "region": "North America",
+        "source": "webinar",
+        "campaign_id": "0b5d3c1e-8a2f-4d6b-9e7c-1f2a3b4c5d6e",
+        "utm_source": "newsletter",
+        "utm_medium": "email",
+        "utm_campaign": "spring-launch",
+        "utm_term": None,
+        "utm_content": None,
+        "team": "inside-sales",
+        "owner": "alice",
+        "department": "sales",
+    }
+
+
+@event_type("sales", "lead", "changed")
+class LeadChanged(Changes):
+    first_name: str | None = personal(None)
+    last_name: str | None = personal(None)
+    email: str | None = personal(None)
+    phone: str | None = personal(None, description="E.164")
+    job_title: str | None = None
+    company_name: str | None = None
+    company_size: int | None = None
+    industry: str | None = None
+    country: str | None = None
+    region: str | None = None
+    source: str | None = None
+    campaign_id: UUID | None = None
+    utm_source: str | None = None
+    utm_medium: str | None = None
+    utm_campaign: str | None = None
+    utm_term: str | None = None
+    utm_content: str | None = None
+    team: str | None = None
+    example = {"job_title": "CTO", "utm_term": None}
+
+
+@event_type("sales", "lead", "work_started")
+class LeadWorkStarted(EventData):
+    """A rep took up a new lead: its status is now ``working``."""
+
+    example = {}
+
+
+@event_type("sales", "lead", "qualified")
+class LeadQualified(EventData):
+    example = {}
+
+
+@event_type("sales", "lead", "disqualified")
+class LeadDisqualified(EventData):
+    reason: str
+    example = {"reason": "no budget this year"}
+
+
+@event_type("sales", "lead", "converted")
+class LeadConverted(EventData):
+    """The lead became a contact (and an account, when it named a company) in the contacts
+    service, and an opportunity in sales."""
+
+    contact_id: UUID
+    account_id: UUID | None = None
+    opportunity_id: UUID | None = None
+    example = {
+        "contact_id": "6f1c2b1e-7f0d-4f5c-9c0e-2a4d8b1e9f00",
+        "account_id": "2b9c3a7e-1d2f-4e5a-8b6c-7d8e9f0a1b2c",
+        "opportunity_id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
+    }
+
+
+class ScoreReason(BaseModel):
+    """Why some of a lead's points: the scoring rule, the points it gave (an engagement's
+    decayed with time), and when the engagement was (null for an attribute of the lead)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rule: str
+    points: Decimal
+    when: datetime | None = None
+
+
+@event_type("sales", "lead", "score_changed")
+class LeadScoreChanged(EventData):
+    """The lead's score and every reason for it, as they are now (not a difference)."""
+
+    score: int
+    reasons: list[ScoreReason] = Field(default_factory=list)
+    example = {
+        "score": 35,
+        "reasons": [
+            {"rule": "decision maker", "points": "20", "when": None},
+            {"rule": "mid-size company", "points": "15", "when": None},
+        ],
+    }
+
+
+@event_type("sales", "lead", "reassigned")
+class LeadReassigned(ReassignedData):
+    example = {"owner": "bob", "department": "sales"}
