@@ -5,11 +5,13 @@ and PostgreSQL."""
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 import pytest
 
 from crm_shared.infra.embedded_kafka import EmbeddedKafka
-from crm_shared.messaging.consumer import ConsumerSettings
+from crm_shared.messaging.consumer import CHECK_ATTEMPTS, ConsumerSettings
+from crm_shared.messaging.log_check import Expected, LogUnavailable, LogVerifier
 from crm_shared.messaging.topics import dead_letter_topic
 from tests.integration.kafka_tools import read_all
 from tests.integration.test_consumer import (
@@ -85,3 +87,48 @@ async def test_catching_up_in_small_batches_applies_what_the_running_consumer_ap
         running, settings, fresh_topic
     )
     assert (applied, rows, dead_letters) == (running_applied, running_rows, running_dead_letters)
+
+
+class SlowBroker:
+    """The log check as a busy broker answers it: not in time, ``unanswered`` times, then
+    as the real broker answers."""
+
+    def __init__(self, verifier: LogVerifier, unanswered: int) -> None:
+        self.answer, self.unanswered = verifier.diverged, unanswered
+        verifier.diverged = self.diverged  # type: ignore[method-assign]
+
+    async def diverged(self, expectations: dict[Any, list[Expected]]) -> Any:
+        if expectations and self.unanswered > 0:
+            self.unanswered -= 1
+            raise LogUnavailable("the broker did not answer the check (TimeoutError)")
+        return await self.answer(expectations)
+
+
+async def test_a_catch_up_asks_again_when_the_broker_is_too_slow_to_answer_the_check(
+    settings: ConsumerSettings, fresh_topic: str
+) -> None:
+    stream = [event_record(f"agg-{a}", v) for v in (1, 2, 3) for a in range(4)]
+    await produce(settings.bootstrap_servers, fresh_topic, stream)
+    projection = CountingProjection(fresh_topic, settings.schema)
+    consumer = consumer_of(projection, settings)
+    slow = SlowBroker(consumer._verifier, unanswered=CHECK_ATTEMPTS - 1)
+
+    assert await consumer.catch_up() == len(stream)
+    applied, _, _ = await _outcome(projection, settings, fresh_topic)
+    assert all(applied[f"agg-{a}"] == [1, 2, 3] for a in range(4))
+    assert slow.unanswered == 0
+
+
+async def test_a_catch_up_gives_up_on_a_broker_that_never_answers_and_applies_nothing_unchecked(
+    settings: ConsumerSettings, fresh_topic: str
+) -> None:
+    stream = [event_record(f"agg-{a}", v) for v in (1, 2, 3) for a in range(4)]
+    await produce(settings.bootstrap_servers, fresh_topic, stream)
+    projection = CountingProjection(fresh_topic, settings.schema)
+    consumer = consumer_of(projection, settings)
+    SlowBroker(consumer._verifier, unanswered=CHECK_ATTEMPTS)
+
+    with pytest.raises(LogUnavailable):
+        await consumer.catch_up()
+    # Only the first batch (nothing to check before it) may have been applied.
+    assert len(projection.received) <= settings.batch_size

@@ -51,7 +51,7 @@ from crm_shared.messaging.consumer_state import ConsumerState, Fenced, StoredPos
 from crm_shared.messaging.decoding import Decoded, EventDecoder
 from crm_shared.messaging.failures import SafeMessage, describe, frames
 from crm_shared.messaging.heap import settle_for_batches
-from crm_shared.messaging.log_check import Expected, LogVerifier, fingerprint
+from crm_shared.messaging.log_check import Expected, LogUnavailable, LogVerifier, fingerprint
 from crm_shared.messaging.offsets import end_offsets
 from crm_shared.messaging.topics import dead_letter_topic
 from crm_shared.observability.metrics import (
@@ -74,6 +74,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+# How often a catch-up asks a broker that did not answer the log check in time.
+CHECK_ATTEMPTS = 6
 
 Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
 Position: TypeAlias = tuple[str, int]  # (topic, partition)
@@ -222,7 +225,7 @@ class ProjectionConsumer:
                     self._observe_progress()
                 if decoded is None:
                     continue
-                kept = await self._verified(batches)
+                kept = await self._verified_patiently(batches)
                 if kept:
                     applying = asyncio.create_task(self.handle(kept, _of(decoded, kept)))
                     read += len(kept)
@@ -482,6 +485,29 @@ class ProjectionConsumer:
                 await self.handle(records)
             self._observe_progress()
         return len(records)
+
+    async def _verified_patiently(
+        self, batches: dict[TopicPartition, list[Record]]
+    ) -> list[Record]:
+        """``_verified``, asked again while the broker is too slow to answer the check: a
+        catch-up has no later poll to try at, and a broker that did not answer proves
+        nothing either way (the embedded one, under load, can take seconds)."""
+        attempt = 1
+        while True:
+            try:
+                return await self._verified(batches)
+            except LogUnavailable as unanswered:
+                if attempt == CHECK_ATTEMPTS:
+                    raise
+                log.warning(
+                    "%s: %s; asking again (%d of %d)",
+                    self.projection.name,
+                    unanswered,
+                    attempt + 1,
+                    CHECK_ATTEMPTS,
+                )
+                await asyncio.sleep(self.settings.retry_backoff_seconds * 2**attempt)
+                attempt += 1
 
     async def _verified(self, batches: dict[TopicPartition, list[Record]]) -> list[Record]:
         """The fetched records that continue the log this read model has read.
