@@ -54,7 +54,8 @@ _RECORD_ID = TypeAdapter(UUID)
 class LaneCommand:
     """How the lane runs a route's command: the request body's model, whether the command
     changes an existing record (so takes ``If-Match``), and the command itself, given the
-    request, the validated body, the context and the route's record ids."""
+    request, the validated body, the context and the route's record ids (every path
+    parameter of a lane route is a record id: a UUID, or FastAPI answers)."""
 
     body: type[BaseModel]
     changing: bool
