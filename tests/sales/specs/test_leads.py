@@ -24,7 +24,7 @@ from crm_sales.commands import (
 )
 from crm_sales.domain.lead import Lead, LeadAlreadyConverted, LeadStatusRefused, ReasonRequired
 from crm_shared.auth.principal import Principal, Role
-from crm_shared.catalog.sales import (
+from crm_shared.catalog.sales.leads import (
     LeadChanged,
     LeadConverted,
     LeadDisqualified,

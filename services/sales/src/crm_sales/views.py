@@ -5,7 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from crm_sales.domain.lead import LeadStatus
-from crm_shared.catalog.sales import ScoreReason
+from crm_shared.catalog.sales.leads import ScoreReason
 from crm_shared.records.views import RecordView
 
 

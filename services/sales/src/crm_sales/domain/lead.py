@@ -16,7 +16,7 @@ from uuid import UUID
 
 from crm_sales.domain.lead_scoring import DEFAULT_RULES
 from crm_sales.domain.scoring import LeadFacts, ScoringRule, score
-from crm_shared.catalog.sales import (
+from crm_shared.catalog.sales.leads import (
     LeadChanged,
     LeadConverted,
     LeadDisqualified,

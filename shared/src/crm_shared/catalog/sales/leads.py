@@ -1,4 +1,4 @@
-"""Events of the sales service (topic ``crm.sales.events``).
+"""Lead events of the sales service (topic ``crm.sales.events``).
 
 A lead is a person who may become a customer: their name, email and phone are personal
 data, sealed with the lead's own key as a contact's are. As in ``catalog/contacts.py``,
