@@ -74,12 +74,12 @@ class LeadChanged(Changes):
     phone: str | None = personal(None, description="E.164")
     job_title: str | None = None
     company_name: str | None = None
-    company_size: int | None = None
+    company_size: int | None = Field(None, description="Employees")
     industry: str | None = None
-    country: str | None = None
+    country: str | None = Field(None, description="ISO 3166-1 alpha-2")
     region: str | None = None
-    source: str | None = None
-    campaign_id: UUID | None = None
+    source: str | None = Field(None, description="How the lead found us")
+    campaign_id: UUID | None = Field(None, description="The marketing campaign it came from")
     utm_source: str | None = None
     utm_medium: str | None = None
     utm_campaign: str | None = None
