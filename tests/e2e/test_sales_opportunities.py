@@ -7,9 +7,13 @@ pipelines seeded into the real event store."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from typing import Any
+from uuid import uuid4
 
 import httpx
+import pytest
 from aiokafka import ConsumerRecord
 from cloudevents.core.bindings.kafka import KafkaMessage, from_binary_event
 
@@ -17,6 +21,8 @@ from crm_sales.cli import seed_pipelines
 from crm_sales.default_pipelines import default_pipeline_id
 from crm_sales.domain.pipeline import NEW_BUSINESS, RENEWALS
 from crm_shared.auth.principal import Role
+from crm_shared.http.command_lane import CommandLane
+from crm_shared.service import installed_services, load
 from tests.e2e.conftest import Stack, eventually
 from tests.integration.kafka_tools import read_all
 
@@ -287,3 +293,60 @@ async def test_the_default_pipelines_are_seeded_once(stack: Stack) -> None:
         assert seeded.status_code == 200, seeded.text
         assert (seeded.json()["name"], seeded.json()["owner"]) == (pipeline.name, None)
         assert [s["name"] for s in seeded.json()["stages"]] == [s.name for s in pipeline.stages]
+
+
+# --- the command lane -------------------------------------------------------------------
+
+# What differs between any two answers, whoever serves them.
+VARYING = {"x-correlation-id", "date", "updated_at", "stage_entered_at", "version", "etag"}
+
+
+@pytest.fixture(scope="module")
+async def without_lane(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    """A second sales process on the same store, with FastAPI serving every command."""
+    app = load(installed_services()["sales"].app_factory)(stack.settings)
+    app.user_middleware = [m for m in app.user_middleware if m.cls is not CommandLane]
+    async with AsyncExitStack() as exits:
+        await exits.enter_async_context(app.router.lifespan_context(app))
+        yield await exits.enter_async_context(
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+        )
+
+
+def comparable(response: httpx.Response) -> tuple[int, dict[str, str], Any]:
+    headers = {k: v for k, v in response.headers.items() if k not in VARYING}
+    body = {k: v for k, v in response.json().items() if k not in VARYING}
+    return response.status_code, headers, body
+
+
+async def test_a_stage_change_answers_alike_with_and_without_the_command_lane(
+    stack: Stack, without_lane: httpx.AsyncClient
+) -> None:
+    deal = await open_deal(stack, rep(stack))
+    url = f"/v1/opportunities/{deal['id']}/stage"
+    refusals: list[tuple[str, str, dict[str, Any]]] = [
+        ("a stale If-Match", url, {"stage": "proposal", "If-Match": '"9"'}),
+        ("the won stage", url, {"stage": "won"}),
+        ("a stage the pipeline lacks", url, {"stage": "daydreaming"}),
+        ("an unknown deal", f"/v1/opportunities/{uuid4()}/stage", {"stage": "proposal"}),
+        ("another department", url, {"stage": "proposal", "department": "support"}),
+    ]
+    for description, target, case in refusals:
+        headers = manager(stack, case["department"]) if "department" in case else rep(stack)
+        if "If-Match" in case:
+            headers = {**headers, "If-Match": case["If-Match"]}
+        body = {"stage": case["stage"]}
+        by_lane = await sales(stack).post(target, json=body, headers=headers)
+        by_fastapi = await without_lane.post(target, json=body, headers=headers)
+        assert by_lane.status_code >= 400, description
+        assert comparable(by_lane) == comparable(by_fastapi), description
+    # Each path moves the deal in turn, on the version the other left.
+    by_lane = await sales(stack).post(
+        url, json={"stage": "proposal"}, headers={**rep(stack), "If-Match": '"1"'}
+    )
+    by_fastapi = await without_lane.post(
+        url, json={"stage": "negotiation"}, headers={**rep(stack), "If-Match": '"2"'}
+    )
+    assert (by_lane.status_code, by_fastapi.status_code) == (200, 200)
+    assert (by_lane.headers["etag"], by_fastapi.headers["etag"]) == ('"2"', '"3"')
+    assert by_fastapi.json()["probability"] == 80

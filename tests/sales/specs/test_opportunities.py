@@ -225,6 +225,14 @@ async def test_a_deal_does_not_open_in_another_departments_pipeline() -> None:
     )
 
 
+async def test_a_deal_names_only_a_lead_its_rep_may_see() -> None:
+    await (
+        spec.given({PIPELINE: [new_business]})
+        .when(opening(lead_id=uuid4()), by=OWNER)
+        .then_refused(UnknownReference, field="lead_id")
+    )
+
+
 # --- stages and the forecast fields ----------------------------------------------------
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from crm_sales.api import deal_schemas as schemas
@@ -20,6 +20,8 @@ from crm_sales.deal_commands import (
 )
 from crm_sales.deal_views import OpportunityView
 from crm_sales.deals import OPPORTUNITY
+from crm_shared.commands import CommandContext
+from crm_shared.http.command_lane import LaneCommand, serve_in_lane
 from crm_shared.http.commands import Changing
 from crm_shared.http.conditional import outcome_response
 from crm_shared.records import routes
@@ -68,6 +70,14 @@ routes.add_change_route(
 )
 
 
+async def run_move(
+    request: Request, body: schemas.MoveOpportunity, context: CommandContext, ids: dict[str, UUID]
+) -> Response:
+    sales = await sales_app(request)
+    command = MoveOpportunity(record_id=ids["opportunity_id"], stage=body.stage)
+    return outcome_response(await sales.handle(command, context), 200)
+
+
 @router.post(
     "/{opportunity_id}/stage",
     summary="Move a deal to another open stage (won and lost: /win, /lose)",
@@ -76,10 +86,13 @@ routes.add_change_route(
     operation_id="move_opportunity",
 )
 async def move_opportunity(
-    opportunity_id: UUID, body: schemas.MoveOpportunity, sales: Sales, context: Changing
+    opportunity_id: UUID, body: schemas.MoveOpportunity, request: Request, context: Changing
 ) -> Response:
-    command = MoveOpportunity(record_id=opportunity_id, stage=body.stage)
-    return outcome_response(await sales.handle(command, context), 200)
+    return await run_move(request, body, context, {"opportunity_id": opportunity_id})
+
+
+# Stage changes are the commands a deal is sent most: they take the command lane too.
+serve_in_lane(move_opportunity, LaneCommand(schemas.MoveOpportunity, changing=True, run=run_move))
 
 
 @router.post(

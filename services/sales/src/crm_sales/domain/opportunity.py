@@ -76,7 +76,9 @@ class ReasonRequired(Invalid):
 class Opportunity(CrmRecord):
     creation_events = (OpportunityOpened,)
     events = RecordEvents(updated=OpportunityChanged, reassigned=OpportunityReassigned)
-    reference_fields = {"pipeline_id": "pipeline"}
+    # Its references to the contacts service's records (account, contacts) are not vetted
+    # yet: that needs a read model of them in sales.
+    reference_fields = {"pipeline_id": "pipeline", "lead_id": "lead"}
 
     name: str
     account_id: UUID | None
