@@ -127,6 +127,35 @@ async def test_a_deal_is_opened_moved_through_the_stages_and_won(stack: Stack) -
     ]
 
 
+async def test_a_retried_opening_or_win_with_the_same_idempotency_key_answers_the_first(
+    stack: Stack,
+) -> None:
+    pipeline = await define_pipeline(stack)
+    keyed = {**rep(stack), "Idempotency-Key": str(uuid4())}
+    body = {
+        "name": "Globex renewal",
+        "pipeline_id": pipeline["id"],
+        "amount": "1200.50",
+        "currency": "USD",
+        "close_date": "2026-11-30",
+    }
+    first = await sales(stack).post("/v1/opportunities", json=body, headers=keyed)
+    assert first.status_code == 201, first.text
+    retried = await sales(stack).post("/v1/opportunities", json=body, headers=keyed)
+    assert (retried.status_code, retried.headers["idempotent-replayed"]) == (201, "true")
+    assert retried.json() == first.json()
+    win = f"/v1/opportunities/{first.json()['id']}/win"
+    won_key = {**rep(stack), "Idempotency-Key": str(uuid4())}
+    won = await sales(stack).post(win, json={"closed_on": "2026-11-20"}, headers=won_key)
+    again = await sales(stack).post(win, json={"closed_on": "2026-11-20"}, headers=won_key)
+    assert (won.status_code, again.status_code, again.headers["idempotent-replayed"]) == (
+        200,
+        200,
+        "true",
+    )
+    assert again.json() == won.json()
+
+
 async def test_a_won_deal_is_final_every_change_a_409_problem(stack: Stack) -> None:
     deal = await open_deal(stack, rep(stack))
     url = f"/v1/opportunities/{deal['id']}"
