@@ -68,6 +68,7 @@ class CrmUp:
             "CRM_DATA_DIR": str(self.data_dir),
             "CRM_CONTACTS_PORT": str(free_port()),
             "CRM_PROJECTIONS_PORT": str(free_port()),
+            "CRM_SALES_PORT": str(free_port()),
             "CRM_EMBEDDED_POSTGRES_PORT": str(free_port()),
             "CRM_EMBEDDED_KAFKA_PORT": str(free_port()),
             "CRM_WORKERS": "2",

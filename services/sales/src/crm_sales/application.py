@@ -1,13 +1,15 @@
-"""The sales service's use cases: its kinds of record (leads, for now), each run as every
-CRM record's are (``RecordsApplication``)."""
+"""The sales service's use cases: its kinds of record (leads, pipelines, opportunities),
+each run as every CRM record's are (``RecordsApplication``), deals with their pipeline
+loaded first (``crm_sales.deals``)."""
 
 from __future__ import annotations
 
+from crm_sales.deals import OPPORTUNITY, PIPELINE, DealUseCases
 from crm_sales.domain.lead import Lead
 from crm_sales.views import LeadView
 from crm_shared.auth.policy import ReferenceResolver
 from crm_shared.eventstore.application import EventSourcedApplication
-from crm_shared.records.application import Committer, RecordedEvents, RecordsApplication
+from crm_shared.records.application import Committer, RecordedEvents
 from crm_shared.records.views import RecordKind
 
 LEAD = RecordKind(Lead, LeadView)
@@ -17,11 +19,11 @@ class SalesEventStore(EventSourcedApplication):
     name = "sales"  # its data keys are the sales service's
 
 
-class SalesApplication(RecordsApplication):
+class SalesApplication(DealUseCases):
     def __init__(
         self,
         events: RecordedEvents,
         committer: Committer,
         resolver: ReferenceResolver | None = None,
     ) -> None:
-        super().__init__(events, committer, (LEAD,), resolver)
+        super().__init__(events, committer, (LEAD, PIPELINE, OPPORTUNITY), resolver)

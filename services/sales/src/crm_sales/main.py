@@ -1,9 +1,11 @@
-"""The sales service, declared: leads (and, to come, opportunities, quotes, activities)."""
+"""The sales service, declared: leads, pipelines and opportunities (and, to come, quotes,
+activities)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from crm_sales.cli import cli
 from crm_shared.roles import Role
 from crm_shared.service import ServiceDefinition
 
@@ -19,8 +21,9 @@ SERVICE = ServiceDefinition(
     port=8102,
     app_factory="crm_sales.main:create_app",
     description=(
-        "Leads, scored and qualified on their way to becoming customers. Every change is "
-        "an event on `crm.sales.events`."
+        "Leads, scored and qualified on their way to becoming customers; pipelines and the "
+        "deals (opportunities) moving through their stages. Every change is an event on "
+        "`crm.sales.events`."
     ),
     # Marketers and service agents stay out: campaign responses and form submissions
     # reach leads as marketing's events, and the role gate is for the whole service, which
@@ -28,11 +31,12 @@ SERVICE = ServiceDefinition(
     roles=frozenset({Role.ADMIN, Role.MANAGER, Role.SALES_REP}),
     event_store_schema="sales",
     relay="crm_sales.main:create_relay",
+    cli=cli,
 )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    from crm_sales.api import leads
+    from crm_sales.api import leads, opportunities, pipelines
     from crm_sales.application import SalesApplication, SalesEventStore
     from crm_shared.service_app import event_sourced_app
     from crm_shared.settings import get_settings
@@ -42,7 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings or get_settings(),
         event_store=SalesEventStore,
         use_cases=SalesApplication,
-        routers=[leads.router],
+        routers=[leads.router, pipelines.router, opportunities.router],
     )
 
 

@@ -1,0 +1,66 @@
+"""The use cases of pipelines and opportunities, beside those every CRM record has.
+
+Opening a deal and every command that needs its pipeline's stages load the pipeline first
+(the aggregates do no I/O), then run as every record's commands do: the policy, the
+references, the expected version and group commit are ``RecordsApplication``'s."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from typing import Any
+from uuid import UUID
+
+from crm_sales.deal_commands import (
+    DefinePipeline,
+    OpenOpportunity,
+    PipelineCommand,
+    check_manages_pipelines,
+)
+from crm_sales.deal_views import OpportunityView, PipelineView
+from crm_sales.domain.opportunity import Opportunity
+from crm_sales.domain.pipeline import Pipeline
+from crm_sales.domain.pipeline_record import PipelineRecord
+from crm_shared.auth.policy import vet_references
+from crm_shared.commands import CommandContext
+from crm_shared.eventstore.group_commit import Outcome
+from crm_shared.records.application import RecordsApplication
+from crm_shared.records.commands import CreateRecord, RecordCommand
+from crm_shared.records.views import RecordKind
+
+PIPELINE = RecordKind(PipelineRecord, PipelineView)
+OPPORTUNITY = RecordKind(Opportunity, OpportunityView)
+
+
+class DealUseCases(RecordsApplication):
+    async def handle(
+        self, command: CreateRecord[Any] | RecordCommand[Any], context: CommandContext
+    ) -> Outcome:
+        match command:
+            case DefinePipeline():
+                check_manages_pipelines(context.principal)
+            case OpenOpportunity():
+                return await self.open_opportunity(command, context)
+            case PipelineCommand():
+                pipeline = await asyncio.to_thread(self.pipeline_of_deal, command.record_id)
+                return await super().handle(replace(command, pipeline=pipeline), context)
+        return await super().handle(command, context)
+
+    async def open_opportunity(self, command: OpenOpportunity, context: CommandContext) -> Outcome:
+        # The pipeline must be one the caller sees and not archived (422 naming
+        # pipeline_id otherwise), and its stages decide the deal's first values.
+        refusals = await vet_references(
+            context.principal, command.references().values(), self.resolver
+        )
+        if refusals:
+            raise next(iter(refusals.values()))
+        pipeline_id: UUID = command.values["pipeline_id"]
+        pipeline = await asyncio.to_thread(self.load, PipelineRecord, pipeline_id)
+        values = Opportunity.opening(pipeline_id, pipeline.definition, command.values)
+        return await super().handle(replace(command, values=values), context)
+
+    def pipeline_of_deal(self, opportunity_id: UUID) -> Pipeline:
+        """The deal's pipeline as it is defined now (the deal may be out of the caller's
+        sight: the command refuses that as it refuses any other, 404)."""
+        deal = self.load(Opportunity, opportunity_id)
+        return self.load(PipelineRecord, deal.pipeline_id).definition
