@@ -1,8 +1,10 @@
-"""The sales service's use cases: its kinds of record (leads, for now), each run as every
-CRM record's are (``RecordsApplication``)."""
+"""The sales service's use cases: its kinds of record (leads and activities, for now),
+each run as every CRM record's are (``RecordsApplication``)."""
 
 from __future__ import annotations
 
+from crm_sales.activity_view import ActivityView
+from crm_sales.domain.activity import Activity
 from crm_sales.domain.lead import Lead
 from crm_sales.views import LeadView
 from crm_shared.auth.policy import ReferenceResolver
@@ -11,6 +13,7 @@ from crm_shared.records.application import Committer, RecordedEvents, RecordsApp
 from crm_shared.records.views import RecordKind
 
 LEAD = RecordKind(Lead, LeadView)
+ACTIVITY = RecordKind(Activity, ActivityView)
 
 
 class SalesEventStore(EventSourcedApplication):
@@ -24,4 +27,4 @@ class SalesApplication(RecordsApplication):
         committer: Committer,
         resolver: ReferenceResolver | None = None,
     ) -> None:
-        super().__init__(events, committer, (LEAD,), resolver)
+        super().__init__(events, committer, (LEAD, ACTIVITY), resolver)
