@@ -99,9 +99,10 @@ async def test_a_task_is_scheduled_with_the_instants_its_reminders_fire_at() -> 
 async def test_an_appointment_reminded_the_local_day_before_rings_at_local_wall_clock_time() -> (
     None
 ):
-    # 30 March 2026, 10:00 in Berlin is summer time (UTC+2); the day before is still winter
-    # time (UTC+1): 09:00 in Berlin on the 29th is 07:00 UTC.
-    starts = datetime(2026, 3, 30, 8, 0, tzinfo=UTC)
+    # Berlin moves to summer time (UTC+2) early on 29 March 2026. An appointment at 09:00
+    # that day is reminded at 09:00 winter time (UTC+1) the day before: 08:00 UTC, where
+    # "24 hours before" would ring at 07:00 UTC, 08:00 on the wall clock.
+    starts = datetime(2026, 3, 29, 7, 0, tzinfo=UTC)
     day_before = RemindOnLocalDay(days_before=1, at=time(9), zone="Europe/Berlin")
     appointment: dict[str, Any] = {
         "kind": ActivityKind.APPOINTMENT,
@@ -116,7 +117,7 @@ async def test_an_appointment_reminded_the_local_day_before_rings_at_local_wall_
         .when(schedule(**appointment), by=OWNER)
         .then(
             scheduled(**appointment),
-            ActivityRemindersScheduled(reminders=[at(datetime(2026, 3, 29, 7, 0, tzinfo=UTC))]),
+            ActivityRemindersScheduled(reminders=[at(datetime(2026, 3, 28, 8, 0, tzinfo=UTC))]),
         )
     )
 
