@@ -52,8 +52,8 @@ class RelatedTo(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    kind: RelatedKind
-    id: UUID
+    kind: RelatedKind = Field(description="contact, account, lead or opportunity")
+    id: UUID = Field(description="The record's id in the service that keeps it")
 
 
 class RemindBefore(BaseModel):
@@ -95,11 +95,12 @@ class ScheduledReminder(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    reminder_id: str
+    reminder_id: str = Field(description="The activity's id @ the instant, in UTC")
     fires_at: datetime
 
 
 _SUBJECT = "What the activity is, e.g. Call Ada about the renewal"
+_NOTES = "Free text about the activity"
 _DUE_AT = "A task's deadline (null for an appointment)"
 _STARTS_AT = "When an appointment starts (null for a task)"
 _ENDS_AT = "When an appointment ends (null for a task)"
@@ -124,9 +125,9 @@ _REMINDERS_EXAMPLE = [
 class ActivityScheduled(EventData):
     """A new task or appointment."""
 
-    kind: ActivityKind
+    kind: ActivityKind = Field(description="task or appointment")
     subject: str | None = personal(None, description=_SUBJECT)
-    notes: str | None = personal(None)
+    notes: str | None = personal(None, description=_NOTES)
     location: str | None = personal(None, description="Where an appointment takes place")
     due_at: datetime | None = Field(None, description=_DUE_AT)
     starts_at: datetime | None = Field(None, description=_STARTS_AT)
@@ -162,7 +163,7 @@ class ActivityChanged(Changes):
     """Some of the activity's fields; its kind never changes."""
 
     subject: str | None = personal(None, description=_SUBJECT)
-    notes: str | None = personal(None)
+    notes: str | None = personal(None, description=_NOTES)
     location: str | None = personal(None, description="Where an appointment takes place")
     due_at: datetime | None = Field(None, description=_DUE_AT)
     starts_at: datetime | None = Field(None, description=_STARTS_AT)
