@@ -329,12 +329,20 @@ async def test_a_done_activity_refuses_to_be_archived() -> None:
     )
 
 
+async def test_reopening_a_done_activity_records_it_reopened() -> None:
+    await (
+        spec.given({CALL: [scheduled(reminders=[]), ActivityCompleted()]})
+        .when(ReopenActivity(record_id=CALL), by=OWNER)
+        .then(ActivityReopened())
+    )
+
+
 async def test_a_reopened_activity_takes_changes_again() -> None:
-    given = spec.given({CALL: [scheduled(reminders=[]), ActivityCompleted()]})
-    await given.when(ReopenActivity(record_id=CALL), by=OWNER).then(ActivityReopened())
     later = DUE + timedelta(hours=1)
-    await given.when(ChangeActivity(record_id=CALL, changes={"due_at": later}), by=OWNER).then(
-        ActivityReopened(), ActivityChanged(due_at=later)
+    await (
+        spec.given({CALL: [scheduled(reminders=[]), ActivityCompleted(), ActivityReopened()]})
+        .when(ChangeActivity(record_id=CALL, changes={"due_at": later}), by=OWNER)
+        .then(ActivityChanged(due_at=later))
     )
 
 
