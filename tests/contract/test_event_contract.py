@@ -36,16 +36,27 @@ TYPES = sorted(CATALOG.by_type)
 AGGREGATE_ID = UUID(EXAMPLE_SUBJECT)
 
 
-def keyring_with_a_key_for(subject: UUID) -> DataKeyring:
+def keyring_with_keys_for(subjects: set[UUID]) -> DataKeyring:
     keyring = DataKeyring("contacts", "contacts", MasterKey(os.urandom(32)))
-    new_keys, _ = keyring.prepare_sync({subject})
+    new_keys, _ = keyring.prepare_sync(subjects)
     keyring.stored(new_keys, [])
     return keyring
 
 
-KEYRING = keyring_with_a_key_for(AGGREGATE_ID)
+def examples_data_subjects() -> set[UUID]:
+    """Whose keys the examples are sealed with: the aggregate's, or a person an event
+    names (an activity about a contact is sealed with the contact's key)."""
+    return {
+        model.model_validate(model.example).data_subject(AGGREGATE_ID)
+        for model in CATALOG.by_type.values()
+        if model.example is not None
+    }
+
+
+DATA_SUBJECTS = {AGGREGATE_ID} | examples_data_subjects()
+KEYRING = keyring_with_keys_for(DATA_SUBJECTS)
 MAPPER = CatalogMapper(KEYRING)
-KEYS = KEYRING.lookup({("contacts", AGGREGATE_ID)})
+KEYS = KEYRING.lookup({("contacts", subject) for subject in DATA_SUBJECTS})
 REGISTERED = CATALOG.model("crm.contacts.contact.registered.v1").personal_fields()
 
 

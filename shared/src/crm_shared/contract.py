@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import orjson
 from faststream.kafka import KafkaBroker
@@ -109,8 +110,11 @@ def published_example(cls: type[EventData]) -> dict[str, Any] | None:
     and a random nonce, which a committed document could not show."""
     if cls.example is None:
         return None
-    data: dict[str, Any] = cls.model_validate(cls.example).model_dump(mode="json")
-    sealed = f"pii:v1:{cls.service}:{EXAMPLE_SUBJECT}:example-not-a-ciphertext"
+    recorded = cls.model_validate(cls.example)
+    data: dict[str, Any] = recorded.model_dump(mode="json")
+    # Sealed with the key of the person it is about: the record's own, or one it names.
+    data_subject = recorded.data_subject(UUID(EXAMPLE_SUBJECT))
+    sealed = f"pii:v1:{cls.service}:{data_subject}:example-not-a-ciphertext"
     for name in cls.personal_fields():
         if holds_data(data.get(name)):
             data[name] = sealed

@@ -160,6 +160,8 @@ def test_a_naive_due_time_is_refused() -> None:
         (RemindBefore(timedelta(minutes=-5)), "reminders[0].offset"),
         (RemindAt(datetime(2026, 12, 3, 9, 0)), "reminders[0].instant"),
         (RemindOnLocalDay(1, time(9), "Mars/Olympus_Mons"), "reminders[0].zone"),
+        # A folder of the time zone database, not a zone: zoneinfo raises an OSError.
+        (RemindOnLocalDay(1, time(9), "America"), "reminders[0].zone"),
         (RemindOnLocalDay(-1, time(9), "Europe/Berlin"), "reminders[0].days_before"),
     ],
 )

@@ -1,10 +1,12 @@
-"""The sales service's use cases: its kinds of record (leads, pipelines, opportunities),
-each run as every CRM record's are (``RecordsApplication``), deals with their pipeline
-loaded first (``crm_sales.deals``)."""
+"""The sales service's use cases: its kinds of record (leads, pipelines, opportunities,
+activities), each run as every CRM record's are (``RecordsApplication``), deals with their
+pipeline loaded first (``crm_sales.deals``)."""
 
 from __future__ import annotations
 
+from crm_sales.activity_view import ActivityView
 from crm_sales.deals import OPPORTUNITY, PIPELINE, DealUseCases
+from crm_sales.domain.activity import Activity
 from crm_sales.domain.lead import Lead
 from crm_sales.views import LeadView
 from crm_shared.auth.policy import ReferenceResolver
@@ -13,6 +15,7 @@ from crm_shared.records.application import Committer, RecordedEvents
 from crm_shared.records.views import RecordKind
 
 LEAD = RecordKind(Lead, LeadView)
+ACTIVITY = RecordKind(Activity, ActivityView)
 
 
 class SalesEventStore(EventSourcedApplication):
@@ -26,4 +29,4 @@ class SalesApplication(DealUseCases):
         committer: Committer,
         resolver: ReferenceResolver | None = None,
     ) -> None:
-        super().__init__(events, committer, (LEAD, PIPELINE, OPPORTUNITY), resolver)
+        super().__init__(events, committer, (LEAD, PIPELINE, OPPORTUNITY, ACTIVITY), resolver)

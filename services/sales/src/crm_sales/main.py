@@ -36,7 +36,7 @@ SERVICE = ServiceDefinition(
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    from crm_sales.api import leads, opportunities, pipelines
+    from crm_sales.api import activities, leads, opportunities, pipelines
     from crm_sales.application import SalesApplication, SalesEventStore
     from crm_shared.service_app import event_sourced_app
     from crm_shared.settings import get_settings
@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings or get_settings(),
         event_store=SalesEventStore,
         use_cases=SalesApplication,
-        routers=[leads.router, pipelines.router, opportunities.router],
+        routers=[leads.router, pipelines.router, opportunities.router, activities.router],
     )
 
 

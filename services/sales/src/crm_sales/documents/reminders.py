@@ -204,7 +204,7 @@ def _check(reminder: Reminder, where: str) -> None:
                 )
             try:
                 ZoneInfo(zone)
-            except (ZoneInfoNotFoundError, ValueError) as unknown:
+            except (ZoneInfoNotFoundError, ValueError, OSError) as unknown:
                 raise ActivityIsInvalid(
                     f"{zone!r} is not an IANA time zone", field=f"{where}.zone"
                 ) from unknown
