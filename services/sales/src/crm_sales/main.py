@@ -32,8 +32,9 @@ SERVICE = ServiceDefinition(
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    from crm_sales.api import leads
+    from crm_sales.api import lead_list, leads
     from crm_sales.application import SalesApplication, SalesEventStore
+    from crm_sales.lead_list.read_model import LeadList
     from crm_shared.service_app import event_sourced_app
     from crm_shared.settings import get_settings
 
@@ -42,7 +43,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings or get_settings(),
         event_store=SalesEventStore,
         use_cases=SalesApplication,
-        routers=[leads.router],
+        routers=[lead_list.router, leads.router],
+        read_models=[LeadList()],
     )
 
 
