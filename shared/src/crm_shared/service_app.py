@@ -93,6 +93,7 @@ def event_sourced_app(
             cache_seconds=settings.data_key_cache_seconds,
         )
         pool = _query_pool(database_url)
+        app.state.read_models = kept
         try:
             if read_models:
                 await pool.open()
