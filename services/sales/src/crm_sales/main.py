@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from crm_sales.lead_list import SCHEMA as LEAD_LIST
 from crm_shared.roles import Role
 from crm_shared.service import ServiceDefinition
 
@@ -28,6 +29,8 @@ SERVICE = ServiceDefinition(
     roles=frozenset({Role.ADMIN, Role.MANAGER, Role.SALES_REP}),
     event_store_schema="sales",
     relay="crm_sales.main:create_relay",
+    # Where its read model's consumer keeps its positions and versions (`crm dlq`).
+    consumer_schema=LEAD_LIST,
 )
 
 

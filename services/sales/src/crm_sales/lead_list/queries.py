@@ -10,7 +10,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
 from crm_sales.domain.lead import LeadStatus
-from crm_sales.lead_list.read_model import SCHEMA
+from crm_sales.lead_list import SCHEMA
 from crm_shared.projections.paging import contains, cursor_errors, decode_cursor, encode_cursor
 
 

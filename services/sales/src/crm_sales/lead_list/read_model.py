@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from psycopg.rows import dict_row
 
 from crm_sales.domain.lead import LeadStatus
+from crm_sales.lead_list import SCHEMA
 from crm_sales.lead_list.rows import LEAD_EVENTS, LeadRow, fold_all
 from crm_shared.events import EventData, ReceivedEvent
 from crm_shared.messaging.topics import events_topic
@@ -19,8 +20,6 @@ from crm_shared.projections import ReadModel
 
 if TYPE_CHECKING:
     from psycopg import AsyncConnection
-
-SCHEMA = "sales_leads"
 
 # Sorted and indexed text is cut to this many characters: a btree entry must fit in
 # 2,704 bytes, and an event may carry longer text than the API accepts.
