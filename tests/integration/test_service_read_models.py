@@ -156,13 +156,20 @@ async def test_each_read_model_keeps_its_consumer_positions_in_its_own_schema(
         assert positions == [(consumer, "crm.sales.events")]
 
 
-async def test_two_workers_share_the_partitions_and_apply_each_event_once(
+async def test_two_workers_started_at_once_share_the_partitions_and_apply_each_event_once(
     kafka: EmbeddedKafka, fresh_database: str
 ) -> None:
     settings = settings_for(fresh_database, kafka)
-    async with AsyncExitStack() as workers:
+    async with AsyncExitStack() as first, AsyncExitStack() as second:
         apps = [sales_worker(settings) for _ in range(2)]
-        clients = [await workers.enter_async_context(running(app)) for app in apps]
+        # Started at once, as a service's worker processes are: their read models' tables
+        # are created once, not raced for.
+        clients = await asyncio.gather(
+            *(
+                s.enter_async_context(running(app))
+                for s, app in zip((first, second), apps, strict=True)
+            )
+        )
         registered = await asyncio.gather(
             *(register(clients[i % 2], settings, first_name=f"Lead {i}") for i in range(40))
         )

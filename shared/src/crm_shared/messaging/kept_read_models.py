@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from psycopg import AsyncConnection
+
 from crm_shared.catalog import CATALOG
 from crm_shared.events import Catalog
 from crm_shared.messaging.consumer import ConsumerSettings, ProjectionConsumer
@@ -69,6 +71,7 @@ class KeptReadModels:
                 consumer = ProjectionConsumer(
                     read_model, self.settings_of(read_model, keys), self.catalog
                 )
+                await _set_up_alone(consumer)
                 await consumer.start()
                 self.consumers.append(consumer)
         except BaseException:
@@ -87,6 +90,21 @@ class KeptReadModels:
             m.name: running[m.name].readiness if m.name in running else _not_started
             for m in self.read_models
         }
+
+
+async def _set_up_alone(consumer: ProjectionConsumer) -> None:
+    """Creates the read model's schema and tables while no other process does: workers
+    starting at once would race on CREATE ... IF NOT EXISTS (PostgreSQL answers the loser
+    with a unique violation on its catalog). One lock for every read model, since an
+    extension they create (pg_trgm) is the database's, not a schema's."""
+    async with await AsyncConnection.connect(
+        consumer.settings.database_url, autocommit=True
+    ) as conn:
+        await conn.execute("SELECT pg_advisory_lock(hashtext('crm-setup:read-models'))")
+        try:
+            await consumer.setup()  # the consumer's start sets up again: a no-op by then
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock(hashtext('crm-setup:read-models'))")
 
 
 async def _not_started() -> dict[str, Any]:
