@@ -4,9 +4,9 @@ service runs, so that a service's own code is its domain, its routes and a decla
 An event-sourced service gets its event store (with personal fields sealed per person),
 group commit, the outbox relay, the audited data-key endpoint, readiness (database,
 broker) and metrics, and the read models it declares (``read_models``: its lists and
-searches, fed by events, each with its consumer). A read-model service gets its consumers (offsets with the read
-model, dead letters, the log check), a connection pool for its queries, and readiness
-that says when a read model is still catching up.
+searches, fed by events, each with its consumer). A read-model service gets its
+consumers (offsets with the read model, dead letters, the log check), a connection pool
+for its queries, and readiness that says when a read model is still catching up.
 """
 
 from __future__ import annotations
@@ -173,7 +173,15 @@ def read_model_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = _query_pool(config.database_url)
+        # Checked before use: after a database restart the pool would hand out dead
+        # connections and answer 500s.
+        pool = AsyncConnectionPool(
+            config.database_url,
+            min_size=2,
+            max_size=10,
+            open=False,
+            check=AsyncConnectionPool.check_connection,
+        )
         await pool.open()
         app.state.pool = pool
         for consumer in consumers:
@@ -206,8 +214,8 @@ def read_model_app(
 
 
 def _query_pool(database_url: str) -> AsyncConnectionPool:
-    # Checked before use: after a database restart the pool would hand out dead
-    # connections and answer 500s.
+    # As read_model_app's: checked before use, so that a database restart does not leave
+    # dead connections answering 500s.
     return AsyncConnectionPool(
         database_url,
         min_size=2,
