@@ -3,9 +3,10 @@ service runs, so that a service's own code is its domain, its routes and a decla
 
 An event-sourced service gets its event store (with personal fields sealed per person),
 group commit, the outbox relay, the audited data-key endpoint, readiness (database,
-broker) and metrics. A read-model service gets its consumers (offsets with the read
-model, dead letters, the log check), a connection pool for its queries, and readiness
-that says when a read model is still catching up.
+broker) and metrics, and the read models it declares (``read_models``: its lists and
+searches, fed by events, each with its consumer). A read-model service gets its
+consumers (offsets with the read model, dead letters, the log check), a connection pool
+for its queries, and readiness that says when a read model is still catching up.
 """
 
 from __future__ import annotations
@@ -27,9 +28,12 @@ from crm_shared.health import broker_check, database_check
 from crm_shared.http.app import ReadinessCheck, create_service_app
 from crm_shared.http.data_keys import DataKeyEndpoint, data_keys_router
 from crm_shared.messaging.consumer import ConsumerSettings, Projection, ProjectionConsumer
+from crm_shared.messaging.kept_read_models import KeptReadModels, consumer_settings
 from crm_shared.messaging.relay import Relay
 from crm_shared.observability.logging import configure_logging
-from crm_shared.privacy.key_client import DataKeyClient
+from crm_shared.privacy.key_client import DataKeyClient, service_credentials
+from crm_shared.privacy.own_keys import OwnDataKeys
+from crm_shared.projections import ReadModel
 from crm_shared.service import ServiceDefinition
 from crm_shared.settings import Settings
 
@@ -50,12 +54,17 @@ def event_sourced_app(
     event_store: type[EventSourcedApplication],
     use_cases: UseCases,
     routers: Sequence[APIRouter],
+    read_models: Sequence[ReadModel] = (),
 ) -> FastAPI:
-    """The app of a service whose aggregates are stored as events (``app.state.use_cases``)."""
+    """The app of a service whose aggregates are stored as events (``app.state.use_cases``).
+
+    Its ``read_models`` are consumed while it runs (``KeptReadModels``); their query
+    routes take a ``ReadModelConnection``, as a read-model service's do."""
     database_url, bootstrap = _infrastructure(settings)
     schema = definition.event_store_schema
     if schema is None:
         raise ValueError(f"{definition.name} declares no event_store_schema")
+    kept = KeptReadModels(read_models, consumer_settings(settings, database_url, bootstrap))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -77,16 +86,36 @@ def event_sourced_app(
             events.keyring, database_url, settings.data_key_cache_seconds
         )
         await data_keys.open()
+        keys = OwnDataKeys(
+            events.keyring,
+            settings.url_of,
+            service_credentials(settings, definition.name),
+            cache_seconds=settings.data_key_cache_seconds,
+        )
+        pool = _query_pool(database_url)
+        app.state.read_models = kept
         try:
+            if read_models:
+                await pool.open()
+                app.state.pool = pool
+                await kept.start(keys)
             yield
         finally:
+            await kept.stop()
+            await keys.close()
+            await pool.close()
             await data_keys.close()
             await committer.stop()
             await relay.stop()
             events.close()
 
     def readiness() -> dict[str, ReadinessCheck]:
-        return {"database": database_check(database_url), "broker": broker_check(bootstrap)}
+        return {
+            "database": database_check(database_url),
+            "broker": broker_check(bootstrap),
+            # A read model still catching up would answer its lists with stale data.
+            **kept.readiness(),
+        }
 
     configure_logging(definition.name, settings.log_level, settings.log_json)
     return create_service_app(
@@ -181,6 +210,18 @@ def read_model_app(
         lifespan=lifespan,
         routers=list(routers),
         readiness=readiness,
+    )
+
+
+def _query_pool(database_url: str) -> AsyncConnectionPool:
+    # As read_model_app's: checked before use, so that a database restart does not leave
+    # dead connections answering 500s.
+    return AsyncConnectionPool(
+        database_url,
+        min_size=2,
+        max_size=10,
+        open=False,
+        check=AsyncConnectionPool.check_connection,
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from crm_sales.cli import cli
+from crm_sales.lead_list import SCHEMA as LEAD_LIST
 from crm_shared.roles import Role
 from crm_shared.service import ServiceDefinition
 
@@ -32,12 +33,15 @@ SERVICE = ServiceDefinition(
     event_store_schema="sales",
     relay="crm_sales.main:create_relay",
     cli=cli,
+    # Where its read model's consumer keeps its positions and versions (`crm dlq`).
+    consumer_schema=LEAD_LIST,
 )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    from crm_sales.api import activities, leads, opportunities, pipelines
+    from crm_sales.api import activities, lead_list, leads, opportunities, pipelines
     from crm_sales.application import SalesApplication, SalesEventStore
+    from crm_sales.lead_list.read_model import LeadList
     from crm_shared.service_app import event_sourced_app
     from crm_shared.settings import get_settings
 
@@ -46,7 +50,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings or get_settings(),
         event_store=SalesEventStore,
         use_cases=SalesApplication,
-        routers=[leads.router, pipelines.router, opportunities.router, activities.router],
+        routers=[
+            lead_list.router,
+            leads.router,
+            pipelines.router,
+            opportunities.router,
+            activities.router,
+        ],
+        read_models=[LeadList()],
     )
 
 
