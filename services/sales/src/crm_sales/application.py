@@ -3,6 +3,7 @@ CRM record's are (``RecordsApplication``)."""
 
 from __future__ import annotations
 
+from crm_sales.catalogue.views import PRICE_BOOK, PRODUCT
 from crm_sales.domain.lead import Lead
 from crm_sales.views import LeadView
 from crm_shared.auth.policy import ReferenceResolver
@@ -24,4 +25,4 @@ class SalesApplication(RecordsApplication):
         committer: Committer,
         resolver: ReferenceResolver | None = None,
     ) -> None:
-        super().__init__(events, committer, (LEAD,), resolver)
+        super().__init__(events, committer, (LEAD, PRODUCT, PRICE_BOOK), resolver)

@@ -19,8 +19,9 @@ SERVICE = ServiceDefinition(
     port=8102,
     app_factory="crm_sales.main:create_app",
     description=(
-        "Leads, scored and qualified on their way to becoming customers. Every change is "
-        "an event on `crm.sales.events`."
+        "Leads, scored and qualified on their way to becoming customers; the products and "
+        "price books deals sell from; dated exchange rates and quotas. Every change is an "
+        "event on `crm.sales.events`."
     ),
     # Marketers and service agents stay out: campaign responses and form submissions
     # reach leads as marketing's events, and the role gate is for the whole service, which
@@ -32,7 +33,7 @@ SERVICE = ServiceDefinition(
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    from crm_sales.api import leads
+    from crm_sales.api import exchange_rates, leads, products, quotas
     from crm_sales.application import SalesApplication, SalesEventStore
     from crm_shared.service_app import event_sourced_app
     from crm_shared.settings import get_settings
@@ -42,7 +43,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings or get_settings(),
         event_store=SalesEventStore,
         use_cases=SalesApplication,
-        routers=[leads.router],
+        routers=[
+            leads.router,
+            products.products,
+            products.price_books,
+            exchange_rates.router,
+            quotas.router,
+        ],
     )
 
 
