@@ -52,8 +52,12 @@ async def test_a_rate_is_absent_as_known_before_it_was_put_and_in_force_after(
     stack: Stack,
 ) -> None:
     before = datetime.now(UTC).isoformat()
-    # A JSON number with more digits than a float holds: read exactly.
-    put = await put_rate(stack, "EUR/2026-12-01", 1.08420000000000000001)
+    # A JSON number with more digits than a float holds (sent as written): read exactly.
+    put = await sales(stack).put(
+        "/v1/exchange-rates/EUR/2026-12-01",
+        content=b'{"rate": 1.08420000000000000001}',
+        headers={**stack.auth(Role.MANAGER), "Content-Type": "application/json"},
+    )
     assert put.status_code == 200, put.text
     assert put.json()["rates"][0]["rate"] == "1.08420000000000000001"
     on = sales(stack).get
@@ -120,7 +124,7 @@ async def test_a_manager_sets_quotas_and_a_rep_reads_them(stack: Stack) -> None:
     owner = f"alice-{uuid.uuid4().hex[:6]}"
     path = f"/v1/quotas/2026-Q4/owners/{owner}"
     put = await sales(stack).put(
-        path, json={"amount": 150000.10, "currency": "USD"}, headers=stack.auth(Role.MANAGER)
+        path, json={"amount": "150000.10", "currency": "USD"}, headers=stack.auth(Role.MANAGER)
     )
     assert put.status_code == 200, put.text
     team = await sales(stack).put(
