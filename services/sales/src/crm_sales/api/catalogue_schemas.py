@@ -18,11 +18,16 @@ ProductCode = Annotated[
 ]
 
 
+# A change's field that a record cannot be without: left out, it stays; null is refused
+# (the default is not validated, so only a null that was sent is).
+KEPT = Field(None, description="Left out: unchanged (never null)")
+
+
 class ProductFields(Strict):
-    name: ShortText | None = None
+    name: ShortText = KEPT
     description: LongText | None = None
     family: ShortText | None = None
-    active: bool | None = None
+    active: bool = KEPT
 
 
 class CreateProduct(NewRecord):
@@ -34,7 +39,8 @@ class CreateProduct(NewRecord):
 
 
 class ChangeProduct(ProductFields):
-    """Only the fields present change; null clears one (the code never changes)."""
+    """Only the fields present change; null clears a description or a family (the code
+    never changes)."""
 
 
 class Entry(Strict):
@@ -50,8 +56,11 @@ class DefinePriceBook(NewRecord):
 
 
 class ChangePriceBook(Strict):
-    """Only the fields present change; ``entries`` replaces the whole list."""
+    """Only the fields present change; ``entries`` replaces the whole list (``[]``
+    empties it)."""
 
-    name: ShortText | None = None
-    currency: CurrencyCode | None = None
-    entries: list[Entry] | None = Field(None, max_length=10_000)
+    name: ShortText = KEPT
+    currency: CurrencyCode = KEPT
+    entries: list[Entry] = Field(
+        None, max_length=10_000, description="Left out: unchanged (never null)"
+    )
