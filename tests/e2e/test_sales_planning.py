@@ -220,3 +220,15 @@ async def test_a_price_book_entry_with_a_negative_price_names_the_field(stack: S
         headers=stack.auth(Role.MANAGER),
     )
     assert field_of(response) == "body.entries.0.unit_price"
+
+
+async def test_a_product_cannot_be_changed_to_have_no_name(stack: Stack) -> None:
+    manager = stack.auth(Role.MANAGER)
+    created = await sales(stack).post(
+        "/v1/products", json={"code": f"KIT-{uuid.uuid4().hex[:8]}", "name": "Kit"}, headers=manager
+    )
+    assert created.status_code == 201, created.text
+    response = await sales(stack).patch(
+        f"/v1/products/{created.json()['id']}", json={"name": None}, headers=manager
+    )
+    assert field_of(response) == "body.name"

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypeVar
 from uuid import UUID
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, field_validator
 
 from crm_sales.api.planning_schemas import CurrencyCode
 from crm_shared.records.schemas import NewRecord
 from crm_shared.values import LongText, Number, ShortText, Strict
+
+T = TypeVar("T")
 
 ProductCode = Annotated[
     str,
@@ -18,16 +20,23 @@ ProductCode = Annotated[
 ]
 
 
-# A change's field that a record cannot be without: left out, it stays; null is refused
-# (the default is not validated, so only a null that was sent is).
-KEPT = Field(None, description="Left out: unchanged (never null)")
+KEPT = "Left out: unchanged (never null)"
+
+
+def _not_null(value: T | None) -> T:
+    # Defaults are not validated: only a null that was sent reaches here.
+    if value is None:
+        raise ValueError("may be left out, but not null: the record cannot be without it")
+    return value
 
 
 class ProductFields(Strict):
-    name: ShortText = KEPT
+    name: ShortText | None = Field(None, description=KEPT)
     description: LongText | None = None
     family: ShortText | None = None
-    active: bool = KEPT
+    active: bool | None = Field(None, description=KEPT)
+
+    _kept = field_validator("name", "active")(_not_null)
 
 
 class CreateProduct(NewRecord):
@@ -59,8 +68,8 @@ class ChangePriceBook(Strict):
     """Only the fields present change; ``entries`` replaces the whole list (``[]``
     empties it)."""
 
-    name: ShortText = KEPT
-    currency: CurrencyCode = KEPT
-    entries: list[Entry] = Field(
-        None, max_length=10_000, description="Left out: unchanged (never null)"
-    )
+    name: ShortText | None = Field(None, description=KEPT)
+    currency: CurrencyCode | None = Field(None, description=KEPT)
+    entries: list[Entry] | None = Field(None, max_length=10_000, description=KEPT)
+
+    _kept = field_validator("name", "currency", "entries")(_not_null)
