@@ -39,7 +39,7 @@ router = APIRouter(prefix="/v1/exchange-rates", tags=["exchange rates"])
 
 
 @router.put(
-    "/{currency}/{effective}",
+    "/{currency}/{date}",
     summary="Put the currency's rate from a date on (the same rate again changes nothing; "
     "another is a correction)",
     response_model=ExchangeRatesView,
@@ -49,7 +49,9 @@ router = APIRouter(prefix="/v1/exchange-rates", tags=["exchange rates"])
 )
 async def put_exchange_rate(
     currency: Currency,
-    effective: Annotated[date, Path(description="The date the rate is in force from")],
+    effective: Annotated[
+        date, Path(alias="date", description="The date the rate is in force from")
+    ],
     request: Request,
     planning: PlanningUseCases,
     context: Changing,
@@ -73,7 +75,7 @@ async def list_exchange_rates(
 
 
 @router.get(
-    "/{currency}/{on}",
+    "/{currency}/{date}",
     summary="The rate in force on a date, as it was known at an instant (default: now)",
     response_model=RateInForceView,
     responses=RESPONSES,
@@ -81,7 +83,7 @@ async def list_exchange_rates(
 )
 async def get_exchange_rate(
     currency: Currency,
-    on: date,
+    on: Annotated[date, Path(alias="date", description="The date the rate is asked for")],
     planning: PlanningUseCases,
     _: CurrentPrincipal,
     as_known_at: Annotated[

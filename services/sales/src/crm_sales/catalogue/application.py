@@ -20,7 +20,7 @@ from crm_shared.commands import CommandContext
 from crm_shared.domain import Forbidden
 from crm_shared.eventstore.group_commit import Outcome
 from crm_shared.records.application import Committer, RecordedEvents, RecordsApplication
-from crm_shared.records.commands import CreateRecord, RecordCommand
+from crm_shared.records.commands import ChangeRecord, CreateRecord, RecordCommand
 
 KEEPERS = frozenset({Role.ADMIN, Role.MANAGER})
 
@@ -43,7 +43,11 @@ class Catalogue(RecordsApplication):
             await asyncio.to_thread(self.get, command.record_type, command.record_id, principal)
         _check_keeper(principal)
         values = (
-            command.values if isinstance(command, CreateRecord) else getattr(command, "changes", {})
+            command.values
+            if isinstance(command, CreateRecord)
+            else command.changes
+            if isinstance(command, ChangeRecord)
+            else {}
         )
         await self._vet_entries(principal, values.get("entries") or [])
         if isinstance(command, CreateRecord) and context.idempotency_key is None:

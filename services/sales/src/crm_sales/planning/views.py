@@ -8,7 +8,7 @@ from decimal import Decimal
 from pydantic import BaseModel, Field
 
 from crm_sales.domain.currency_rates import CurrencyRates
-from crm_sales.domain.quota import Quota
+from crm_sales.domain.quota import Quota, QuotaHolder
 
 
 class RecordedRateView(BaseModel):
@@ -72,8 +72,8 @@ class QuotaView(BaseModel):
     @classmethod
     def of(cls, quota: Quota) -> QuotaView:
         return cls(
-            owner=quota.who if quota.holder == "owner" else None,
-            team=quota.who if quota.holder == "team" else None,
+            owner=quota.who if quota.holder is QuotaHolder.OWNER else None,
+            team=quota.who if quota.holder is QuotaHolder.TEAM else None,
             period=quota.period,
             amount=quota.amount,
             currency=quota.currency,
