@@ -22,6 +22,8 @@ from crm_shared.records.events import ArchivedData, Changes
 
 @event_type("sales", "product", "created")
 class ProductCreated(EventData):
+    """A new product; its id derives from its code, so no two products share one."""
+
     code: str = Field(description="The product's code (SKU): unique, and never changes")
     name: str
     description: str | None = None
@@ -60,6 +62,8 @@ class ProductArchived(ArchivedData):
 
 @event_type("sales", "product", "restored")
 class ProductRestored(EventData):
+    """Back in the catalogue after being archived."""
+
     example = {}
 
 
@@ -87,6 +91,8 @@ _ENTRIES_EXAMPLE = [
 
 @event_type("sales", "price_book", "defined")
 class PriceBookDefined(EventData):
+    """A new price book: its name, its currency and its entries (a product at most once)."""
+
     name: str
     currency: str = Field(description="ISO 4217: every entry's prices are in it")
     standard: bool = Field(
