@@ -18,6 +18,7 @@ import httpx
 
 from crm_shared.auth.principal import Role
 from crm_shared.auth.tokens import issue_token
+from crm_shared.service import installed_services
 from crm_shared.settings import Settings
 from tests.conftest import free_port
 
@@ -66,8 +67,9 @@ class CrmUp:
             if k not in ("CRM_DATABASE_URL", "CRM_KAFKA_BOOTSTRAP_SERVERS")
         } | {
             "CRM_DATA_DIR": str(self.data_dir),
-            "CRM_CONTACTS_PORT": str(free_port()),
-            "CRM_PROJECTIONS_PORT": str(free_port()),
+            # Every installed service on a free port: a fixed one (sales' 8102) collides
+            # with another stack started on the same machine at the same time.
+            **{f"CRM_{name.upper()}_PORT": str(free_port()) for name in installed_services()},
             "CRM_EMBEDDED_POSTGRES_PORT": str(free_port()),
             "CRM_EMBEDDED_KAFKA_PORT": str(free_port()),
             "CRM_WORKERS": "2",
