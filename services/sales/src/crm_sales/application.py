@@ -5,6 +5,7 @@ pipeline loaded first (``crm_sales.deals``)."""
 from __future__ import annotations
 
 from crm_sales.activity_view import ActivityView
+from crm_sales.catalogue.views import PRICE_BOOK, PRODUCT
 from crm_sales.deals import OPPORTUNITY, PIPELINE, DealUseCases
 from crm_sales.domain.activity import Activity
 from crm_sales.domain.lead import Lead
@@ -29,4 +30,5 @@ class SalesApplication(DealUseCases):
         committer: Committer,
         resolver: ReferenceResolver | None = None,
     ) -> None:
-        super().__init__(events, committer, (LEAD, PIPELINE, OPPORTUNITY, ACTIVITY), resolver)
+        kinds = (LEAD, PIPELINE, OPPORTUNITY, ACTIVITY, PRODUCT, PRICE_BOOK)
+        super().__init__(events, committer, kinds, resolver)

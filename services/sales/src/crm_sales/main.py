@@ -23,8 +23,9 @@ SERVICE = ServiceDefinition(
     app_factory="crm_sales.main:create_app",
     description=(
         "Leads, scored and qualified on their way to becoming customers; pipelines and the "
-        "deals (opportunities) moving through their stages. Every change is an event on "
-        "`crm.sales.events`."
+        "deals (opportunities) moving through their stages; tasks and appointments; the "
+        "products and price books deals sell from; dated exchange rates and quotas. Every "
+        "change is an event on `crm.sales.events`."
     ),
     # Marketers and service agents stay out: campaign responses and form submissions
     # reach leads as marketing's events, and the role gate is for the whole service, which
@@ -39,7 +40,16 @@ SERVICE = ServiceDefinition(
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    from crm_sales.api import activities, lead_list, leads, opportunities, pipelines
+    from crm_sales.api import (
+        activities,
+        exchange_rates,
+        lead_list,
+        leads,
+        opportunities,
+        pipelines,
+        products,
+        quotas,
+    )
     from crm_sales.application import SalesApplication, SalesEventStore
     from crm_sales.lead_list.read_model import LeadList
     from crm_shared.service_app import event_sourced_app
@@ -56,6 +66,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             pipelines.router,
             opportunities.router,
             activities.router,
+            products.products,
+            products.price_books,
+            exchange_rates.router,
+            quotas.router,
         ],
         read_models=[LeadList()],
     )
