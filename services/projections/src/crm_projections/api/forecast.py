@@ -12,16 +12,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
-from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 from pydantic import AwareDatetime
 
 from crm_projections.api.formats import Format, negotiate, not_acceptable, respond
-from crm_projections.forecast import queries, reports
-from crm_sales.domain.exchange_rates import ExchangeRates
-from crm_sales.domain.forecast import GroupBy, forecast
-from crm_sales.domain.forecast_changes import forecast_changes
-from crm_sales.domain.funnel import funnel
+from crm_projections.forecast import reports
+from crm_projections.forecast.reading import read_changes, read_forecast, read_funnel
+from crm_sales.domain.forecast import GroupBy
 from crm_sales.domain.money import minor_units
 from crm_sales.domain.periods import Period, period
 from crm_sales.main import SERVICE as SALES
@@ -46,7 +43,12 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 PeriodText = Annotated[
-    str, Query(max_length=16, description="A year (2026), quarter (2026-Q4) or month (2026-11)")
+    str,
+    Query(
+        alias="period",
+        max_length=16,
+        description="A year (2026), a quarter (2026-Q4) or a month (2026-11)",
+    ),
 ]
 Currency = Annotated[
     str | None,
@@ -93,21 +95,6 @@ def _currency(asked: str | None) -> str | None:
     return asked.upper()
 
 
-async def _rates(conn: AsyncConnection[Any], asked: str | None) -> tuple[str, ExchangeRates]:
-    """The report's currency (the one asked for, else the corporate one) and the rates."""
-    corporate, rates = await queries.exchange_rates(conn)
-    currency = asked or corporate
-    if currency is None:
-        raise Problem(
-            422,
-            "no_exchange_rate",
-            "The request is not valid",
-            "no exchange rate is recorded yet, so there is no corporate currency: name one",
-            [{"field": "query.currency", "message": "required", "type": "no_exchange_rate"}],
-        )
-    return currency, ExchangeRates(corporate or currency, tuple(rates))
-
-
 def _acceptable(accept: str | None) -> None:
     """Refused before any work is done for it."""
     if negotiate(accept) is None:
@@ -126,7 +113,7 @@ def _past(instant: datetime | None, now: datetime, name: str) -> None:
             "validation_error",
             "The request is not valid",
             f"{name} is in the future: the forecast is known up to now",
-            [{"field": f"query.{name}", "message": "must not be in the future", "type": name}],
+            [{"field": f"query.{name}", "message": "must not be in the future", "type": "future"}],
         )
 
 
@@ -139,7 +126,7 @@ def _past(instant: datetime | None, now: datetime, name: str) -> None:
 async def get_forecast(
     request: Request,
     principal: DealViewer,
-    period_: Annotated[str, Query(alias="period", max_length=16)],
+    period_: PeriodText,
     group_by: GroupBy = GroupBy.OWNER,
     currency: Currency = None,
     as_of: Annotated[
@@ -151,15 +138,13 @@ async def get_forecast(
     within, asked = _period(period_), _currency(currency)
     now = datetime.now(UTC)
     _past(as_of, now, "as_of")
-    departments = readable_departments(principal)
     async with _pool(request).connection() as conn:
-        report_currency, rates = await _rates(conn, asked)
-        deals = await queries.deals_at(conn, within, as_of, departments)
-        quotas = await queries.quotas_at(conn, within, as_of, departments)
-    try:
-        report = forecast(deals, within, group_by, report_currency, as_of or now, rates, quotas)
-    except Invalid as error:  # no rate in force for a deal's or the report's currency
-        raise _refused(error, "currency") from None
+        try:
+            report = await read_forecast(
+                conn, within, group_by, asked, as_of, now, readable_departments(principal)
+            )
+        except Invalid as error:  # no rate in force for a deal's or the report's currency
+            raise _refused(error, "currency") from None
     return respond(
         accept,
         f"forecast-{within.label}",
@@ -177,7 +162,7 @@ async def get_forecast(
 async def get_forecast_changes(
     request: Request,
     principal: DealViewer,
-    period_: Annotated[str, Query(alias="period", max_length=16)],
+    period_: PeriodText,
     from_: Annotated[AwareDatetime, Query(alias="from")],
     to: Annotated[AwareDatetime | None, Query(description="Default now")] = None,
     currency: Currency = None,
@@ -190,14 +175,12 @@ async def get_forecast_changes(
     _past(to, now, "to")
     until = to or now
     async with _pool(request).connection() as conn:
-        report_currency, rates = await _rates(conn, asked)
-        deals = await queries.deals_moving(
-            conn, within, from_, until, readable_departments(principal)
-        )
-    try:
-        report = forecast_changes(deals, within, from_, until, report_currency, rates)
-    except Invalid as error:
-        raise _refused(error, "currency" if error.field == "currency" else "from") from None
+        try:
+            report = await read_changes(
+                conn, within, from_, until, asked, readable_departments(principal)
+            )
+        except Invalid as error:
+            raise _refused(error, "currency" if error.field == "currency" else "from") from None
     return respond(
         accept,
         f"forecast-changes-{within.label}",
@@ -216,7 +199,7 @@ async def get_funnel(
     request: Request,
     principal: DealViewer,
     pipeline: Annotated[str, Query(min_length=1, max_length=200)],
-    period_: Annotated[str, Query(alias="period", max_length=16)],
+    period_: PeriodText,
     accept: Annotated[str | None, Header()] = None,
 ) -> Response:
     _acceptable(accept)
@@ -224,17 +207,12 @@ async def get_funnel(
         raise Problem(404, "not_found", "No such pipeline", "no such pipeline")
     within = _period(period_)
     async with _pool(request).connection() as conn:
-        found = await queries.pipeline_named(conn, pipeline)
-        if found is None:
-            raise Problem(404, "not_found", "No such pipeline", f"no pipeline {pipeline!r}")
-        pipeline_id, definition = found
-        deals = await queries.cohort(
-            conn, pipeline_id, definition.name, within, readable_departments(principal)
-        )
-    report = funnel(deals, definition, within)
+        report = await read_funnel(conn, pipeline, within, readable_departments(principal))
+    if report is None:
+        raise Problem(404, "not_found", "No such pipeline", f"no pipeline {pipeline!r}")
     return respond(
         accept,
-        f"funnel-{definition.name}-{within.label}",
+        f"funnel-{report.pipeline}-{within.label}",
         lambda: reports.funnel_document(report),
         lambda: reports.funnel_table(report),
     )
