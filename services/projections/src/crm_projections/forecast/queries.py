@@ -15,12 +15,11 @@ from uuid import UUID
 
 from psycopg import AsyncConnection
 
-from crm_projections.forecast.projection import DEAL_COLUMNS, SCHEMA, deal_state
-from crm_projections.forecast.states import DealState
+from crm_projections.forecast.projection import SCHEMA
 from crm_sales.domain.exchange_rates import ExchangeRate
 from crm_sales.domain.forecast import GroupBy, Quota
 from crm_sales.domain.money import Money
-from crm_sales.domain.opportunity_states import OpportunityState
+from crm_sales.domain.opportunity_states import DealStatus, OpportunityState
 from crm_sales.domain.periods import Period, period
 from crm_sales.domain.pipeline import ForecastCategory, Outcome, Pipeline, Stage
 from crm_shared.domain import Invalid
@@ -43,41 +42,53 @@ def _reach(departments: Departments) -> list[str] | None:
     return None if departments is None else list(departments)
 
 
-def as_opportunity_state(state: DealState) -> OpportunityState | None:
-    """The deal as the domain computes with it; None for one the sales service would not
-    have recorded (a currency that is no ISO 4217 one), which no report can count."""
-    try:
-        amount = Money(state.amount, state.currency)
-    except Invalid:
-        log.warning("deal %s has an amount in %r: left out", state.opportunity_id, state.currency)
-        return None
-    try:
-        category = ForecastCategory(state.category)
-    except ValueError:
-        category = ForecastCategory.OMITTED  # a category no forecast knows counts in none
-    return OpportunityState(
-        opportunity_id=str(state.opportunity_id),
-        owner=state.owner or "",
-        team=state.team or "",
-        pipeline=state.pipeline,
-        stage=state.stage,
-        amount=amount,
-        close_date=state.close_date,
-        probability=state.probability,
-        category=category,
-        status=state.status,
-        created_at=state.created_at,
-        valid_from=state.valid_from,
-        valid_to=state.valid_to,
+# What a report reads of a state, in ``OpportunityState``'s order; the pipeline may be
+# given as another expression (the funnel names the deals by the pipeline's current name).
+def _report_columns(pipeline: str = "pipeline") -> str:
+    return (
+        f"opportunity_id::text, owner, team, {pipeline}, stage, amount, currency, close_date,"
+        " probability, category, status, created_at, valid_from, valid_to"
     )
 
 
+CATEGORIES = {category.value: category for category in ForecastCategory}
+STATUSES = {status.value: status for status in DealStatus}
+
+
 def _states(rows: Sequence[Sequence[Any]]) -> list[OpportunityState]:
+    """The deals as the domain computes with them. A category no forecast knows counts in
+    none (omitted); a deal in a currency that is no ISO 4217 one, which the sales service
+    would not have recorded, cannot be counted and is left out."""
     found = []
+    refused: set[str] = set()
     for row in rows:
-        state = as_opportunity_state(deal_state(row))
-        if state is not None:
-            found.append(state)
+        (deal, owner, team, pipeline, stage, amount, currency, close_date, probability) = row[:9]
+        category, status, created_at, valid_from, valid_to = row[9:]
+        if currency in refused:
+            continue
+        try:
+            money = Money(amount, currency)
+        except Invalid:
+            refused.add(currency)
+            log.warning("deals with amounts in %r are left out of the report", currency)
+            continue
+        found.append(
+            OpportunityState(
+                deal,
+                owner or "",
+                team or "",
+                pipeline,
+                stage,
+                money,
+                close_date,
+                probability,
+                CATEGORIES.get(category, ForecastCategory.OMITTED),
+                STATUSES[status],
+                created_at,
+                valid_from,
+                valid_to,
+            )
+        )
     return found
 
 
@@ -88,7 +99,7 @@ async def deals_at(
     window = "close_date >= %(start)s AND close_date < %(end)s"
     when = "valid_to IS NULL" if at is None else VALID_AT
     cur = await conn.execute(
-        f"SELECT {DEAL_COLUMNS} FROM {DEALS} WHERE {window} AND {when} AND {IN_REACH}",
+        f"SELECT {_report_columns()} FROM {DEALS} WHERE {window} AND {when} AND {IN_REACH}",
         {"start": within.start, "end": within.end, "at": at, "departments": _reach(departments)},
     )
     return _states(await cur.fetchall())
@@ -108,7 +119,7 @@ async def deals_moving(
                 WHERE close_date >= %(start)s AND close_date < %(end)s
                   AND (tstzrange(valid_from, valid_to) @> %(from)s::timestamptz
                        OR tstzrange(valid_from, valid_to) @> %(to)s::timestamptz))
-            SELECT {DEAL_COLUMNS} FROM {DEALS} JOIN touched USING (opportunity_id)
+            SELECT {_report_columns()} FROM {DEALS} JOIN touched USING (opportunity_id)
             WHERE (tstzrange(valid_from, valid_to) @> %(from)s::timestamptz
                    OR tstzrange(valid_from, valid_to) @> %(to)s::timestamptz)
               AND {IN_REACH}""",
@@ -163,19 +174,18 @@ async def cohort(
     """Every state of the pipeline's deals created in the period, named by the pipeline's
     current name (the funnel matches the deals by it)."""
     cur = await conn.execute(
-        f"SELECT {DEAL_COLUMNS} FROM {DEALS} WHERE pipeline_id = %(pipeline)s"
+        f"SELECT {_report_columns('%(name)s::text')} FROM {DEALS}"
+        " WHERE pipeline_id = %(pipeline)s"
         " AND created_at >= %(start)s AND created_at < %(end)s AND " + IN_REACH,
         {
             "pipeline": pipeline_id,
+            "name": pipeline_name,
             "start": datetime.combine(within.start, datetime.min.time(), UTC),
             "end": datetime.combine(within.end, datetime.min.time(), UTC),
             "departments": _reach(departments),
         },
     )
-    rows = [list(row) for row in await cur.fetchall()]
-    for row in rows:
-        row[6] = pipeline_name
-    return _states(rows)
+    return _states(await cur.fetchall())
 
 
 async def exchange_rates(conn: AsyncConnection[Any]) -> tuple[str | None, list[ExchangeRate]]:
