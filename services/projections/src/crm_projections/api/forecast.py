@@ -13,7 +13,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
 from psycopg_pool import AsyncConnectionPool
-from pydantic import AwareDatetime
 
 from crm_projections.api.formats import Format, negotiate, not_acceptable, respond
 from crm_projections.forecast import reports
@@ -27,6 +26,7 @@ from crm_shared.auth.principal import Principal
 from crm_shared.domain import Invalid
 from crm_shared.http.deps import CurrentPrincipal
 from crm_shared.http.problems import Problem
+from crm_shared.values import Instant
 
 router = APIRouter(prefix="/v1/forecast", tags=["forecast"])
 
@@ -130,7 +130,7 @@ async def get_forecast(
     group_by: GroupBy = GroupBy.OWNER,
     currency: Currency = None,
     as_of: Annotated[
-        AwareDatetime | None, Query(description="An instant with its offset; default now")
+        Instant | None, Query(description="An instant with its offset; default now")
     ] = None,
     accept: Annotated[str | None, Header()] = None,
 ) -> Response:
@@ -163,8 +163,8 @@ async def get_forecast_changes(
     request: Request,
     principal: DealViewer,
     period_: PeriodText,
-    from_: Annotated[AwareDatetime, Query(alias="from")],
-    to: Annotated[AwareDatetime | None, Query(description="Default now")] = None,
+    from_: Annotated[Instant, Query(alias="from")],
+    to: Annotated[Instant | None, Query(description="Default now")] = None,
     currency: Currency = None,
     accept: Annotated[str | None, Header()] = None,
 ) -> Response:
