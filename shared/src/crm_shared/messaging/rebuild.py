@@ -20,8 +20,8 @@ The live read model keeps answering and its consumers keep applying throughout:
 
 The schema holds the projection's tables and its consumer's positions (the consumer
 keeps a read model's positions in the read model's schema, whatever the settings name),
-and nothing of another projection: a swap carries exactly one read model with the offsets, anchors and
-versions that describe it. One rebuild of a read model runs at a time (a session advisory
+and nothing of another projection: a swap carries exactly one read model with the
+offsets, anchors and versions that describe it. One rebuild of a read model runs at a time (a session advisory
 lock); a build left by a rebuild that was killed is dropped and built again, since a
 rebuild is often there because the fold changed, and a leftover may come from other code.
 """
