@@ -1,5 +1,4 @@
-"""The sales service, declared: leads, pipelines and opportunities (and, to come, quotes,
-activities)."""
+"""The sales service, declared: leads, pipelines, opportunities, activities and quotes."""
 
 from __future__ import annotations
 
@@ -36,7 +35,7 @@ SERVICE = ServiceDefinition(
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    from crm_sales.api import activities, leads, opportunities, pipelines
+    from crm_sales.api import activities, leads, opportunities, pipelines, quotes
     from crm_sales.application import SalesApplication, SalesEventStore
     from crm_shared.service_app import event_sourced_app
     from crm_shared.settings import get_settings
@@ -46,7 +45,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings or get_settings(),
         event_store=SalesEventStore,
         use_cases=SalesApplication,
-        routers=[leads.router, pipelines.router, opportunities.router, activities.router],
+        routers=[
+            leads.router,
+            pipelines.router,
+            opportunities.router,
+            activities.router,
+            quotes.router,
+        ],
     )
 
 
