@@ -33,10 +33,13 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
         )
     },
 }
-# Who the quotes are from, as printed on them.
-SELLER = os.environ.get("CRM_SALES_SELLER", "CRM")
 
 router = APIRouter(prefix="/v1/quotes", tags=["quotes"])
+
+
+def seller() -> str:
+    """Who the quotes are from, as printed on them."""
+    return os.environ.get("CRM_SALES_SELLER", "CRM")
 
 
 def today() -> date:
@@ -91,7 +94,7 @@ async def quote_pdf(quote_id: UUID, sales: Sales, principal: CurrentPrincipal) -
     document = await asyncio.to_thread(
         render_quote_pdf,
         quote.as_document(),
-        seller=SELLER,
+        seller=seller(),
         issued_on=issued_on,
         valid_until=quote.valid_until,
     )
