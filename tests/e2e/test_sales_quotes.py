@@ -6,6 +6,7 @@ quote's CloudEvents on ``crm.sales.events``, the customer sealed with the contac
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 import uuid
@@ -174,6 +175,16 @@ async def test_a_retried_draft_with_the_same_idempotency_key_keeps_its_number(
     )
     other = await a_quote(stack, deal)
     assert other.json()["number"] > first.json()["number"]
+
+
+async def test_quotes_drafted_at_the_same_moment_take_distinct_consecutive_numbers(
+    stack: Stack,
+) -> None:
+    deal = await a_deal(stack)
+    responses = await asyncio.gather(*(a_quote(stack, deal) for _ in range(8)))
+    assert [r.status_code for r in responses] == [201] * 8, [r.text for r in responses]
+    sequences = sorted(int(r.json()["number"].rsplit("-", 1)[1]) for r in responses)
+    assert sequences == list(range(sequences[0], sequences[0] + 8))
 
 
 async def test_bad_input_is_422_naming_the_field(stack: Stack) -> None:

@@ -241,6 +241,25 @@ async def test_a_draft_changes_in_place_with_its_new_totals() -> None:
     )
 
 
+async def test_a_tax_rate_alone_applies_to_every_current_line() -> None:
+    seats_7 = SEATS_19.model_copy(
+        update={"tax_percent": D(7), "tax": D("1512.00"), "total": D("23112.00")}
+    )
+    training_7 = TRAINING_19.model_copy(
+        update={"tax_percent": D(7), "tax": D("84.00"), "total": D("1284.00")}
+    )
+    await (
+        spec.given(a_quote())
+        .when(change(tax_percent=D(7)), by=RITA)
+        .then(
+            QuoteChanged(
+                lines=[seats_7, training_7],
+                totals=TOTALS_19.model_copy(update={"tax": D("1596.00"), "total": D("24396.00")}),
+            )
+        )
+    )
+
+
 async def test_a_sent_quote_changed_becomes_its_next_version_in_draft() -> None:
     await (
         spec.given(a_quote(QuoteSent(revision=1, sent_on=TODAY)))

@@ -53,7 +53,8 @@ class ChangeQuote(Strict):
 
     line_items: LineItems | None = None
     tax_percent: TaxPercent | None = Field(
-        None, description="The tax rate of the lines given without one"
+        None,
+        description="The tax rate of the lines given without one; alone, of every line",
     )
     valid_until: date | None = None
 

@@ -11,6 +11,7 @@ the days things happened, the reason a customer gave, and a quote that has run o
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -139,8 +140,12 @@ class Quote(CrmRecord):
     # --- changing it: in place while a draft, else a new version ----------------------
 
     def change(self, changes: Mapping[str, Any], today: date) -> None:
-        """New ``line_items`` (priced afresh) or ``valid_until``; refused as a whole."""
+        """New ``line_items`` (priced afresh), a ``tax_percent`` for every current line, or
+        ``valid_until``; refused as a whole."""
         items: Sequence[QuoteItem] | None = changes.get("line_items")
+        tax: Decimal | None = changes.get("tax_percent")
+        if items is None and tax is not None:
+            items = [replace(QuoteItem.of_line(line), tax_percent=tax) for line in self.lines]
         valid_until: date | None = changes.get("valid_until")
         if valid_until is not None:
             check_valid_until(valid_until, today)
