@@ -1,5 +1,4 @@
-"""The sales service, declared: leads, pipelines and opportunities (and, to come, quotes,
-activities)."""
+"""The sales service, declared: leads, pipelines, opportunities, activities and quotes."""
 
 from __future__ import annotations
 
@@ -23,9 +22,9 @@ SERVICE = ServiceDefinition(
     app_factory="crm_sales.main:create_app",
     description=(
         "Leads, scored and qualified on their way to becoming customers; pipelines and the "
-        "deals (opportunities) moving through their stages; tasks and appointments; the "
-        "products and price books deals sell from; dated exchange rates and quotas. Every "
-        "change is an event on `crm.sales.events`."
+        "deals (opportunities) moving through their stages, and their quotes; tasks and "
+        "appointments; the products and price books deals sell from; dated exchange rates "
+        "and quotas. Every change is an event on `crm.sales.events`."
     ),
     # Marketers and service agents stay out: campaign responses and form submissions
     # reach leads as marketing's events, and the role gate is for the whole service, which
@@ -49,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pipelines,
         products,
         quotas,
+        quotes,
     )
     from crm_sales.application import SalesApplication, SalesEventStore
     from crm_sales.lead_list.read_model import LeadList
@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             products.price_books,
             exchange_rates.router,
             quotas.router,
+            quotes.router,
         ],
         read_models=[LeadList()],
     )
