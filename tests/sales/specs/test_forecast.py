@@ -10,9 +10,18 @@ from decimal import Decimal
 import pytest
 
 from crm_sales.domain.exchange_rates import ExchangeRate, NoRateInForce
-from crm_sales.domain.forecast import Forecast, ForecastLine, GroupBy, Quota, forecast
+from crm_sales.domain.forecast import (
+    Forecast,
+    ForecastLine,
+    GroupBy,
+    Quota,
+    deal_totals,
+    forecast,
+    forecast_of_totals,
+)
 from crm_sales.domain.money import Money
-from crm_sales.domain.opportunity_states import OpportunityState
+from crm_sales.domain.opportunity_states import OpportunityState, states_at
+from crm_sales.domain.pipeline import ForecastCategory
 from tests.sales.specs.deals import A1, BOOK, D2, EARLIER, NOW, Q4, RATES, at, state
 
 QUOTAS = (
@@ -233,3 +242,53 @@ def test_a_deal_in_a_currency_without_a_rate_is_a_clear_refusal() -> None:
 def test_an_instant_before_any_deal_gives_an_empty_forecast() -> None:
     result = forecast(BOOK, Q4, GroupBy.OWNER, "USD", datetime(2026, 1, 1, tzinfo=UTC), RATES)
     assert (result.lines, result.total.open_pipeline) == ((), usd("0.00"))
+
+
+def test_deals_that_count_alike_are_summed_into_one_total() -> None:
+    # Two open commit deals of ana's in USD, 1,000 at 80 % and 3,000 at 50 %: one total of
+    # 4,000, weighted 800 + 1,500 = 2,300, two deals.
+    opened = at(10, 1)
+    first = state(
+        "first",
+        "ana",
+        "1000 USD",
+        "negotiation",
+        date(2026, 11, 1),
+        opened,
+        opened,
+        probability=80,
+        category=ForecastCategory.COMMIT,
+    )
+    second = replace(first, opportunity_id="second", amount=usd("3000"), probability=50)
+
+    (total,) = deal_totals((first, second), Q4, GroupBy.OWNER)
+
+    assert (total.group, total.amount, total.weighted, total.count) == (
+        "ana",
+        usd("3000") + usd("1000"),
+        Decimal("2300"),
+        2,
+    )
+
+
+def test_settled_deals_keep_the_close_date_whose_rate_converts_them() -> None:
+    # Won on two dates: two totals, each with its own date; open deals have none.
+    created = at(10, 1)
+    won_early = state("early", "ana", "500 USD", "closed_won", date(2026, 10, 5), created, created)
+    won_late = replace(won_early, opportunity_id="late", close_date=date(2026, 11, 5))
+
+    totals = deal_totals((won_early, won_late), Q4, GroupBy.OWNER)
+
+    assert sorted(t.close_date for t in totals if t.close_date) == [
+        date(2026, 10, 5),
+        date(2026, 11, 5),
+    ]
+    assert sum(t.cycle_days for t in totals) == 4 + 35  # created October 1
+
+
+def test_a_forecast_of_totals_is_the_forecast_of_the_deals() -> None:
+    totals = deal_totals(states_at(BOOK, NOW).values(), Q4, GroupBy.TEAM)
+
+    summed = forecast_of_totals(totals, Q4, GroupBy.TEAM, "USD", NOW, RATES, QUOTAS)
+
+    assert summed == forecast(BOOK, Q4, GroupBy.TEAM, "USD", NOW, RATES, QUOTAS)

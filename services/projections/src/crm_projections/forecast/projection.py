@@ -100,9 +100,13 @@ def indexes(schema: str) -> tuple[str, ...]:
     """What the queries need; the fold reads only by primary key (a rebuild adds these last)."""
     deals = f'"{schema}".deal_states'
     return (
-        # The forecast now: the current states of the deals closing in the period.
+        # The forecast now: the current states of the deals closing in the period, summed
+        # from the index alone (an index-only scan): the table holds every past state, so
+        # the current ones are scattered one per page and fetching them cost more than the
+        # sums (113 against 46 ms over 17,000 deals of 100,000 with 10 states each).
         f"CREATE INDEX IF NOT EXISTS deal_states_current ON {deals} (close_date)"
-        " WHERE valid_to IS NULL",
+        " INCLUDE (department, owner, team, pipeline, stage, status, category, currency,"
+        " amount, probability, created_at) WHERE valid_to IS NULL",
         # The forecast as of an instant: one range query over the close dates and the
         # intervals together, whatever the length of the deals' histories.
         f"CREATE INDEX IF NOT EXISTS deal_states_in_force ON {deals}"

@@ -17,7 +17,7 @@ from psycopg import AsyncConnection
 
 from crm_projections.forecast.projection import SCHEMA
 from crm_sales.domain.exchange_rates import ExchangeRate
-from crm_sales.domain.forecast import GroupBy, Quota
+from crm_sales.domain.forecast import HUNDRED, DealTotals, GroupBy, Quota
 from crm_sales.domain.money import Money
 from crm_sales.domain.opportunity_states import DealStatus, OpportunityState
 from crm_sales.domain.periods import Period, period
@@ -92,17 +92,79 @@ def _states(rows: Sequence[Sequence[Any]]) -> list[OpportunityState]:
     return found
 
 
-async def deals_at(
-    conn: AsyncConnection[Any], within: Period, at: datetime | None, departments: Departments
-) -> list[OpportunityState]:
-    """The deals closing in the period as they stood at the instant (None: now)."""
+# The column a forecast groups deals by, as ``OpportunityState`` reads it (no owner: "").
+GROUP_COLUMNS = {
+    GroupBy.OWNER: "coalesce(owner, '')",
+    GroupBy.TEAM: "coalesce(team, '')",
+    GroupBy.PIPELINE: "pipeline",
+    GroupBy.STAGE: "stage",
+}
+
+
+async def deal_totals_at(
+    conn: AsyncConnection[Any],
+    within: Period,
+    at: datetime | None,
+    group_by: GroupBy,
+    currency: str,
+    departments: Departments,
+) -> list[DealTotals]:
+    """The deals closing in the period as they stood at the instant (None: now), summed
+    per group as ``crm_sales.domain.forecast.deal_totals`` sums them: what the forecast
+    adds up, a few rows however many deals. A settled deal keeps its close date (whose
+    rate converts it) unless it is in the report's currency already."""
     window = "close_date >= %(start)s AND close_date < %(end)s"
     when = "valid_to IS NULL" if at is None else VALID_AT
     cur = await conn.execute(
-        f"SELECT {_report_columns()} FROM {DEALS} WHERE {window} AND {when} AND {IN_REACH}",
-        {"start": within.start, "end": within.end, "at": at, "departments": _reach(departments)},
+        f"""SELECT {GROUP_COLUMNS[group_by]}, status, category, currency,
+                   CASE WHEN status <> 'open' AND currency <> %(currency)s
+                        THEN close_date END,
+                   count(*), sum(amount), sum(amount * probability),
+                   coalesce(sum(close_date - (created_at AT TIME ZONE 'UTC')::date)
+                            FILTER (WHERE status = 'won'), 0)
+            FROM {DEALS} WHERE {window} AND {when} AND {IN_REACH}
+            GROUP BY 1, 2, 3, 4, 5""",
+        {
+            "start": within.start,
+            "end": within.end,
+            "at": at,
+            "currency": currency,
+            "departments": _reach(departments),
+        },
     )
-    return _states(await cur.fetchall())
+    totals = []
+    refused: set[str] = set()
+    for (
+        group,
+        status,
+        category,
+        deal_currency,
+        settled_on,
+        count,
+        amount,
+        weighted,
+        cycle,
+    ) in await cur.fetchall():
+        try:
+            money = Money(amount, deal_currency)
+        except Invalid:
+            if deal_currency not in refused:
+                refused.add(deal_currency)
+                log.warning("deals with amounts in %r are left out of the report", deal_currency)
+            continue
+        totals.append(
+            DealTotals(
+                group,
+                STATUSES[status],
+                CATEGORIES.get(category, ForecastCategory.OMITTED),
+                money,
+                weighted / HUNDRED,
+                count,
+                cycle,
+                settled_on,
+            )
+        )
+    return totals
 
 
 async def deals_moving(

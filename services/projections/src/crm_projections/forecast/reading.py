@@ -12,7 +12,7 @@ from psycopg import AsyncConnection
 from crm_projections.forecast import queries
 from crm_projections.forecast.queries import Departments
 from crm_sales.domain.exchange_rates import ExchangeRates
-from crm_sales.domain.forecast import Forecast, GroupBy, forecast
+from crm_sales.domain.forecast import Forecast, GroupBy, forecast_of_totals
 from crm_sales.domain.forecast_changes import ForecastChanges, forecast_changes
 from crm_sales.domain.funnel import Funnel, funnel
 from crm_sales.domain.periods import Period
@@ -49,9 +49,13 @@ async def read_forecast(
 ) -> Forecast:
     """The forecast as of the instant (None: now, from the current states)."""
     report_currency, rates = await _rates(conn, currency)
-    deals = await queries.deals_at(conn, within, as_of, departments)
+    totals = await queries.deal_totals_at(
+        conn, within, as_of, group_by, report_currency, departments
+    )
     quotas = await queries.quotas_at(conn, within, as_of, departments)
-    return forecast(deals, within, group_by, report_currency, as_of or now, rates, quotas)
+    return forecast_of_totals(
+        totals, within, group_by, report_currency, as_of or now, rates, quotas
+    )
 
 
 async def read_changes(

@@ -4,18 +4,24 @@ Figures are cumulative, as in Salesforce's collaborative forecasts: the commit f
 includes what is already closed, the best-case forecast includes the commit forecast. A
 deal belongs to the period by its close date. Sums are kept exact and each figure is
 rounded once, to the report currency's minor units, when the line is made.
+
+The arithmetic works on ``DealTotals``: the deals of a group that count alike (same
+status, category and currency, and for a settled deal the close date whose rate converts
+it), summed. ``forecast`` sums the deals it is given itself (``deal_totals``); a read model
+over many deals sums them where they are (in SQL, as ``deal_totals`` does) and hands the
+totals to ``forecast_of_totals``, so a report adds up a few totals instead of every deal.
+Converting a sum equals summing the converted deals: a rate is one factor per bucket.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 
-from crm_sales.domain.deal_value import deal_value
 from crm_sales.domain.exchange_rates import ExchangeRates
 from crm_sales.domain.money import Money
 from crm_sales.domain.opportunity_states import DealStatus, OpportunityState, states_at
@@ -75,6 +81,60 @@ class Forecast:
     total: ForecastLine
 
 
+@dataclass(frozen=True, slots=True)
+class DealTotals:
+    """Deals of one group that count alike, summed in their own currency."""
+
+    group: str
+    status: DealStatus
+    category: ForecastCategory
+    amount: Money  # the deals' amounts
+    weighted: Decimal  # their amounts times their win probabilities, over 100
+    count: int
+    cycle_days: int  # for won deals: the days from creation to close, summed
+    # A settled deal converts at its close date's rate: the date, or None for open deals
+    # (the report's day) and for settled ones already in the report's currency.
+    close_date: date | None = None
+
+
+def deal_totals(
+    rows: Iterable[OpportunityState], period: Period, group_by: GroupBy
+) -> list[DealTotals]:
+    """The totals of the deals closing in the period (the rows are states at one instant)."""
+    sums: dict[tuple[str, DealStatus, ForecastCategory, str, date | None], list[Decimal]] = {}
+    for row in rows:
+        if row.close_date not in period:
+            continue
+        settled_on = None if row.status is DealStatus.OPEN else row.close_date
+        key = (_group_of(row, group_by), row.status, row.category, row.amount.currency, settled_on)
+        amount, weighted, count, cycle = sums.setdefault(key, [Decimal(0)] * 4)
+        cycle_days = (row.close_date - row.created_at.astimezone(UTC).date()).days
+        sums[key] = [
+            amount + row.amount.amount,
+            weighted + row.amount.amount * row.probability / HUNDRED,
+            count + 1,
+            cycle + (cycle_days if row.status is DealStatus.WON else 0),
+        ]
+    return [
+        DealTotals(
+            group,
+            status,
+            category,
+            Money(amount, currency),
+            weighted,
+            int(count),
+            int(cycle),
+            settled_on,
+        )
+        for (group, status, category, currency, settled_on), (
+            amount,
+            weighted,
+            count,
+            cycle,
+        ) in sums.items()
+    ]
+
+
 @dataclass
 class _Tally:
     """One group's exact sums while the deals are added up."""
@@ -87,24 +147,27 @@ class _Tally:
     open_count: int = 0
     lost: Decimal = Decimal(0)
     lost_count: int = 0
-    cycle_days: list[int] = field(default_factory=list)
+    won_count: int = 0
+    cycle_days: int = 0
     quota: Decimal | None = None
 
-    def add(self, row: OpportunityState, value: Decimal) -> None:
-        match row.status:
+    def add(self, totals: DealTotals, value: Decimal, weighted: Decimal) -> None:
+        """``value`` and ``weighted``: the totals' amount and weighted amount, converted."""
+        match totals.status:
             case DealStatus.WON:
                 self.closed += value
-                self.cycle_days.append((row.close_date - row.created_at.date()).days)
+                self.won_count += totals.count
+                self.cycle_days += totals.cycle_days
             case DealStatus.LOST:
                 self.lost += value
-                self.lost_count += 1
-            case DealStatus.OPEN if row.category is not ForecastCategory.OMITTED:
+                self.lost_count += totals.count
+            case DealStatus.OPEN if totals.category is not ForecastCategory.OMITTED:
                 self.open_pipeline += value
-                self.weighted += value * row.probability / HUNDRED
-                self.open_count += 1
-                if row.category is ForecastCategory.COMMIT:
+                self.weighted += weighted
+                self.open_count += totals.count
+                if totals.category is ForecastCategory.COMMIT:
                     self.commit += value
-                elif row.category is ForecastCategory.BEST_CASE:
+                elif totals.category is ForecastCategory.BEST_CASE:
                     self.best_case += value
 
     def add_quota(self, amount: Decimal) -> None:
@@ -120,6 +183,7 @@ class _Tally:
             self.open_count + other.open_count,
             self.lost + other.lost,
             self.lost_count + other.lost_count,
+            self.won_count + other.won_count,
             self.cycle_days + other.cycle_days,
             None
             if self.quota is None and other.quota is None
@@ -130,7 +194,7 @@ class _Tally:
         def money(amount: Decimal) -> Money:
             return Money(amount, currency).rounded()
 
-        won_count = len(self.cycle_days)
+        won_count = self.won_count
         commit_forecast = self.closed + self.commit
         return ForecastLine(
             group=group,
@@ -147,7 +211,7 @@ class _Tally:
             win_rate_by_count=_percent(Decimal(won_count), Decimal(won_count + self.lost_count)),
             win_rate_by_amount=_percent(self.closed, self.closed + self.lost),
             average_sales_cycle_days=(
-                (Decimal(sum(self.cycle_days)) / won_count).quantize(TENTH, ROUND_HALF_EVEN)
+                (Decimal(self.cycle_days) / won_count).quantize(TENTH, ROUND_HALF_EVEN)
                 if won_count
                 else None
             ),
@@ -169,12 +233,29 @@ def forecast(
     """``as_of`` picks the states valid at that instant and the rates recorded by then.
     Quotas apply when grouping by owner or team; one in another currency converts at the
     rate in force on the report's day."""
+    totals = deal_totals(states_at(rows, as_of).values(), period, group_by)
+    return forecast_of_totals(totals, period, group_by, currency, as_of, rates, quotas)
+
+
+def forecast_of_totals(
+    totals: Iterable[DealTotals],
+    period: Period,
+    group_by: GroupBy,
+    currency: str,
+    as_of: datetime,
+    rates: ExchangeRates,
+    quotas: Sequence[Quota] = (),
+) -> Forecast:
+    """The forecast of deals already summed (``deal_totals``) at the instant ``as_of``."""
     tallies: defaultdict[str, _Tally] = defaultdict(_Tally)
-    for row in states_at(rows, as_of).values():
-        if row.close_date in period:
-            tallies[_group_of(row, group_by)].add(
-                row, deal_value(row, currency, rates, as_of).amount
-            )
+    report_day = as_of.astimezone(UTC).date()
+    for bucket in totals:
+        # An open deal converts at the report's day's rate, a settled one at its close date's.
+        on = bucket.close_date or report_day
+        factor = rates.convert(
+            Money(Decimal(1), bucket.amount.currency), currency, on, known_at=as_of
+        ).amount
+        tallies[bucket.group].add(bucket, bucket.amount.amount * factor, bucket.weighted * factor)
     for quota in quotas:
         if quota.per is group_by and quota.period == period:
             converted = rates.convert(
