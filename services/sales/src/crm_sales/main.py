@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from crm_sales.activity_list import SCHEMA as ACTIVITY_LIST
 from crm_sales.cli import cli
 from crm_sales.lead_list import SCHEMA as LEAD_LIST
 from crm_shared.roles import Role
@@ -35,12 +36,17 @@ SERVICE = ServiceDefinition(
     cli=cli,
     # Where its read model's consumer keeps its positions and versions (`crm dlq`).
     consumer_schema=LEAD_LIST,
+    consumers={"activity_list": ACTIVITY_LIST},
 )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    from crm_sales.activity_list.read_model import ActivityList
+    from crm_sales.agenda import with_agenda
     from crm_sales.api import (
         activities,
+        activity_list,
+        calendar,
         exchange_rates,
         lead_list,
         leads,
@@ -55,9 +61,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from crm_shared.service_app import event_sourced_app
     from crm_shared.settings import get_settings
 
-    return event_sourced_app(
+    settings = settings or get_settings()
+    app = event_sourced_app(
         SERVICE,
-        settings or get_settings(),
+        settings,
         event_store=SalesEventStore,
         use_cases=SalesApplication,
         routers=[
@@ -65,15 +72,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             leads.router,
             pipelines.router,
             opportunities.router,
+            activity_list.router,  # its GET before the records' /{id} routes
             activities.router,
+            calendar.router,
             products.products,
             products.price_books,
             exchange_rates.router,
             quotas.router,
             quotes.router,
         ],
-        read_models=[LeadList()],
+        read_models=[LeadList(), ActivityList()],
     )
+    # The reminder scheduler reads the activity list (crm_sales.reminder_scheduler).
+    return with_agenda(app, settings.database_url or "")
 
 
 def create_relay(settings: Settings) -> Relay:
