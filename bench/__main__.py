@@ -365,7 +365,7 @@ class Bench:
         self.services["sales"] = sales = serve("sales", env, port, OUT)
         wait_http(f"{sales.url}/readyz")
         deals = bench_sales.open_deals(sales.url, token, self.args.opportunities)
-        wait_until(lambda: bench_sales.sales_outbox_drained(self.database_url))
+        wait_until(lambda: outbox_drained(self.database_url, "sales"))
         processes = ProcessMap(self.database_url, self.postgres.pid() or 0, self.kafka.pid())
         processes.services = {"sales": sales.pid, "projections": self.services["projections"].pid}
         processes.single_process = {"projections"}

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 
 from bench.measure import measure
 from bench.stack import (
@@ -27,6 +26,7 @@ from bench.stack import (
     Service,
     crm_env,
     free_port,
+    outbox_drained,
     serve,
     stop,
     wait_http,
@@ -79,16 +79,6 @@ def open_deals(url: str, token: str, count: int) -> list[str]:
     return ids
 
 
-def sales_outbox_drained(database_url: str) -> bool:
-    with psycopg.connect(database_url) as conn:
-        row = conn.execute(
-            "SELECT (SELECT coalesce(max(notification_id), 0) FROM sales.sales_events),"
-            " (SELECT coalesce(max(position), 0) FROM sales.relay_positions)"
-        ).fetchone()
-    assert row is not None
-    return bool(row[0] == row[1])
-
-
 def start_sales(
     database_url: str, bootstrap: str, logs: Path, ports: dict[str, int]
 ) -> dict[str, Service]:
@@ -128,7 +118,7 @@ def stage_changes(
             c,
             seconds,
             processes,
-            settled=lambda: sales_outbox_drained(database_url),
+            settled=lambda: outbox_drained(database_url, "sales"),
             warmup=warmup,
         )
         figures[str(c)] = point
@@ -171,7 +161,7 @@ def main() -> None:
             issue_token(Settings(), principal_id="bench", role=Role.ADMIN, departments=["sales"])
         )
         deals = open_deals(services["sales"].url, token, args.opportunities)
-        wait_until(lambda: sales_outbox_drained(database_url))
+        wait_until(lambda: outbox_drained(database_url, "sales"))
         processes = ProcessMap(database_url, postgres.pid() or 0, kafka.pid())
         processes.services = {name: s.pid for name, s in services.items()}
         processes.single_process = {"projections"}

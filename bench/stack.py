@@ -243,11 +243,12 @@ def serve(name: str, env: dict[str, str], port: int, logs: Path) -> Service:
 # What the read side has caught up with, from the databases' own records.
 
 
-def outbox_drained(database_url: str) -> bool:
+def outbox_drained(database_url: str, service: str = "contacts") -> bool:
+    """Whether the service's relay has published everything its event store holds."""
     with psycopg.connect(database_url) as conn:
         row = conn.execute(
-            "SELECT (SELECT coalesce(max(notification_id), 0) FROM contacts.contacts_events),"
-            " (SELECT coalesce(max(position), 0) FROM contacts.relay_positions)"
+            f"SELECT (SELECT coalesce(max(notification_id), 0) FROM {service}.{service}_events),"
+            f" (SELECT coalesce(max(position), 0) FROM {service}.relay_positions)"
         ).fetchone()
     assert row is not None
     return bool(row[0] == row[1])

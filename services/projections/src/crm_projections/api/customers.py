@@ -10,10 +10,11 @@ from psycopg_pool import AsyncConnectionPool
 from pydantic import AfterValidator
 
 from crm_projections.customer360 import queries
-from crm_projections.customer360.queries import InvalidCursor, SearchFilters, Sort
+from crm_projections.customer360.queries import SearchFilters, Sort
 from crm_shared.auth.policy import readable_departments
 from crm_shared.http.deps import CurrentPrincipal
 from crm_shared.http.problems import Problem
+from crm_shared.projections.paging import InvalidCursor
 
 router = APIRouter(prefix="/v1/customers", tags=["customer 360"])
 RESPONSES: dict[int | str, dict[str, str]] = {

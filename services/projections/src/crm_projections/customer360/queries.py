@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import base64
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-import orjson
-import psycopg
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
 from crm_projections.customer360.projection import SCHEMA
+from crm_shared.projections.paging import (
+    cursor_errors,
+    decode_cursor,
+    encode_cursor,
+)
 
 TIMELINE_PREVIEW = 20
 
@@ -30,48 +30,6 @@ class Sort(StrEnum):
 
 
 SORT_COLUMNS = {"name": "display_name", "created_at": "created_at", "updated_at": "updated_at"}
-
-
-class InvalidCursor(ValueError):
-    pass
-
-
-def encode_cursor(values: list[Any]) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps(values)).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[str, UUID]:
-    """The position a page ended at: the sort key as PostgreSQL printed it, and the id.
-
-    A cursor comes back from the client, so it is checked as untrusted input: anything
-    but two strings, the second an id, is refused here. A key of the right type but not of
-    the sort's column (a name where a time belongs) is refused by PostgreSQL
-    (``_cursor_errors``).
-    """
-    try:
-        values = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except ValueError as error:  # bad base64, not UTF-8, not JSON: all ValueErrors
-        raise InvalidCursor("the cursor is not one this API returned") from error
-    match values:
-        case [str() as key, str() as last_id] if "\x00" not in key:
-            try:
-                return key, UUID(last_id)
-            except ValueError:
-                pass
-    raise InvalidCursor("the cursor is not one this API returned")
-
-
-@asynccontextmanager
-async def _cursor_errors(conn: AsyncConnection[Any], cursor: str | None) -> AsyncIterator[None]:
-    """A forged cursor can hold a key PostgreSQL cannot read as the sort column's type (a
-    time that is no time): with a cursor present, that is the client's error."""
-    try:
-        yield
-    except psycopg.DataError as error:
-        if not cursor:
-            raise
-        await conn.rollback()
-        raise InvalidCursor("the cursor is not one this API returned") from error
 
 
 @dataclass(frozen=True)
@@ -165,7 +123,7 @@ async def search(
         params += [key, last_id]
     direction = "DESC" if descending else "ASC"
     join = f"FROM {SCHEMA}.customers c LEFT JOIN {SCHEMA}.accounts a ON a.account_id = c.account_id"
-    async with conn.cursor(row_factory=dict_row) as cur, _cursor_errors(conn, cursor):
+    async with conn.cursor(row_factory=dict_row) as cur, cursor_errors(conn, cursor):
         await cur.execute(
             f"SELECT c.doc, c.display_name, c.{column}::text AS sort_key, c.contact_id::text AS cid,"
             f" a.doc AS account_doc {join} WHERE {' AND '.join(where)}"
@@ -177,9 +135,7 @@ async def search(
         total = (await cur.fetchone() or {"n": 0})["n"]
     page = rows[:limit]
     next_cursor = (
-        encode_cursor([page[-1]["sort_key"], page[-1]["cid"]])
-        if len(rows) > limit and page
-        else None
+        encode_cursor(page[-1]["sort_key"], page[-1]["cid"]) if len(rows) > limit and page else None
     )
     items = [_summary(r, filters.departments) for r in page]
     return {"items": items, "total": total, "next_cursor": next_cursor}
@@ -249,7 +205,7 @@ async def timeline(
         occurred, event_id = decode_cursor(cursor)
         where.append("(occurred_at, event_id) < (%s::timestamptz, %s::uuid)")
         params += [occurred, event_id]
-    async with conn.cursor(row_factory=dict_row) as cur, _cursor_errors(conn, cursor):
+    async with conn.cursor(row_factory=dict_row) as cur, cursor_errors(conn, cursor):
         await cur.execute(
             f"SELECT entry, occurred_at::text AS k, event_id::text AS e FROM {SCHEMA}.timeline"
             f" WHERE {' AND '.join(where)} ORDER BY occurred_at DESC, event_id DESC LIMIT %s",
@@ -258,6 +214,6 @@ async def timeline(
         rows = await cur.fetchall()
     page = rows[:limit]
     next_cursor = (
-        encode_cursor([page[-1]["k"], page[-1]["e"]]) if len(rows) > limit and page else None
+        encode_cursor(page[-1]["k"], page[-1]["e"]) if len(rows) > limit and page else None
     )
     return {"items": [r["entry"] for r in page], "next_cursor": next_cursor}
