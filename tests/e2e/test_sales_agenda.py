@@ -143,8 +143,8 @@ async def test_a_forged_cursor_is_refused(stack: Stack) -> None:
     response = await sales(stack).get(
         "/v1/activities", params={"cursor": forged}, headers=stack.auth()
     )
-    assert response.status_code == 400
-    assert response.json()["code"] == "invalid_cursor"
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["query.cursor"]
 
 
 # --- the calendar feed ----------------------------------------------------------------

@@ -160,15 +160,15 @@ async def test_a_caller_lists_only_the_leads_of_their_departments(stack: Stack) 
     assert ids((await listed(stack, manager, team=team))["items"]) == [in_emea["id"]]
 
 
-async def test_a_cursor_this_api_did_not_return_is_a_400_problem(stack: Stack) -> None:
+async def test_a_cursor_this_api_did_not_return_is_a_422_naming_the_cursor(stack: Stack) -> None:
     # Not a cursor at all; and one well formed, but whose key is no score.
     for cursor in ("not-a-cursor", encode_cursor("not a score", str(uuid.uuid4()))):
         response = await sales(stack).get(
             "/v1/leads", params={"cursor": cursor, "sort": "score"}, headers=stack.auth()
         )
-        assert response.status_code == 400, response.text
+        assert response.status_code == 422, response.text
         assert response.headers["content-type"] == PROBLEM
-        assert response.json()["code"] == "invalid_cursor"
+        assert [e["field"] for e in response.json()["errors"]] == ["query.cursor"]
 
 
 async def test_bad_parameters_are_a_422_naming_the_parameter(stack: Stack) -> None:

@@ -92,6 +92,18 @@ def domain_problem(error: DomainError) -> Problem:
     return Problem(status, error.code, title, str(error), errors)
 
 
+def invalid_cursor(error: Exception) -> Problem:
+    """A paging cursor this API did not hand out: a query parameter that is not valid,
+    answered as every other (422, naming ``query.cursor``), on every list."""
+    return Problem(
+        422,
+        "validation_error",
+        "The request is not valid",
+        str(error),
+        [{"field": "query.cursor", "message": str(error), "type": "value_error"}],
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     async def on_problem(_: Request, error: Exception) -> Response:
         assert isinstance(error, Problem)

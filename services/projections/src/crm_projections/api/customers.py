@@ -13,7 +13,7 @@ from crm_projections.customer360 import queries
 from crm_projections.customer360.queries import SearchFilters, Sort
 from crm_shared.auth.policy import readable_departments
 from crm_shared.http.deps import CurrentPrincipal
-from crm_shared.http.problems import Problem
+from crm_shared.http.problems import Problem, invalid_cursor
 from crm_shared.projections.paging import InvalidCursor
 
 router = APIRouter(prefix="/v1/customers", tags=["customer 360"])
@@ -37,16 +37,6 @@ SearchText = AfterValidator(_no_nul)
 def _pool(request: Request) -> AsyncConnectionPool:
     pool: AsyncConnectionPool = request.app.state.pool
     return pool
-
-
-def _bad_cursor(error: InvalidCursor) -> Problem:
-    return Problem(
-        422,
-        "validation_error",
-        "The request is not valid",
-        str(error),
-        [{"field": "query.cursor", "message": str(error), "type": "value_error"}],
-    )
 
 
 @router.get("", summary="Search customers", responses=RESPONSES, operation_id="search_customers")
@@ -78,7 +68,7 @@ async def search_customers(
         try:
             return await queries.search(conn, filters, sort, limit, cursor)
         except InvalidCursor as error:
-            raise _bad_cursor(error) from None
+            raise invalid_cursor(error) from None
 
 
 @router.get(
@@ -116,4 +106,4 @@ async def get_timeline(
         try:
             return await queries.timeline(conn, contact_id, limit, cursor)
         except InvalidCursor as error:
-            raise _bad_cursor(error) from None
+            raise invalid_cursor(error) from None

@@ -14,7 +14,7 @@ from crm_sales.activity_list.queries import ActivityFilters
 from crm_shared.auth.policy import readable_departments
 from crm_shared.catalog.sales.activities import ActivityKind, RelatedTo
 from crm_shared.http.deps import CurrentPrincipal
-from crm_shared.http.problems import Problem
+from crm_shared.http.problems import invalid_cursor
 from crm_shared.projections.paging import InvalidCursor
 from crm_shared.service_app import ReadModelConnection
 from crm_shared.values import Instant
@@ -22,9 +22,11 @@ from crm_shared.values import Instant
 router = APIRouter(prefix="/v1/activities", tags=["activities"])
 
 RESPONSES: dict[int | str, dict[str, str]] = {
-    400: {"description": "The cursor is not one this API returned"},
     401: {"description": "Missing or invalid token"},
-    422: {"description": "Invalid query parameters (each error names its parameter)"},
+    422: {
+        "description": "Invalid query parameters, or a cursor this API did not return (each"
+        " error names its parameter)"
+    },
 }
 
 
@@ -108,4 +110,4 @@ async def list_activities(
     try:
         return await queries.list_activities(conn, filters, limit, cursor)
     except InvalidCursor as error:
-        raise Problem(400, "invalid_cursor", "Invalid cursor", str(error)) from None
+        raise invalid_cursor(error) from None

@@ -14,16 +14,18 @@ from crm_sales.lead_list import queries
 from crm_sales.lead_list.queries import LeadFilters, LeadSort
 from crm_shared.auth.policy import readable_departments
 from crm_shared.http.deps import CurrentPrincipal
-from crm_shared.http.problems import Problem
+from crm_shared.http.problems import invalid_cursor
 from crm_shared.projections.paging import InvalidCursor
 from crm_shared.service_app import ReadModelConnection
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"])
 
 RESPONSES: dict[int | str, dict[str, str]] = {
-    400: {"description": "The cursor is not one this API returned"},
     401: {"description": "Missing or invalid token"},
-    422: {"description": "Invalid query parameters (each error names its parameter)"},
+    422: {
+        "description": "Invalid query parameters, or a cursor this API did not return (each"
+        " error names its parameter)"
+    },
 }
 
 
@@ -104,4 +106,4 @@ async def list_leads(
     try:
         return await queries.list_leads(conn, filters, sort, limit, cursor)
     except InvalidCursor as error:
-        raise Problem(400, "invalid_cursor", "Invalid cursor", str(error)) from None
+        raise invalid_cursor(error) from None
