@@ -41,11 +41,14 @@ SERVICE = ServiceDefinition(
 def create_app(settings: Settings | None = None) -> FastAPI:
     from crm_sales.api import activities, lead_list, leads, opportunities, pipelines
     from crm_sales.application import SalesApplication, SalesEventStore
+    from crm_sales.contact_links.erasure import erase_lead
+    from crm_sales.contact_links.read_model import ContactLinks
     from crm_sales.lead_list.read_model import LeadList
     from crm_shared.service_app import event_sourced_app
     from crm_shared.settings import get_settings
 
-    return event_sourced_app(
+    links = ContactLinks()
+    app = event_sourced_app(
         SERVICE,
         settings or get_settings(),
         event_store=SalesEventStore,
@@ -57,8 +60,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             opportunities.router,
             activities.router,
         ],
-        read_models=[LeadList()],
+        read_models=[LeadList(), links],
     )
+    # The links erase through the app's use cases, which exist once the app has started.
+    links.eraser = lambda lead_id, contact_id: erase_lead(app.state.use_cases, lead_id, contact_id)
+    return app
 
 
 def create_relay(settings: Settings) -> Relay:
