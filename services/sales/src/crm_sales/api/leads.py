@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
-from crm_sales.api import schemas
+from crm_sales.api import conversion_schemas, schemas
 from crm_sales.application import LEAD, SalesApplication
 from crm_sales.commands import (
     ChangeLead,
@@ -137,12 +137,12 @@ async def convert_lead(
     request: Request,
     sales: Sales,
     context: Changing,
-    body: schemas.Convert | None = None,
+    body: conversion_schemas.Convert | None = None,
 ) -> Response:
     conversion = LeadConversion(sales, ContactsClient(request.app.state.settings))
     try:
         outcome = await conversion.convert(
-            lead_id, (body or schemas.Convert()).conversion(), context
+            lead_id, (body or conversion_schemas.Convert()).conversion(), context
         )
     except ContactsUnavailable as error:
         raise Problem(

@@ -15,7 +15,6 @@ from decimal import Decimal
 from typing import Any, Protocol
 from uuid import UUID, uuid5
 
-from crm_sales.api.deal_schemas import recorded
 from crm_sales.application import LEAD, SalesApplication
 from crm_sales.commands import ConvertLead
 from crm_sales.deal_commands import OpenOpportunity
@@ -193,7 +192,7 @@ class LeadConversion:
             values["amount"] = wanted.amount
         command = OpenOpportunity(
             record_id=opportunity_id,
-            values=recorded(values),
+            values=values,
             owner=owner,
             department=lead.department,
         )
