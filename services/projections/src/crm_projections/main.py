@@ -23,7 +23,7 @@ SERVICE = ServiceDefinition(
         "Read models built from the event streams. The customer 360: one document per "
         "person with profile, company, consents, tags and the full timeline."
     ),
-    consumes=("contacts",),
+    consumes=("contacts", "sales"),
     consumer_schema=SCHEMA,
     cli=cli,
     # One worker per replica; scale out with replicas, which share the partitions
