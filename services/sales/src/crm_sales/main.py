@@ -30,6 +30,9 @@ SERVICE = ServiceDefinition(
     # reach leads as marketing's events, and the role gate is for the whole service, which
     # will hold deals, amounts and forecasts too.
     roles=frozenset({Role.ADMIN, Role.MANAGER, Role.SALES_REP}),
+    # Contacts' events reach its contact links (an erased contact erases the lead it came
+    # from), and converting a lead calls the contacts service (docs/architecture.md).
+    consumes=("contacts",),
     event_store_schema="sales",
     relay="crm_sales.main:create_relay",
     cli=cli,

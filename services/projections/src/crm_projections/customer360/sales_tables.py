@@ -10,8 +10,6 @@ from dataclasses import fields
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
-from psycopg.rows import dict_row
-
 from crm_projections.customer360.sales_links import (
     ACTIVITY_EVENTS,
     DEAL_EVENTS,
@@ -134,6 +132,8 @@ class SalesTables:
         columns: Sequence[str],
         fold: Callable[[R | None, Event], R | None],
     ) -> None:
+        from psycopg.rows import dict_row  # here: `crm projections --help` needs no driver
+
         ids = list({e.aggregate_id for e in events})
         async with conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(select, [ids])
