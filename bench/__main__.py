@@ -29,6 +29,7 @@ from typing import Any
 import psutil
 
 from bench import bodies, peers, queries
+from bench import sales as bench_sales
 from bench.measure import measure
 from bench.profile import READ_SIDE, WRITE_SIDE, Recording, record
 from bench.rebuild import rebuild
@@ -77,6 +78,9 @@ def arguments() -> argparse.Namespace:
     )
     parser.add_argument("--rate", type=float, default=200, help="commands/s of the paced load")
     parser.add_argument("--sealing-events", type=int, default=20_000)
+    parser.add_argument(
+        "--opportunities", type=int, default=2000, help="deals the stage changes move in turn"
+    )
     parser.add_argument("--profile", action="store_true", help="py-spy the CRM at 32 connections")
     parser.add_argument(
         "--note", default="", help="printed above the figures (e.g. a busy machine)"
@@ -353,6 +357,32 @@ class Bench:
         }
         say(f"  {last}; limit: {self.results['rebuild']['limit']}")
 
+    def stage_changes(self, token: str) -> None:
+        """Sales started beside the CRM already running (the projections service's forecast
+        folds the stage changes), its deals opened, then wrk's points as for registrations."""
+        port = free_port()
+        env = {**self.env, "CRM_SALES_PORT": str(port)}
+        self.services["sales"] = sales = serve("sales", env, port, OUT)
+        wait_http(f"{sales.url}/readyz")
+        deals = bench_sales.open_deals(sales.url, token, self.args.opportunities)
+        wait_until(lambda: bench_sales.sales_outbox_drained(self.database_url))
+        processes = ProcessMap(self.database_url, self.postgres.pid() or 0, self.kafka.pid())
+        processes.services = {"sales": sales.pid, "projections": self.services["projections"].pid}
+        processes.single_process = {"projections"}
+        figures = bench_sales.stage_changes(
+            self.wrk,
+            sales.url,
+            token,
+            deals,
+            self.args.connections,
+            self.args.seconds,
+            processes,
+            warmup=self.args.warmup,
+        )
+        self.results["stage_changes"] = {"deals": len(deals), "points": figures}
+        for c, point in figures.items():
+            say(point_line("stage changes", int(c), point))
+
     def search(self) -> None:
         wait_until(lambda: caught_up(self.database_url))
         found = {}
@@ -417,6 +447,8 @@ def main() -> None:
         say(f"\ncustomer-360 rebuild over at least {args.rebuild_events:,} events:")
         bench.rebuild_360(processes)
         bench.search()
+        say(f"\nstage changes per second over HTTP ({args.opportunities:,} deals in turn), wrk:")
+        bench.stage_changes(token)
     except BaseException:
         bench.stop()
         say(f"\nthe run failed; its logs and data are kept in {work}")

@@ -9,6 +9,10 @@
 -- BENCH_TOKEN      bearer token; empty: no Authorization header
 -- BENCH_RATE       requests per second over the whole run; empty or 0: as fast as answered
 -- BENCH_THREADS    wrk's -t, to split the rate between threads
+-- BENCH_PATHS_FILE optional: one request path per line, taken in turn (a command on many
+--                  records, e.g. /v1/opportunities/<id>/stage); empty: the URL's path
+-- BENCH_ALTERNATES optional, comma-separated: every "__ALT__" in the body becomes the next
+--                  one each time the paths start over (a deal moved there and back)
 
 local body_file = os.getenv("BENCH_BODY_FILE")
 local token = os.getenv("BENCH_TOKEN") or ""
@@ -18,6 +22,20 @@ local thread_total = tonumber(os.getenv("BENCH_THREADS") or "") or 1
 local file = assert(io.open(body_file, "rb"))
 local template = file:read("*a")
 file:close()
+
+local paths = {}
+local paths_file = os.getenv("BENCH_PATHS_FILE") or ""
+if paths_file ~= "" then
+  for line in io.lines(paths_file) do
+    if line ~= "" then
+      table.insert(paths, line)
+    end
+  end
+end
+local alternates = {}
+for value in string.gmatch(os.getenv("BENCH_ALTERNATES") or "", "[^,]+") do
+  table.insert(alternates, value)
+end
 
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -38,7 +56,14 @@ non_2xx = 0
 function request()
   counter = counter + 1
   local body = template:gsub("__N__", prefix .. "-" .. counter)
-  return wrk.format(nil, nil, nil, body)
+  if #paths == 0 then
+    return wrk.format(nil, nil, nil, body)
+  end
+  local turn = math.floor((counter - 1) / #paths)
+  if #alternates > 0 then
+    body = body:gsub("__ALT__", alternates[turn % #alternates + 1])
+  end
+  return wrk.format(nil, paths[(counter - 1) % #paths + 1], nil, body)
 end
 
 function response(status, headers, body)

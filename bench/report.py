@@ -317,6 +317,13 @@ def _extras(results: Mapping[str, Any]) -> list[str]:
             peak = memory.get("rebuild_peak_mb", {}).get(name)
             rows.append(f"| {name} | {_mb(rest)} | {_mb(peak)} |")
         out += _section("Memory (largest single process per name)", "\n".join(rows))
+    stages = results.get("stage_changes")
+    if stages:
+        out += _section(
+            f"Stage changes per second over HTTP (`POST /v1/opportunities/{{id}}/stage`,"
+            f" {stages['deals']:,} deals moved in turn, sales and projections running)",
+            stage_changes_table(stages["points"], results.get("http", {})),
+        )
     search = results.get("search")
     if search:
         rows = ["| caller | p50 ms | p99 ms | matches |", "|---|---:|---:|---:|"]
@@ -324,6 +331,29 @@ def _extras(results: Mapping[str, Any]) -> list[str]:
             rows.append(f"| {caller} | {f['p50_ms']:.1f} | {f['p99_ms']:.1f} | {f['total']:,} |")
         out += _section("360 search, 200 sequential requests", "\n".join(rows))
     return out
+
+
+def stage_changes_table(points: Mapping[str, Any], http: Mapping[str, Any]) -> str:
+    """Each point's rate with its ratio to plain CRUD's registrations at the same
+    connections in the same run (one durable write per request in both), and its CPU."""
+    rows = [
+        "| conn. | stage changes/s | plain CRUD, same run | ratio | p50 ms | p99 ms"
+        " | CPU per change, µs |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for c, point in sorted(points.items(), key=lambda kv: -int(kv[0])):
+        rate = float(point["wrk"]["rate"])
+        plain = rate_of(http, "plain", int(c))
+        to_plain = ratio(rate, plain)
+        spent = sum(
+            us for name, us in point["cpu_us_per_command"].items() if not name.startswith("wrk")
+        )
+        rows.append(
+            f"| {c} | {_cell(rate, point['wrk']['failures'])} | {_cell(plain)}"
+            f" | {'n/a' if to_plain is None else f'{to_plain:.2f}x'}"
+            f" | {point['wrk']['p50_ms']:.1f} | {point['wrk']['p99_ms']:.1f} | {spent:,.0f} |"
+        )
+    return "\n".join(rows)
 
 
 def _mb(value: float | None) -> str:

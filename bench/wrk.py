@@ -124,12 +124,16 @@ def ensure_wrk() -> str:
 
 @dataclass(frozen=True)
 class Load:
-    """What wrk sends: a body template (``__N__`` made unique per request) to ``url``."""
+    """What wrk sends: a body template (``__N__`` made unique per request) to ``url``, or
+    to each of ``paths`` in turn on ``url``'s host, with ``__ALT__`` in the body taking the
+    next of ``alternates`` each time the paths start over."""
 
     url: str
     body: bytes
     token: str = ""
     prefix: str = "bench"
+    paths: tuple[str, ...] = ()
+    alternates: tuple[str, ...] = ()
 
 
 @dataclass
@@ -138,6 +142,7 @@ class WrkRun:
 
     process: subprocess.Popen[str]
     body_file: Path
+    paths_file: Path | None = None
 
     @property
     def pid(self) -> int:
@@ -149,6 +154,8 @@ class WrkRun:
         stdout = self.process.communicate()[0]
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         self.body_file.unlink(missing_ok=True)
+        if self.paths_file is not None:
+            self.paths_file.unlink(missing_ok=True)
         if self.process.returncode != 0:
             raise WrkFailed(f"wrk exited with {self.process.returncode}:\n{stdout[-2000:]}")
         cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
@@ -167,6 +174,11 @@ class Wrk:
     def start(self, load: Load, connections: int, seconds: int, rate: float = 0) -> WrkRun:
         with tempfile.NamedTemporaryFile("wb", prefix="bench-body-", delete=False) as body:
             body.write(load.body)
+        paths_file = None
+        if load.paths:
+            with tempfile.NamedTemporaryFile("w", prefix="bench-paths-", delete=False) as paths:
+                paths.write("\n".join(load.paths) + "\n")
+            paths_file = Path(paths.name)
         threads = min(self.threads, connections)
         env = {
             **os.environ,
@@ -175,6 +187,8 @@ class Wrk:
             "BENCH_TOKEN": load.token,
             "BENCH_RATE": str(rate),
             "BENCH_THREADS": str(threads),
+            "BENCH_PATHS_FILE": str(paths_file or ""),
+            "BENCH_ALTERNATES": ",".join(load.alternates),
         }
         argv = [
             self.binary,
@@ -190,7 +204,7 @@ class Wrk:
         process = subprocess.Popen(
             argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
-        return WrkRun(process, Path(body.name))
+        return WrkRun(process, Path(body.name), paths_file)
 
     def run(self, load: Load, connections: int, seconds: int, rate: float = 0) -> WrkResult:
         return self.start(load, connections, seconds, rate).finish()

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.report import rebuild_limit, render, targets, throughput_table
+from bench.report import (
+    rebuild_limit,
+    render,
+    stage_changes_table,
+    targets,
+    throughput_table,
+)
 
 
 def point(rate: float, failures: int = 0) -> dict[str, Any]:
@@ -141,3 +147,17 @@ def test_a_rebuild_starved_by_other_jobs_names_the_machine() -> None:
     limit = rebuild_limit({"rebuild process": 3.0}, seconds=10.0, other_s=15.0)
 
     assert limit.startswith("other jobs on the machine (1.5 cores busy")
+
+
+def test_stage_changes_carry_their_ratio_to_plain_crud_and_their_cpu() -> None:
+    table = stage_changes_table({"32": point(800), "1": point(200)}, http(1400, 300))
+
+    assert "| 32 | 800 | 1,000 | 0.80x |" in table
+    assert "| 1 | 200 | 400 | 0.50x |" in table
+    assert "| 600 |" in table  # the services' CPU per change, not wrk's
+
+
+def test_the_report_shows_stage_changes_when_measured() -> None:
+    text = render(results(stage_changes={"deals": 2000, "points": {"32": point(800)}}))
+
+    assert "Stage changes per second over HTTP" in text and "2,000 deals" in text

@@ -213,7 +213,12 @@ async def test_bad_queries_are_422_and_unknown_customers_404(stack: Stack) -> No
 
 async def test_projection_readiness_and_lag_metrics(stack: Stack) -> None:
     ready = await stack.projections.get("/readyz")
-    assert ready.json()["checks"] == {"database": "ok", "broker": "ok", "customer360": "ok"}
+    assert ready.json()["checks"] == {
+        "database": "ok",
+        "broker": "ok",
+        "customer360": "ok",
+        "forecast": "ok",
+    }
     metrics = (await stack.projections.get("/metrics")).text
     assert "crm_projection_lag_events" in metrics
     assert "crm_projection_lag_seconds" in metrics

@@ -11,7 +11,7 @@ from psycopg import AsyncConnection
 
 from crm_shared.catalog.contacts import ContactRegistered
 from crm_shared.events import EventData, ReceivedEvent
-from crm_shared.messaging.consumer import ConsumerSettings
+from crm_shared.messaging.consumer import ConsumerSettings, ProjectionConsumer
 from crm_shared.messaging.rebuild import CannotRebuild, rebuild
 from crm_shared.projections import ReadModel
 
@@ -51,12 +51,12 @@ async def test_a_read_model_whose_statements_name_its_schema_is_not_built_beside
     assert "literal_build" not in await _schemas(fresh_database)
 
 
-async def test_a_read_model_whose_positions_are_kept_in_another_schema_is_not_rebuilt(
-    fresh_database: str,
-) -> None:
-    settings = ConsumerSettings("127.0.0.1:1", fresh_database, schema="shared_positions")
+async def test_a_read_models_consumer_keeps_its_positions_in_the_read_models_schema() -> None:
+    # Whatever schema the service's settings name: so a swap always carries them.
+    settings = ConsumerSettings("127.0.0.1:1", "postgresql://unused", schema="shared_positions")
 
-    with pytest.raises(CannotRebuild, match="a swap would not carry them"):
-        await rebuild(NamesItsSchema(), settings)
+    consumer = ProjectionConsumer(NamesItsSchema(), settings)
 
-    assert not {"literal_build", "literal_old"} & await _schemas(fresh_database)
+    assert consumer.settings.schema == "literal"
+    assert consumer.state.offsets == '"literal".consumer_offsets'
+    assert consumer.group_id == "crm.literal.names_its_schema"

@@ -11,7 +11,8 @@ web framework, no database or broker client): the heavy parts are named as
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,9 @@ class ServiceDefinition:
     relay: str | None = None
     # Where its consumers keep their positions and applied versions, for `crm dlq`.
     consumer_schema: str | None = None
+    # A read model keeps its consumer's positions in its own schema: each consumer's
+    # name and that schema, for `crm dlq` (a consumer not named here: consumer_schema).
+    consumers: Mapping[str, str] = field(default_factory=dict)
     cli: typer.Typer | None = None
     # Worker processes share the load only where that is safe: a service whose relay
     # elects one leader can run several; one whose consumers take every partition, one.

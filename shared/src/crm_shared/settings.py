@@ -142,6 +142,14 @@ class Settings(BaseSettings):
         "default http://<host>:<port>",
     )
 
+    # Sales: what amounts are reported in, and what every exchange rate is against.
+    corporate_currency: str = Field(
+        default="USD",
+        pattern=r"^[A-Z]{3}$",
+        description="ISO 4217 code of the currency reports are in; every exchange rate is "
+        "against it",
+    )
+
     opentelemetry: bool = Field(
         default=False,
         description="FastAPI's native OpenTelemetry (it checks the providers on every request)",

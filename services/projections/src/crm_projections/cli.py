@@ -47,10 +47,11 @@ async def rebuild_projection(name: str, settings: ConsumerSettings) -> tuple[int
 
 
 @cli.command()
-def rebuild(name: Annotated[str, typer.Argument(help="customer360")]) -> None:
+def rebuild(name: Annotated[str, typer.Argument(help="customer360 or forecast")]) -> None:
     """Rebuild a read model from the beginning of its topics, beside the live one.
 
-    The live model keeps answering while the new one is built in <schema>_build.
+    The live model keeps answering while the new one is built in <schema>_build; the
+    other read models are not touched (each has its own schema and positions).
     One transaction then swaps them; the running consumers apply what was written
     meanwhile, from the new model's offsets.
     """
@@ -85,6 +86,7 @@ async def projection_status(settings: ConsumerSettings) -> list[dict[str, Any]]:
     from crm_projections.projections import all_projections
     from crm_shared.messaging.consumer import ConsumerState
     from crm_shared.messaging.offsets import end_offsets
+    from crm_shared.projections import ReadModel
 
     rows: list[dict[str, Any]] = []
     kafka = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers)
@@ -92,7 +94,9 @@ async def projection_status(settings: ConsumerSettings) -> list[dict[str, Any]]:
     try:
         async with await AsyncConnection.connect(settings.database_url) as conn:
             for projection in all_projections().values():
-                state = ConsumerState(settings.schema, projection.name)
+                # A read model's positions are in its own schema (as its consumer keeps them).
+                schema = projection.schema if isinstance(projection, ReadModel) else settings.schema
+                state = ConsumerState(schema, projection.name)
                 try:
                     offsets = await state.load_offsets(conn)
                 except Exception:

@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from crm_projections.cli import cli
-from crm_projections.projections import SCHEMA
+from crm_projections.projections import CONSUMERS, SCHEMA
 from crm_shared.service import ServiceDefinition
 
 if TYPE_CHECKING:
@@ -21,10 +21,12 @@ SERVICE = ServiceDefinition(
     app_factory="crm_projections.main:create_app",
     description=(
         "Read models built from the event streams. The customer 360: one document per "
-        "person with profile, company, consents, tags and the full timeline."
+        "person with profile, company, consents, tags and the full timeline. The pipeline "
+        "forecast: per period and group, now or as it stood at any past instant."
     ),
     consumes=("contacts", "sales"),
     consumer_schema=SCHEMA,
+    consumers=CONSUMERS,
     cli=cli,
     # One worker per replica; scale out with replicas, which share the partitions
     # (a consumer group, docs/architecture.md "Replicas").
@@ -34,7 +36,7 @@ SERVICE = ServiceDefinition(
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    from crm_projections.api import customers
+    from crm_projections.api import customers, forecast
     from crm_projections.cli import consumer_settings
     from crm_projections.projections import all_projections
     from crm_shared.service_app import read_model_app
@@ -46,5 +48,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings,
         projections=list(all_projections().values()),
         consumer_settings=replace(consumer_settings(settings), group=settings.consumer_group),
-        routers=[customers.router],
+        routers=[customers.router, forecast.router],
     )

@@ -1,13 +1,16 @@
 """The sales service's use cases: its kinds of record (leads, pipelines, opportunities,
-activities), each run as every CRM record's are (``RecordsApplication``), deals with their
-pipeline loaded first (``crm_sales.deals``)."""
+activities, quotes), each run as every CRM record's are (``RecordsApplication``), deals with
+their pipeline loaded first (``crm_sales.deals``), quotes with their deal and their number
+(``crm_sales.quotes``)."""
 
 from __future__ import annotations
 
 from crm_sales.activity_view import ActivityView
-from crm_sales.deals import OPPORTUNITY, PIPELINE, DealUseCases
+from crm_sales.catalogue.views import PRICE_BOOK, PRODUCT
+from crm_sales.deals import OPPORTUNITY, PIPELINE
 from crm_sales.domain.activity import Activity
 from crm_sales.domain.lead import Lead
+from crm_sales.quotes import QUOTE, QuoteUseCases
 from crm_sales.views import LeadView
 from crm_shared.auth.policy import ReferenceResolver
 from crm_shared.eventstore.application import EventSourcedApplication
@@ -22,11 +25,12 @@ class SalesEventStore(EventSourcedApplication):
     name = "sales"  # its data keys are the sales service's
 
 
-class SalesApplication(DealUseCases):
+class SalesApplication(QuoteUseCases):
     def __init__(
         self,
         events: RecordedEvents,
         committer: Committer,
         resolver: ReferenceResolver | None = None,
     ) -> None:
-        super().__init__(events, committer, (LEAD, PIPELINE, OPPORTUNITY, ACTIVITY), resolver)
+        kinds = (LEAD, PIPELINE, OPPORTUNITY, ACTIVITY, PRODUCT, PRICE_BOOK, QUOTE)
+        super().__init__(events, committer, kinds, resolver)

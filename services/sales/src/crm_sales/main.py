@@ -1,5 +1,4 @@
-"""The sales service, declared: leads, pipelines and opportunities (and, to come, quotes,
-activities)."""
+"""The sales service, declared: leads, pipelines, opportunities, activities and quotes."""
 
 from __future__ import annotations
 
@@ -23,8 +22,9 @@ SERVICE = ServiceDefinition(
     app_factory="crm_sales.main:create_app",
     description=(
         "Leads, scored and qualified on their way to becoming customers; pipelines and the "
-        "deals (opportunities) moving through their stages. Every change is an event on "
-        "`crm.sales.events`."
+        "deals (opportunities) moving through their stages, and their quotes; tasks and "
+        "appointments; the products and price books deals sell from; dated exchange rates "
+        "and quotas. Every change is an event on `crm.sales.events`."
     ),
     # Marketers and service agents stay out: campaign responses and form submissions
     # reach leads as marketing's events, and the role gate is for the whole service, which
@@ -42,7 +42,17 @@ SERVICE = ServiceDefinition(
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    from crm_sales.api import activities, lead_list, leads, opportunities, pipelines
+    from crm_sales.api import (
+        activities,
+        exchange_rates,
+        lead_list,
+        leads,
+        opportunities,
+        pipelines,
+        products,
+        quotas,
+        quotes,
+    )
     from crm_sales.application import SalesApplication, SalesEventStore
     from crm_sales.contact_links.erasure import erase_lead
     from crm_sales.contact_links.read_model import ContactLinks
@@ -62,6 +72,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             pipelines.router,
             opportunities.router,
             activities.router,
+            products.products,
+            products.price_books,
+            exchange_rates.router,
+            quotas.router,
+            quotes.router,
         ],
         read_models=[LeadList(), links],
     )

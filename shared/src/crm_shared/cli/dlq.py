@@ -12,8 +12,9 @@ if TYPE_CHECKING:  # the CLI imports what a command needs when it runs
 cli = typer.Typer(no_args_is_help=True, help="Dead letters: list them, redrive them.")
 
 
-def _where() -> tuple[str, str, dict[str, str]]:
-    """The broker, the database and each installed service's consumer schema."""
+def _where() -> tuple[str, str, dict[str, str], set[str]]:
+    """The broker, the database, the schema of each consumer the installed services name,
+    and each service's consumer schema (where any other consumer's positions are)."""
     from crm_shared.infra.running_stack import command_settings, where_to_find
     from crm_shared.service import installed_services
 
@@ -21,10 +22,22 @@ def _where() -> tuple[str, str, dict[str, str]]:
     if not settings.database_url or not settings.kafka_bootstrap_servers:
         where = where_to_find("CRM_DATABASE_URL", "CRM_KAFKA_BOOTSTRAP_SERVERS")
         raise SystemExit(f"crm dlq: {where}")
-    schemas = {
-        name: d.consumer_schema for name, d in installed_services().items() if d.consumer_schema
-    }
-    return settings.kafka_bootstrap_servers, settings.database_url, schemas
+    services = installed_services().values()
+    by_consumer = {name: schema for d in services for name, schema in d.consumers.items()}
+    fallback = {d.consumer_schema for d in services if d.consumer_schema}
+    return settings.kafka_bootstrap_servers, settings.database_url, by_consumer, fallback
+
+
+def _by_schema(
+    letters: list[DeadLetter], by_consumer: dict[str, str], fallback: set[str]
+) -> dict[str, list[DeadLetter]]:
+    """The dead letters to look up in each schema: a consumer's own, where it is known."""
+    grouped: dict[str, list[DeadLetter]] = {schema: [] for schema in fallback}
+    for letter in letters:
+        schema = by_consumer.get(letter.consumer)
+        for where in [schema] if schema else fallback:
+            grouped.setdefault(where, []).append(letter)
+    return grouped
 
 
 def _dlq_topics() -> list[str]:
@@ -42,13 +55,13 @@ def list_dead_letters(
 
     from crm_shared.messaging.dead_letters import read_dead_letters, still_pending
 
-    bootstrap, database_url, schemas = _where()
+    bootstrap, database_url, by_consumer, fallback = _where()
 
     async def gather() -> list[tuple[DeadLetter, bool]]:
         letters = await read_dead_letters(bootstrap, _dlq_topics())
         rows: list[tuple[DeadLetter, bool]] = []
-        for schema in set(schemas.values()):
-            rows += await still_pending(letters, database_url, schema)
+        for schema, theirs in _by_schema(letters, by_consumer, fallback).items():
+            rows += await still_pending(theirs, database_url, schema)
         return rows
 
     rows = asyncio.run(gather())
@@ -78,15 +91,15 @@ def redrive_dead_letters(
 
     from crm_shared.messaging.dead_letters import read_dead_letters, redrive
 
-    bootstrap, database_url, schemas = _where()
+    bootstrap, database_url, by_consumer, fallback = _where()
 
     async def run() -> int:
         letters = await read_dead_letters(bootstrap, _dlq_topics())
         if consumer is not None:
             letters = [d for d in letters if d.consumer == consumer]
         rewound = 0
-        for schema in set(schemas.values()):
-            for r in await redrive(letters, bootstrap, database_url, schema):
+        for schema, theirs in _by_schema(letters, by_consumer, fallback).items():
+            for r in await redrive(theirs, bootstrap, database_url, schema):
                 rewound += 1
                 typer.echo(
                     f"{r.consumer}: {r.topic}-{r.partition} from offset {r.to_offset}"

@@ -31,7 +31,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeAlias
 
 import orjson
@@ -63,7 +63,7 @@ from crm_shared.observability.metrics import (
     PARKED_EVENTS,
 )
 from crm_shared.privacy.key_client import DataKeyClient
-from crm_shared.projections import Projection
+from crm_shared.projections import Projection, ReadModel
 
 __all__ = [
     "ConsumerSettings",
@@ -116,6 +116,10 @@ class ProjectionConsumer:
         self, projection: Projection, settings: ConsumerSettings, catalog: Catalog = CATALOG
     ) -> None:
         self.projection = projection
+        # A read model's positions live in its own schema, beside its tables, so that it is
+        # rebuilt and swapped on its own, whichever other read models its service keeps.
+        if isinstance(projection, ReadModel):
+            settings = replace(settings, schema=projection.schema)
         self.settings = settings
         self.decoder = EventDecoder(catalog, projection.handles, settings.keys)
         self.state = ConsumerState(settings.schema, projection.name)

@@ -18,9 +18,10 @@ The live read model keeps answering and its consumers keep applying throughout:
    rename invalidates cached plans, so a prepared statement reads the new tables.
 4. ``<schema>_old`` is dropped.
 
-The schema holds the projection's tables and its consumer's positions, and nothing of
-another projection: a swap carries exactly one read model with the offsets, anchors and
-versions that describe it. One rebuild of a read model runs at a time (a session advisory
+The schema holds the projection's tables and its consumer's positions (the consumer
+keeps a read model's positions in the read model's schema, whatever the settings name),
+and nothing of another projection: a swap carries exactly one read model with the
+offsets, anchors and versions that describe it. One rebuild of a read model runs at a time (a session advisory
 lock); a build left by a rebuild that was killed is dropped and built again, since a
 rebuild is often there because the fold changed, and a leftover may come from other code.
 """
@@ -61,11 +62,6 @@ def build_schema(projection: ReadModel) -> str:
 async def rebuild(projection: ReadModel, settings: ConsumerSettings) -> Rebuilt:
     """Builds ``projection`` from the start of its topics beside the live one, swaps it in."""
     live, build = projection.schema, build_schema(projection)
-    if settings.schema != live:
-        raise CannotRebuild(
-            f"{projection.name}'s consumer keeps its positions in {settings.schema!r}, not"
-            f" beside its tables in {live!r}: a swap would not carry them"
-        )
     async with await AsyncConnection.connect(settings.database_url, autocommit=True) as conn:
         await _one_at_a_time(conn, live)
         await _drop(conn, build)  # what a killed rebuild left

@@ -1,0 +1,1 @@
+"""The pipeline forecast: opportunities as validity intervals, rates and quotas."""

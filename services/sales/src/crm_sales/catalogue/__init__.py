@@ -1,0 +1,1 @@
+"""Products and price books: what the company sells, and at which prices."""
