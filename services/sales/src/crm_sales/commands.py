@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 from uuid import UUID
 
 from crm_sales.domain.lead import Lead
+from crm_shared.auth.policy import Action
 from crm_shared.records.commands import ChangeRecord, CreateRecord, RecordCommand
 
 
@@ -61,3 +63,17 @@ class ConvertLead(RecordCommand[Lead]):
             account_id=self.account_id,
             opportunity_id=self.opportunity_id,
         )
+
+
+@dataclass(frozen=True, kw_only=True)
+class EraseLead(RecordCommand[Lead]):
+    """The lead's person was erased as the contact it became (``contact_id``): the sales
+    service erases the lead for them (``crm_sales.contact_links``)."""
+
+    action: ClassVar[Action] = Action.ERASE
+
+    record_type: type[Lead] = field(default=Lead, init=False)
+    contact_id: UUID | None = None
+
+    def apply(self, record: Lead) -> None:
+        record.erase(contact_id=self.contact_id)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from crm_sales.activity_list import SCHEMA as ACTIVITY_LIST
 from crm_sales.cli import cli
+from crm_sales.contact_links import SCHEMA as CONTACT_LINKS
 from crm_sales.lead_list import SCHEMA as LEAD_LIST
 from crm_shared.roles import Role
 from crm_shared.service import ServiceDefinition
@@ -31,12 +32,15 @@ SERVICE = ServiceDefinition(
     # reach leads as marketing's events, and the role gate is for the whole service, which
     # will hold deals, amounts and forecasts too.
     roles=frozenset({Role.ADMIN, Role.MANAGER, Role.SALES_REP}),
+    # Contacts' events reach its contact links (an erased contact erases the lead it came
+    # from), and converting a lead calls the contacts service (docs/architecture.md).
+    consumes=("contacts",),
     event_store_schema="sales",
     relay="crm_sales.main:create_relay",
     cli=cli,
     # Where its read model's consumer keeps its positions and versions (`crm dlq`).
     consumer_schema=LEAD_LIST,
-    consumers={"activity_list": ACTIVITY_LIST},
+    consumers={"activity_list": ACTIVITY_LIST, "contact_links": CONTACT_LINKS},
 )
 
 
@@ -57,11 +61,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         quotes,
     )
     from crm_sales.application import SalesApplication, SalesEventStore
+    from crm_sales.contact_links.erasure import erase_lead
+    from crm_sales.contact_links.read_model import ContactLinks
     from crm_sales.lead_list.read_model import LeadList
     from crm_shared.service_app import event_sourced_app
     from crm_shared.settings import get_settings
 
     settings = settings or get_settings()
+    links = ContactLinks()
     app = event_sourced_app(
         SERVICE,
         settings,
@@ -81,8 +88,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             quotas.router,
             quotes.router,
         ],
-        read_models=[LeadList(), ActivityList()],
+        read_models=[LeadList(), ActivityList(), links],
     )
+    # The links erase through the app's use cases, which exist once the app has started.
+    links.eraser = lambda lead_id, contact_id: erase_lead(app.state.use_cases, lead_id, contact_id)
     # The reminder scheduler reads the activity list (crm_sales.reminder_scheduler).
     return with_agenda(app, settings.database_url or "")
 

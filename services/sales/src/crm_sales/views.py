@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID
 
 from crm_sales.domain.lead import LeadStatus
@@ -35,3 +36,5 @@ class LeadView(RecordView):
     contact_id: UUID | None
     account_id: UUID | None
     opportunity_id: UUID | None
+    erased: bool = False
+    erased_at: datetime | None = None

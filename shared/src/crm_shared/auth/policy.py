@@ -7,6 +7,10 @@
   and change the ones they own plus the unowned ones of their departments; they create
   records they own (only managers and admins create unowned ones).
 - A system's API key acts with the role and departments it was issued with.
+- A service acting for a user (the sales service converting a lead) signs a short-lived
+  token with the user's id and role, narrowed to one department and marked
+  ``records:create-only``: it creates records as the user may, and reads (to vet a
+  reference), but changes, reassigns and erases nothing.
 
 A record outside the caller's reach reads as if it did not exist (404, and never in a
 list or a count); a record the caller may read but not change answers 403 to a change.
@@ -52,7 +56,16 @@ def in_department(principal: Principal, department: str) -> bool:
     return department in principal.departments
 
 
+CREATE_ONLY = "records:create-only"
+
+
 def allows(principal: Principal, action: Action, record: Scope) -> bool:
+    if action is not Action.READ and CREATE_ONLY in principal.permissions:
+        return False
+    return _within_reach(principal, action, record)
+
+
+def _within_reach(principal: Principal, action: Action, record: Scope) -> bool:
     if principal.role == Role.ADMIN:
         return True
     if not in_department(principal, record.department):
@@ -84,7 +97,7 @@ def may_create(principal: Principal, record: Scope) -> bool:
     """Creating is changing a record that does not exist yet, in the scope it will have."""
     if record.owner is None and not may_leave_unowned(principal):
         return False
-    return allows(principal, Action.CHANGE, record)
+    return _within_reach(principal, Action.CHANGE, record)
 
 
 def may_move(principal: Principal, source: Scope, target: Scope) -> bool:

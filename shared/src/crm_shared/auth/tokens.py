@@ -83,7 +83,10 @@ def issue_token(
     departments: list[str],
     ttl_seconds: int | None = None,
     permissions: list[str] | None = None,
+    actor: str | None = None,
 ) -> str:
+    """A signed token for ``principal_id``; ``actor`` names a service acting for them (the
+    RFC 8693 ``act`` claim: kept in the token for the record, not read by the policy)."""
     lifetime = ttl_seconds or settings.token_ttl_seconds
     if lifetime > settings.max_token_lifetime_seconds:
         raise TokenLifetimeTooLong(
@@ -103,6 +106,8 @@ def issue_token(
     }
     if permissions:
         claims["permissions"] = permissions
+    if actor is not None:
+        claims["act"] = {"sub": actor}
     return jwt.encode(claims, _signing_key(settings), algorithm=settings.jwt_algorithm)
 
 

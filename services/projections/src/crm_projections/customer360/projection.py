@@ -1,4 +1,4 @@
-"""Applies contacts events to the customer-360 tables.
+"""Applies contacts events (and sales events: ``sales_tables``) to the customer-360 tables.
 
 A batch is folded in memory: the current documents of every contact and account the
 batch touches are read in one query, the events are applied in Python, and the results
@@ -17,6 +17,13 @@ import orjson
 
 from crm_projections.customer360 import documents
 from crm_projections.customer360.documents import ACCOUNT_EVENTS, CONTACT_EVENTS, Event
+from crm_projections.customer360.sales_links import SALES_EVENTS
+from crm_projections.customer360.sales_tables import (
+    SALES_TABLES,
+    SalesTables,
+    sales_ddl,
+    sales_indexes,
+)
 from crm_shared.catalog.contacts import ContactErased
 from crm_shared.messaging.topics import events_topic
 from crm_shared.projections import ReadModel
@@ -26,7 +33,7 @@ if TYPE_CHECKING:
 
 # The live schema; a rebuild builds beside it (``crm_shared.messaging.rebuild``).
 SCHEMA = "projections"
-TABLES = ("timeline", "customers", "accounts")
+TABLES = ("timeline", "customers", "accounts", *SALES_TABLES)
 
 # Indexed text is cut to this many characters (the document keeps it whole): a btree or
 # GIN entry must fit in 2,704 bytes, and an event can carry longer text than the contacts
@@ -69,6 +76,7 @@ def ddl(schema: str) -> tuple[str, ...]:
             occurred_at timestamptz NOT NULL,
             type text NOT NULL,
             entry jsonb NOT NULL)""",
+        *sales_ddl(schema),
     )
 
 
@@ -88,6 +96,7 @@ def indexes(schema: str) -> tuple[str, ...]:
         f"CREATE INDEX IF NOT EXISTS customers_created ON {customers} (created_at, contact_id)",
         f"CREATE INDEX IF NOT EXISTS accounts_name_trgm ON {accounts} USING gin (lower(name) gin_trgm_ops)",
         f"CREATE INDEX IF NOT EXISTS timeline_by_contact ON {timeline} (contact_id, occurred_at DESC, event_id DESC)",
+        *sales_indexes(schema),
     )
 
 
@@ -179,8 +188,8 @@ def _text(value: str, limit: int | None = None) -> str:
 
 class Customer360Projection(ReadModel):
     name = "customer360"
-    topics = (events_topic("contacts"),)
-    handles = CONTACT_EVENTS + ACCOUNT_EVENTS
+    topics = (events_topic("contacts"), events_topic("sales"))
+    handles = CONTACT_EVENTS + ACCOUNT_EVENTS + SALES_EVENTS
     schema = SCHEMA
     tables = TABLES
 
@@ -189,10 +198,13 @@ class Customer360Projection(ReadModel):
         self.ddl = ddl(schema)
         self.indexes = indexes(schema)
         self.sql = Statements.in_schema(schema)
+        self.sales = SalesTables(schema)
 
     async def apply(self, conn: AsyncConnection[Any], events: Sequence[Event]) -> None:
         contact_events = [e for e in events if isinstance(e.data, CONTACT_EVENTS)]
         account_events = [e for e in events if isinstance(e.data, ACCOUNT_EVENTS)]
+        if len(contact_events) + len(account_events) < len(events):
+            await self.sales.apply(conn, events)
         if account_events:
             await self._apply_accounts(conn, account_events)
         if contact_events:

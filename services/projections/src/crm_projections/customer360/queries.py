@@ -11,6 +11,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
 from crm_projections.customer360.projection import SCHEMA
+from crm_projections.customer360.sales_queries import sales_of
 from crm_shared.projections.paging import (
     cursor_errors,
     decode_cursor,
@@ -164,6 +165,7 @@ async def customer(
         return None
     doc = row["doc"]
     page = await timeline(conn, contact_id, TIMELINE_PREVIEW, None)
+    sales = await sales_of(conn, contact_id, departments)
     return {
         "id": doc["id"],
         "version": doc["version"],
@@ -182,6 +184,7 @@ async def customer(
         "updated_at": doc["updated_at"],
         "timeline": page["items"],
         "timeline_next_cursor": page["next_cursor"],
+        "sales": sales,
     }
 
 

@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
-from crm_sales.api import schemas
+from crm_sales.api import conversion_schemas, schemas
 from crm_sales.application import LEAD, SalesApplication
 from crm_sales.commands import (
     ChangeLead,
@@ -17,15 +17,32 @@ from crm_sales.commands import (
     RegisterLead,
     StartWorkingLead,
 )
+from crm_sales.conversion.contacts_client import (
+    ContactsClient,
+    ContactsRefused,
+    ContactsUnavailable,
+)
+from crm_sales.conversion.use_case import LeadConversion
 from crm_sales.views import LeadView
 from crm_shared.http.commands import Changing
 from crm_shared.http.conditional import outcome_response
+from crm_shared.http.problems import Problem
 from crm_shared.records import routes
 
 RESPONSES: dict[int | str, dict[str, Any]] = {
     **routes.RESPONSES,
     409: {"description": "The lead's status refuses this (converted, or disqualified)"},
+    410: {"description": "The lead's person was erased"},
 }
+CONVERT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **RESPONSES,
+    409: {"description": "The lead is disqualified: qualify it first"},
+    502: {"description": "The contacts service answered what it should not have"},
+    503: {"description": "The contacts service is unavailable: nothing was converted; retry"},
+}
+# What the contacts service's refusal may be told to the caller as it is; anything else
+# is the sales service's problem with it, not the caller's.
+FORWARDED = frozenset({403, 404, 409, 410, 422})
 
 
 async def sales_app(request: Request) -> SalesApplication:
@@ -94,6 +111,52 @@ async def disqualify_lead(
     lead_id: UUID, body: schemas.Disqualify, sales: Sales, context: Changing
 ) -> Response:
     outcome = await sales.handle(DisqualifyLead(record_id=lead_id, reason=body.reason), context)
+    return outcome_response(outcome, 200)
+
+
+@router.post(
+    "/{lead_id}/convert",
+    summary="Convert a lead: its contact (and account) in contacts, its opportunity in sales",
+    description=(
+        "Creates the contact (and, when `create_account` and the lead names a company, "
+        "the account) in the contacts service, acting for the caller with a short-lived "
+        "credential the sales service signs (the caller's id and role, the lead's "
+        "department, create-only); opens the opportunity when one is given; then records "
+        "`crm.sales.lead.converted.v1` with the three ids. Exactly once: a retry, or a "
+        "conversion interrupted between its steps and asked again, finishes the work "
+        "without creating anything twice, and a converted lead answers its links again "
+        "(200). A disqualified lead is refused (409). When the contacts service is "
+        "unavailable the answer is 503 and nothing is recorded."
+    ),
+    response_model=LeadView,
+    responses=CONVERT_RESPONSES,
+    operation_id="convert_lead",
+)
+async def convert_lead(
+    lead_id: UUID,
+    request: Request,
+    sales: Sales,
+    context: Changing,
+    body: conversion_schemas.Convert | None = None,
+) -> Response:
+    conversion = LeadConversion(sales, ContactsClient(request.app.state.settings))
+    try:
+        outcome = await conversion.convert(
+            lead_id, (body or conversion_schemas.Convert()).conversion(), context
+        )
+    except ContactsUnavailable as error:
+        raise Problem(
+            503,
+            "contacts_unavailable",
+            "The contacts service is unavailable",
+            f"nothing was converted; retry ({error})",
+            headers={"Retry-After": "5"},
+        ) from error
+    except ContactsRefused as refused:
+        status = refused.status if refused.status in FORWARDED else 502
+        raise Problem(
+            status, refused.code, "The contacts service refused", refused.detail
+        ) from None
     return outcome_response(outcome, 200)
 
 

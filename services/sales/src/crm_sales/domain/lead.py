@@ -5,11 +5,15 @@ Its status moves forward: ``new`` until a rep starts working it, then ``qualifie
 and an opportunity. A disqualified lead may be qualified again (a second look); a
 converted one is done: it refuses every change, and a disqualified one cannot be
 converted. Registering it and changing its fields rescore it (``lead_scoring``).
+
+Its person is one data subject with the contact it became: when that contact is erased,
+the lead is erased too (``LeadErased`` deletes the lead's data key), and refuses changes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Self
 from uuid import UUID
@@ -20,6 +24,7 @@ from crm_shared.catalog.sales.leads import (
     LeadChanged,
     LeadConverted,
     LeadDisqualified,
+    LeadErased,
     LeadQualified,
     LeadReassigned,
     LeadRegistered,
@@ -27,7 +32,7 @@ from crm_shared.catalog.sales.leads import (
     LeadWorkStarted,
     ScoreReason,
 )
-from crm_shared.domain import Conflict, Invalid, applies
+from crm_shared.domain import Conflict, Gone, Invalid, applies
 from crm_shared.events import EventData
 from crm_shared.records.record import CrmRecord, RecordEvents
 
@@ -50,6 +55,12 @@ class LeadStatusRefused(Conflict):
     """The lead's status does not allow this step (converting a disqualified lead, say)."""
 
     code = "lead_status"
+
+
+class LeadErasedError(Gone):
+    """The lead's person was erased: the lead can be read (as erased) but not changed."""
+
+    code = "erased"
 
 
 class ReasonRequired(Invalid):
@@ -87,6 +98,7 @@ class Lead(CrmRecord):
     contact_id: UUID | None
     account_id: UUID | None
     opportunity_id: UUID | None
+    erased_at: datetime | None = None
 
     @classmethod
     def create(cls, record_id: UUID, details: EventData) -> Self:
@@ -104,7 +116,13 @@ class Lead(CrmRecord):
 
     # --- fields and score ------------------------------------------------------------
 
+    @property
+    def erased(self) -> bool:
+        return self.erased_at is not None
+
     def check_changeable(self) -> None:
+        if self.erased:
+            raise LeadErasedError(f"lead {self.id} was erased")
         if self.status is LeadStatus.CONVERTED:
             raise LeadAlreadyConverted(f"lead {self.id} was converted")
 
@@ -165,12 +183,16 @@ class Lead(CrmRecord):
         self.status = LeadStatus.DISQUALIFIED
         self.disqualification_reason = e.reason
 
-    def convert(
-        self, *, contact_id: UUID, account_id: UUID | None, opportunity_id: UUID | None
-    ) -> None:
+    def check_convertible(self) -> None:
+        """Checked before a conversion creates anything elsewhere, and again as it ends."""
         self.check_changeable()
         if self.status is LeadStatus.DISQUALIFIED:
             raise LeadStatusRefused("a disqualified lead is not converted: qualify it first")
+
+    def convert(
+        self, *, contact_id: UUID, account_id: UUID | None, opportunity_id: UUID | None
+    ) -> None:
+        self.check_convertible()
         self._trigger(
             LeadConverted(
                 contact_id=contact_id, account_id=account_id, opportunity_id=opportunity_id
@@ -182,3 +204,17 @@ class Lead(CrmRecord):
         self.status = LeadStatus.CONVERTED
         self.contact_id, self.account_id = e.contact_id, e.account_id
         self.opportunity_id = e.opportunity_id
+
+    # --- one data subject --------------------------------------------------------------
+
+    def erase(self, *, contact_id: UUID | None = None) -> None:
+        """Right to erasure, reaching the lead: its data key goes, and with it every
+        personal field of every event. Erasing an erased lead changes nothing, so an
+        erasure delivered twice records one event."""
+        if not self.erased:
+            self._trigger(LeadErased(contact_id=contact_id))
+
+    @applies(LeadErased)
+    def _erased(self, _: LeadErased) -> None:
+        self.erased_at = self.last_modified
+        self.first_name = self.last_name = self.email = self.phone = None

@@ -5,7 +5,8 @@ email are personal data, opened by the consumer; the phone is not kept at all (t
 neither shows nor searches it). When a lead is converted its person lives on as a
 contact, which the contacts service keeps and erases: the row then drops the name and
 email and keeps the status, the company and the contact's id, so the list holds no copy
-of a person that the contact's erasure would not reach.
+of a person that the contact's erasure would not reach. An erased lead's row drops them
+too, whatever its status (``LeadErased``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from crm_shared.catalog.sales.leads import (
     LeadChanged,
     LeadConverted,
     LeadDisqualified,
+    LeadErased,
     LeadQualified,
     LeadReassigned,
     LeadRegistered,
@@ -37,6 +39,7 @@ LEAD_EVENTS: tuple[type[EventData], ...] = (
     LeadConverted,
     LeadScoreChanged,
     LeadReassigned,
+    LeadErased,
 )
 
 # What of a change the row keeps: the rest of a lead's fields are not in the list.
@@ -122,6 +125,9 @@ def _changed(row: LeadRow, data: EventData) -> LeadRow:
         case LeadConverted(contact_id=contact_id):
             forgotten: dict[str, Any] = dict.fromkeys(PERSONAL_FIELDS)
             return replace(row, status=LeadStatus.CONVERTED, contact_id=contact_id, **forgotten)
+        case LeadErased():
+            erased: dict[str, Any] = dict.fromkeys(PERSONAL_FIELDS)
+            return replace(row, **erased)
         case LeadScoreChanged(score=score):
             return replace(row, score=score)
         case LeadReassigned(owner=owner, department=department):

@@ -122,6 +122,17 @@ class LeadConverted(EventData):
     }
 
 
+@event_type("sales", "lead", "erased")
+class LeadErased(EventData):
+    """The lead's person was erased (the contact it became was, ``contact_id``): the lead's
+    data key was deleted, so every personal field of every earlier event of the lead can no
+    longer be read. Carries no personal data itself."""
+
+    erases_data_subject = True
+    contact_id: UUID | None = Field(None, description="The erased contact it became, if any")
+    example = {"contact_id": "6f1c2b1e-7f0d-4f5c-9c0e-2a4d8b1e9f00"}
+
+
 class ScoreReason(BaseModel):
     """Why some of a lead's points: the scoring rule, the points it gave (an engagement's
     decayed with time), and when the engagement was (null for an attribute of the lead)."""
