@@ -11,13 +11,14 @@ from typing import Any
 
 import httpx
 import orjson
+import psycopg
 from aiokafka import ConsumerRecord
 from cloudevents.core.bindings.kafka import KafkaMessage, from_binary_event
 
 from crm_shared.auth.principal import Role
 from crm_shared.catalog.sales.activities import ActivityScheduled
 from crm_shared.privacy.cipher import is_sealed, sealed_data_subjects
-from tests.e2e.conftest import Stack, eventually
+from tests.e2e.conftest import Stack, eventually, register_contact
 from tests.integration.kafka_tools import read_all
 
 PROBLEM = "application/problem+json"
@@ -262,3 +263,32 @@ async def test_an_activity_about_an_account_is_sealed_with_its_own_key(stack: St
     assert sealed_data_subjects(data, ActivityScheduled.personal_fields()) == {
         ("sales", uuid.UUID(task["id"]))
     }
+
+
+async def test_erasing_a_contact_erases_what_sales_wrote_about_them(stack: Stack) -> None:
+    # A contact who never was a lead: sales sealed the activity's texts under the contact's
+    # id with a key of its own, which the contacts service's erasure must reach too.
+    contact = await register_contact(stack, first_name="Erin", last_name="Erased")
+    task = await schedule(
+        stack,
+        related_to={"kind": "contact", "id": contact["id"]},
+        subject="Call Erin about her divorce",
+        notes="Erin's private number is +44 20 7946 0000",
+    )
+    erased = await stack.contacts.post(f"/v1/contacts/{contact['id']}/erase", headers=stack.auth())
+    assert erased.status_code == 200, erased.text
+
+    async def sales_key_gone() -> bool | None:
+        assert stack.settings.database_url
+        async with await psycopg.AsyncConnection.connect(stack.settings.database_url) as conn:
+            cur = await conn.execute(
+                "SELECT wrapped_key IS NULL FROM sales.data_keys WHERE data_subject_id = %s",
+                (contact["id"],),
+            )
+            row = await cur.fetchone()
+        return bool(row and row[0]) or None
+
+    await eventually(sales_key_gone, within=20.0)
+    read = await sales(stack).get(f"/v1/activities/{task['id']}", headers=stack.auth())
+    assert read.status_code == 200, read.text
+    assert "Erin" not in read.text and "7946" not in read.text

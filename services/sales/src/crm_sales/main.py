@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         quotes,
     )
     from crm_sales.application import SalesApplication, SalesEventStore
+    from crm_sales.contact_links.contact_data import erase_contact_data
     from crm_sales.contact_links.erasure import erase_lead
     from crm_sales.contact_links.read_model import ContactLinks
     from crm_sales.lead_list.read_model import LeadList
@@ -92,6 +93,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # The links erase through the app's use cases, which exist once the app has started.
     links.eraser = lambda lead_id, contact_id: erase_lead(app.state.use_cases, lead_id, contact_id)
+    links.subject_eraser = lambda contact_id: erase_contact_data(
+        app.state.use_cases.events, contact_id
+    )
     # The reminder scheduler reads the activity list (crm_sales.reminder_scheduler).
     return with_agenda(app, settings.database_url or "")
 

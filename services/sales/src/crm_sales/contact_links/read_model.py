@@ -1,7 +1,8 @@
 """The links' tables, and the erasure of a lead whose contact was erased.
 
-A batch stores what it tells (conversions, erasures), then erases every lead it makes
-erasable: a lead converted into a contact erased in this batch or before, or converted in
+A batch stores what it tells (conversions, erasures), then erases, for every contact
+erased in it, what the sales service sealed under the contact's id (``SubjectEraser``:
+activities' texts, quotes' customer names), and every lead it makes erasable: a lead converted into a contact erased in this batch or before, or converted in
 this batch into a contact erased before. Erasing goes through the service's own commands
 (``Eraser``), in their own transaction: if the batch then fails, it is applied again and
 erases again, which records nothing the second time (``Lead.erase``)."""
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 
 # Erases a lead (its id) whose person was erased as a contact (its id).
 Eraser = Callable[[UUID, UUID], Awaitable[None]]
+# Erases what the service sealed under an erased contact's id.
+SubjectEraser = Callable[[UUID], Awaitable[None]]
 
 
 class ContactLinks(ReadModel):
@@ -38,10 +41,16 @@ class ContactLinks(ReadModel):
     tables = ("converted_leads", "erased_contacts")
 
     def __init__(
-        self, schema: str | None = None, *, indexed: bool = True, eraser: Eraser | None = None
+        self,
+        schema: str | None = None,
+        *,
+        indexed: bool = True,
+        eraser: Eraser | None = None,
+        subject_eraser: SubjectEraser | None = None,
     ) -> None:
         super().__init__(schema, indexed=indexed)
         self.eraser = eraser
+        self.subject_eraser = subject_eraser
         converted, erased = f'"{self.schema}".converted_leads', f'"{self.schema}".erased_contacts'
         self.ddl = (
             f"CREATE TABLE IF NOT EXISTS {converted} ("
@@ -62,7 +71,9 @@ class ContactLinks(ReadModel):
         )
 
     def in_schema(self, schema: str, *, indexed: bool = True) -> Self:
-        return type(self)(schema, indexed=indexed, eraser=self.eraser)
+        return type(self)(
+            schema, indexed=indexed, eraser=self.eraser, subject_eraser=self.subject_eraser
+        )
 
     async def apply(
         self, conn: AsyncConnection[Any], events: Sequence[ReceivedEvent[EventData]]
@@ -75,6 +86,13 @@ class ContactLinks(ReadModel):
                 await cur.executemany(self.insert_erased, [(c,) for c in batch.erased])
             await cur.execute(self.select_erasable, [list(batch.converted), list(batch.erased)])
             erasable = sorted(await cur.fetchall())
+        for contact_id in sorted(batch.erased):
+            if self.subject_eraser is None:  # a copy built without the service (a rebuild)
+                log.warning(
+                    "contact %s's data in sales is to be erased; no eraser here", contact_id
+                )
+                continue
+            await self.subject_eraser(contact_id)
         for lead_id, contact_id in erasable:
             if self.eraser is None:  # a copy built without the service (a rebuild)
                 log.warning("lead %s is to be erased; no eraser here", lead_id)
