@@ -222,14 +222,17 @@ class Relay:
         return self._conn
 
     async def stop(self) -> None:
+        """Each step bounded: a producer or reader talking to a broker that just went away
+        can wait on it indefinitely, and a stopping process must not (what it had not
+        published stays in the outbox for the next leader)."""
         for task in (self._task, self._listener):
             if task is not None:
                 task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
+                await _bounded(asyncio.gather(task, return_exceptions=True), "its loop")
         if self._producer is not None:
-            await self._producer.stop()
+            await _bounded(self._producer.stop(), "its producer")
         if self._log is not None:
-            await self._log.stop()
+            await _bounded(self._log.stop(), "its log reader")
         if self._conn is not None:
             self._conn.close()
 
@@ -345,3 +348,13 @@ class Relay:
             return
         stored_at = datetime.fromisoformat(orjson.loads(notifications[0].state)["time"])
         OUTBOX_OLDEST_AGE.labels(self.service).set(max(time.time() - stored_at.timestamp(), 0.0))
+
+
+STOP_SECONDS = 10.0
+
+
+async def _bounded(step: Any, what: str) -> None:
+    try:
+        await asyncio.wait_for(step, STOP_SECONDS)
+    except TimeoutError:
+        log.warning("the relay stopped without waiting longer for %s", what)
