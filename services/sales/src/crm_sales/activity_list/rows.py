@@ -29,6 +29,7 @@ from crm_shared.catalog.sales.activities import (
     RelatedTo,
 )
 from crm_shared.events import EventData, ReceivedEvent
+from crm_shared.projections.rows import fold_batch
 
 ACTIVITY_EVENTS: tuple[type[EventData], ...] = (
     ActivityScheduled,
@@ -134,10 +135,4 @@ def _changed(row: ActivityRow, data: EventData, at: datetime) -> ActivityRow:
 
 def fold_all(rows: dict[UUID, ActivityRow], events: list[ReceivedEvent[EventData]]) -> set[UUID]:
     """Folds a batch into ``rows`` in place; the activities whose row changed."""
-    touched: set[UUID] = set()
-    for event in events:
-        row = fold(rows.get(event.aggregate_id), event)
-        if row is not None:
-            rows[event.aggregate_id] = row
-            touched.add(event.aggregate_id)
-    return touched
+    return fold_batch(rows, events, fold)

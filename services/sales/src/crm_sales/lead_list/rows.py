@@ -29,6 +29,7 @@ from crm_shared.catalog.sales.leads import (
     LeadWorkStarted,
 )
 from crm_shared.events import EventData, ReceivedEvent
+from crm_shared.projections.rows import fold_batch
 
 LEAD_EVENTS: tuple[type[EventData], ...] = (
     LeadRegistered,
@@ -137,10 +138,4 @@ def _changed(row: LeadRow, data: EventData) -> LeadRow:
 
 def fold_all(rows: dict[UUID, LeadRow], events: list[ReceivedEvent[EventData]]) -> set[UUID]:
     """Folds a batch into ``rows`` in place; the leads whose row changed."""
-    touched: set[UUID] = set()
-    for event in events:
-        row = fold(rows.get(event.aggregate_id), event)
-        if row is not None:
-            rows[event.aggregate_id] = row
-            touched.add(event.aggregate_id)
-    return touched
+    return fold_batch(rows, events, fold)
