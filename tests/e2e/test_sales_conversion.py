@@ -67,7 +67,7 @@ async def qualified_lead(stack: Stack, person: dict[str, Any]) -> dict[str, Any]
 async def a_pipeline(stack: Stack) -> str:
     response = await sales(stack).post(
         "/v1/pipelines",
-        json={"name": "partners", "stages": STAGES},
+        json={"name": f"partners-{uuid.uuid4().hex[:8]}", "stages": STAGES},
         headers=stack.auth(Role.MANAGER, sub="mia"),
     )
     assert response.status_code == 201, response.text

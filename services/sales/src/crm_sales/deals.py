@@ -2,12 +2,14 @@
 
 Opening a deal and every command that needs its pipeline's stages load the pipeline first
 (the aggregates do no I/O), then run as every record's commands do: the policy, the
-references, the expected version and group commit are ``RecordsApplication``'s."""
+references, the expected version and group commit are ``RecordsApplication``'s. Commands
+on pipelines run with the register of their names (``crm_sales.pipeline_names``)."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from functools import cached_property
 from typing import Any
 from uuid import UUID
 
@@ -20,6 +22,7 @@ from crm_sales.deal_commands import (
 from crm_sales.deal_views import OpportunityView, PipelineView
 from crm_sales.domain.opportunity import Opportunity
 from crm_sales.domain.pipeline_record import PipelineRecord
+from crm_sales.pipeline_names import NamedPipelines
 from crm_shared.auth.policy import vet_references
 from crm_shared.commands import CommandContext
 from crm_shared.eventstore.group_commit import Outcome
@@ -45,15 +48,24 @@ class DealUseCases(RecordsApplication):
     async def handle(
         self, command: CreateRecord[Any] | RecordCommand[Any], context: CommandContext
     ) -> Outcome:
-        match command:
-            case DefinePipeline():
+        if command.record_type is PipelineRecord:
+            if isinstance(command, DefinePipeline):
                 check_manages_pipelines(context.principal)
+            return await self.pipelines.handle(command, context)
+        match command:
             case OpenOpportunity():
                 return await self.open_opportunity(command, context)
             case PipelineCommand():
                 pipeline_id = await self.pipeline_id_of(command.record_id)
                 return await super().handle(replace(command, pipeline_id=pipeline_id), context)
         return await super().handle(command, context)
+
+    @cached_property
+    def pipelines(self) -> RecordsApplication:
+        """The commands on pipelines, each run with the register of their names, which
+        keeps the names unique (``crm_sales.pipeline_names``)."""
+        committer = NamedPipelines(self.committer, self.events)
+        return RecordsApplication(self.events, committer, [PIPELINE], self.resolver)
 
     async def open_opportunity(self, command: OpenOpportunity, context: CommandContext) -> Outcome:
         # The pipeline must be one the caller sees and not archived (422 naming

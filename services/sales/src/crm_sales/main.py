@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from crm_sales.activity_list import SCHEMA as ACTIVITY_LIST
 from crm_sales.cli import cli
 from crm_sales.contact_links import SCHEMA as CONTACT_LINKS
+from crm_sales.deal_list import SCHEMA as DEAL_LIST
 from crm_sales.lead_list import SCHEMA as LEAD_LIST
 from crm_shared.roles import Role
 from crm_shared.service import ServiceDefinition
@@ -40,7 +41,11 @@ SERVICE = ServiceDefinition(
     cli=cli,
     # Where its read model's consumer keeps its positions and versions (`crm dlq`).
     consumer_schema=LEAD_LIST,
-    consumers={"activity_list": ACTIVITY_LIST, "contact_links": CONTACT_LINKS},
+    consumers={
+        "activity_list": ACTIVITY_LIST,
+        "contact_links": CONTACT_LINKS,
+        "deal_list": DEAL_LIST,
+    },
 )
 
 
@@ -51,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         activities,
         activity_list,
         calendar,
+        deal_list,
         exchange_rates,
         lead_list,
         leads,
@@ -64,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from crm_sales.contact_links.contact_data import erase_contact_data
     from crm_sales.contact_links.erasure import erase_lead
     from crm_sales.contact_links.read_model import ContactLinks
+    from crm_sales.deal_list.read_model import DealList
     from crm_sales.lead_list.read_model import LeadList
     from crm_shared.service_app import event_sourced_app
     from crm_shared.settings import get_settings
@@ -79,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             lead_list.router,
             leads.router,
             pipelines.router,
+            deal_list.router,  # its GET before the records' /{id} routes
             opportunities.router,
             activity_list.router,  # its GET before the records' /{id} routes
             activities.router,
@@ -89,7 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             quotas.router,
             quotes.router,
         ],
-        read_models=[LeadList(), ActivityList(), links],
+        read_models=[LeadList(), ActivityList(), DealList(), links],
     )
     # The links erase through the app's use cases, which exist once the app has started.
     links.eraser = lambda lead_id, contact_id: erase_lead(app.state.use_cases, lead_id, contact_id)
