@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from crm_sales.api import (
         activities,
         activity_list,
+        assignment,
         calendar,
         exchange_rates,
         lead_list,
@@ -78,6 +79,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=[
             lead_list.router,
             leads.router,
+            assignment.leads,
+            assignment.rules,
             pipelines.router,
             opportunities.router,
             activity_list.router,  # its GET before the records' /{id} routes

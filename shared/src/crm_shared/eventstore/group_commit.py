@@ -7,6 +7,10 @@ idempotency keys of its commands, are inserted in one transaction. If that trans
 conflicts (another process wrote the same aggregate version, or the same idempotency key
 was used twice), the batch is replayed one command per transaction, so only the
 conflicting command fails.
+
+A command may touch more aggregates than its own (``also_touches``): they are loaded with
+it, their events stored in the same transaction, and no other command of its batch
+touches them (assigning a lead moves the assignment rules' turn: both or neither).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import asyncio
 import hashlib
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from uuid import UUID
@@ -75,7 +79,7 @@ class Outcome:
 
 
 class UnitOfWork:
-    """What a command sees: the aggregate it touches (loaded with the batch) or creates."""
+    """What a command sees: the aggregates it touches (loaded with the batch) or creates."""
 
     def __init__(self, preloaded: dict[UUID, list[Any]]) -> None:
         self._preloaded = preloaded
@@ -118,6 +122,16 @@ class PendingCommand:
     # Filled in while the batch executes:
     events: list[DomainEvent] = field(default_factory=list)
     outcome: Outcome | None = None
+    also_touches: tuple[UUID, ...] = ()
+
+    @property
+    def touched(self) -> tuple[UUID, ...]:
+        return (self.touches, *self.also_touches)
+
+    @property
+    def loads(self) -> tuple[UUID, ...]:
+        """What its unit of work loads: not the aggregate it creates (there is none yet)."""
+        return self.also_touches if self.creates else self.touched
 
 
 def fingerprint(*parts: bytes | str) -> str:
@@ -173,6 +187,7 @@ class GroupCommitter:
         metadata: EventMetadata,
         idempotency_key: str | None = None,
         fingerprint: str = "",
+        also_touches: Sequence[UUID] = (),
     ) -> Outcome:
         if idempotency_key is not None:
             # The common retry finds its answer without queueing.
@@ -181,7 +196,16 @@ class GroupCommitter:
                 return _replay(previous, fingerprint)
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._waiting.append(
-            PendingCommand(run, touches, creates, metadata, idempotency_key, fingerprint, future)
+            PendingCommand(
+                run,
+                touches,
+                creates,
+                metadata,
+                idempotency_key,
+                fingerprint,
+                future,
+                also_touches=tuple(also_touches),
+            )
         )
         self._wakeup.set()
         return await future
@@ -216,10 +240,10 @@ class GroupCommitter:
             command = self._waiting.popleft()
             if command.future.cancelled():
                 continue
-            if command.touches in seen or (command.idempotency_key in keys):
+            if seen.intersection(command.touched) or (command.idempotency_key in keys):
                 held.append(command)
                 continue
-            seen.add(command.touches)
+            seen.update(command.touched)
             if command.idempotency_key is not None:
                 keys.add(command.idempotency_key)
             batch.append(command)
@@ -227,7 +251,7 @@ class GroupCommitter:
         return batch
 
     async def _execute(self, batch: list[PendingCommand]) -> None:
-        preloaded = await self._load([c.touches for c in batch if not c.creates])
+        preloaded = await self._load([i for c in batch for i in c.loads])
         ready = [c for c in batch if self._decide(c, preloaded)]
         if not ready:
             return
@@ -241,7 +265,7 @@ class GroupCommitter:
     async def _execute_alone(self, command: PendingCommand) -> None:
         command.events.clear()
         command.outcome = None
-        preloaded = await self._load([] if command.creates else [command.touches])
+        preloaded = await self._load(list(command.loads))
         if not self._decide(command, preloaded):
             return
         try:

@@ -18,6 +18,7 @@ from uuid import UUID
 
 from crm_sales.domain.lead import LeadStatus
 from crm_shared.catalog.sales.leads import (
+    LeadAssigned,
     LeadChanged,
     LeadConverted,
     LeadDisqualified,
@@ -40,6 +41,7 @@ LEAD_EVENTS: tuple[type[EventData], ...] = (
     LeadConverted,
     LeadScoreChanged,
     LeadReassigned,
+    LeadAssigned,
     LeadErased,
 )
 
@@ -133,6 +135,8 @@ def _changed(row: LeadRow, data: EventData) -> LeadRow:
             return replace(row, score=score)
         case LeadReassigned(owner=owner, department=department):
             return replace(row, owner=owner, department=department)
+        case LeadAssigned(owner=owner, team=team):
+            return replace(row, owner=owner, team=team)
     return row
 
 
