@@ -36,7 +36,7 @@ from crm_shared.records.views import RecordKind
 
 RULE_SETTERS = frozenset({Role.ADMIN, Role.MANAGER})
 # Another process assigning at the same moment took the turn first: decide again.
-ATTEMPTS = 5
+ATTEMPTS = 8
 
 
 class LeadOwned(Conflict):
