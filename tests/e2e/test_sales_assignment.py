@@ -266,3 +266,17 @@ async def test_a_retried_registration_answers_its_first_assignment(stack: Stack)
     assert again.headers.get("idempotent-replayed") == "true"
     assert again.json() == first.json()
     assert first.json()["owner"] == ana
+
+
+async def test_a_manager_reassigning_a_lead_by_hand_may_set_its_team(stack: Stack) -> None:
+    team = new_team()
+    lead = await register_unowned(stack, team=team)  # nobody on the roster: unassigned
+
+    moved = await sales(stack).put(
+        f"/v1/leads/{lead['id']}/assignment",
+        json={"owner": "bob", "department": "sales", "team": "inside-sales"},
+        headers=manager(stack),
+    )
+
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["owner"], moved.json()["team"]) == ("bob", "inside-sales")

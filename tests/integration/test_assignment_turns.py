@@ -32,8 +32,7 @@ LEADS = 24
 async def writers(fresh_database: str) -> AsyncIterator[list[SalesApplication]]:
     wrapper = Settings(embedded=True).key_wrapper()
     stores = [
-        await asyncio.to_thread(SalesEventStore, fresh_database, "sales", wrapper)
-        for _ in range(2)
+        await asyncio.to_thread(SalesEventStore, fresh_database, "sales", wrapper) for _ in range(2)
     ]
     committers = [GroupCommitter(store, fresh_database) for store in stores]
     for committer in committers:

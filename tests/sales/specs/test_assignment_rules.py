@@ -16,7 +16,7 @@ from crm_sales.assignment.commands import AssignLead, SetRep, SetTerritories
 from crm_sales.commands import RegisterLead
 from crm_sales.domain.assignment import Territory
 from crm_sales.domain.assignment_rules import ASSIGNMENT_RULES_ID, NoEligibleRep
-from crm_sales.domain.lead import LeadAlreadyConverted, LeadErasedError
+from crm_sales.domain.lead import Lead, LeadAlreadyConverted, LeadErasedError
 from crm_shared.auth.principal import Principal, Role
 from crm_shared.catalog.sales.assignment_rules import (
     RepSet,
@@ -28,11 +28,13 @@ from crm_shared.catalog.sales.leads import (
     LeadAssigned,
     LeadConverted,
     LeadErased,
+    LeadReassigned,
     LeadRegistered,
 )
 from crm_shared.commands import CommandContext
 from crm_shared.domain import Forbidden
 from crm_shared.eventstore.group_commit import VersionMismatch
+from crm_shared.records.commands import ReassignRecord
 from crm_shared.specs import Specification
 
 rules_spec = Specification(lambda store: SalesApplication(store, store).assignment)
@@ -234,4 +236,37 @@ async def test_a_lead_registered_with_an_owner_is_not_assigned_by_the_rules() ->
         sales_spec.given({ASSIGNMENT_RULES_ID: ROSTER})
         .when(RegisterLead(record_id=GRACE, values=values, owner="rita"), by=REP)
         .then(LeadRegistered(**values, owner="rita", department="sales"))
+    )
+
+
+# --- a manager's own choice ------------------------------------------------------------
+
+
+def reassign(**details: Any) -> ReassignRecord[Lead]:
+    return ReassignRecord(
+        record_type=Lead, record_id=GRACE, owner="bob", department="sales", details=details
+    )
+
+
+async def test_a_manager_reassigning_a_lead_may_set_its_team_in_the_same_event() -> None:
+    await (
+        sales_spec.given({GRACE: [unowned(team="emea")]})
+        .when(reassign(team="americas"), by=MANAGER)
+        .then(LeadReassigned(owner="bob", department="sales", team="americas"))
+    )
+
+
+async def test_a_reassignment_naming_no_team_leaves_the_team() -> None:
+    given = sales_spec.given({GRACE: [unowned(team="emea")]})
+    await given.when(reassign(), by=MANAGER).then(LeadReassigned(owner="bob", department="sales"))
+    lead = given.application.load(Lead, GRACE)
+    assert (lead.owner, lead.team) == ("bob", "emea")
+
+
+async def test_only_a_new_team_is_a_reassignment_too() -> None:
+    given = {GRACE: [unowned(team="emea", owner="bob")]}
+    await (
+        sales_spec.given(given)
+        .when(reassign(team="americas"), by=MANAGER)
+        .then(LeadReassigned(owner="bob", department="sales", team="americas"))
     )

@@ -9,6 +9,7 @@ from pydantic import AfterValidator, Field
 
 from crm_sales.api.schemas import CountryCode, Team
 from crm_sales.domain.assignment import Territory
+from crm_shared.records.schemas import Reassign
 from crm_shared.values import ShortText, Strict
 
 
@@ -43,3 +44,9 @@ class PutTerritories(Strict):
 class PutRep(Strict):
     team: Team
     active: bool = Field(True, description="An inactive rep keeps their place but is skipped")
+
+
+class ReassignLead(Reassign):
+    """A manager's own choice of owner, department and, if given, team."""
+
+    team: Team | None = Field(None, description="The lead's new team (left out: unchanged)")

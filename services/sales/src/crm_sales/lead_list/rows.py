@@ -133,8 +133,8 @@ def _changed(row: LeadRow, data: EventData) -> LeadRow:
             return replace(row, **erased)
         case LeadScoreChanged(score=score):
             return replace(row, score=score)
-        case LeadReassigned(owner=owner, department=department):
-            return replace(row, owner=owner, department=department)
+        case LeadReassigned(owner=owner, department=department, team=team):
+            return replace(row, owner=owner, department=department, team=team or row.team)
         case LeadAssigned(owner=owner, team=team):
             return replace(row, owner=owner, team=team)
     return row

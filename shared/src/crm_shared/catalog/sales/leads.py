@@ -161,7 +161,10 @@ class LeadScoreChanged(EventData):
 
 @event_type("sales", "lead", "reassigned")
 class LeadReassigned(ReassignedData):
-    example = {"owner": "bob", "department": "sales"}
+    """A manager moved the lead (the rules' assignment is ``assigned``)."""
+
+    team: str | None = Field(None, description="The lead's new team (null: unchanged)")
+    example = {"owner": "bob", "department": "sales", "team": "inside-sales"}
 
 
 @event_type("sales", "lead", "assigned")
