@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from crm_sales.api import (
         activities,
         activity_list,
+        assignment,
         calendar,
         deal_list,
         exchange_rates,
@@ -85,6 +86,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=[
             lead_list.router,
             leads.router,
+            assignment.leads,
+            assignment.rules,
             pipelines.router,
             deal_list.router,  # its GET before the records' /{id} routes
             opportunities.router,

@@ -54,6 +54,7 @@ class Committer(Protocol):
         metadata: EventMetadata,
         idempotency_key: str | None = None,
         fingerprint: str = "",
+        also_touches: Sequence[UUID] = (),
         reads: tuple[UUID, ...] = (),
     ) -> Outcome: ...
 

@@ -116,13 +116,15 @@ class ReassignRecord(RecordCommand[R]):
 
     owner: str | None
     department: str
+    # What the kind of record's reassignment carries besides (a lead's team).
+    details: Mapping[str, Any] = field(default_factory=dict)
 
     def check(self, principal: Principal, record: R) -> None:
         if not may_move(principal, record.scope, Scope(self.owner, self.department)):
             raise Forbidden(f"role {principal.role} may not move it to {self.department}")
 
     def apply(self, record: R) -> None:
-        record.reassign(self.owner, self.department)
+        record.reassign(self.owner, self.department, **self.details)
 
 
 @dataclass(frozen=True, kw_only=True)

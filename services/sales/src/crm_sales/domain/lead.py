@@ -22,6 +22,7 @@ from uuid import UUID
 from crm_sales.domain.lead_scoring import DEFAULT_RULES
 from crm_sales.domain.scoring import LeadFacts, ScoringRule, score
 from crm_shared.catalog.sales.leads import (
+    LeadAssigned,
     LeadChanged,
     LeadConversionStarted,
     LeadConverted,
@@ -236,6 +237,18 @@ class Lead(CrmRecord):
         self.status = LeadStatus.CONVERTED
         self.contact_id, self.account_id = e.contact_id, e.account_id
         self.opportunity_id = e.opportunity_id
+
+    # --- assignment by the rules (crm_sales.domain.assignment_rules) -------------------
+
+    def assign(self, owner: str, team: str, rule: str, territory: int | None) -> None:
+        """The rules gave the lead ``owner`` of ``team`` (a manager's move is ``reassign``).
+        Recorded even when it is the same rep: the rules' turn moved for it."""
+        self.check_changeable()
+        self._trigger(LeadAssigned(owner=owner, team=team, rule=rule, territory=territory))
+
+    @applies(LeadAssigned)
+    def _assigned(self, e: LeadAssigned) -> None:
+        self.owner, self.team = e.owner, e.team
 
     # --- one data subject --------------------------------------------------------------
 

@@ -172,4 +172,21 @@ class LeadScoreChanged(EventData):
 
 @event_type("sales", "lead", "reassigned")
 class LeadReassigned(ReassignedData):
-    example = {"owner": "bob", "department": "sales"}
+    """A manager moved the lead (the rules' assignment is ``assigned``)."""
+
+    team: str | None = Field(None, description="The lead's new team (null: unchanged)")
+    example = {"owner": "bob", "department": "sales", "team": "inside-sales"}
+
+
+@event_type("sales", "lead", "assigned")
+class LeadAssigned(EventData):
+    """The assignment rules gave the lead an owner and a team (a manager's decision is
+    ``reassigned``). ``rule`` says why this team: the lead named it (``lead_team``) or a
+    territory covers the lead's country or region (``territory``, ``territory`` its
+    position, from 1); the team's reps then take turns (round-robin among active reps)."""
+
+    owner: str
+    team: str
+    rule: str = Field(description="`territory` or `lead_team`")
+    territory: int | None = Field(None, description="The covering territory's position, from 1")
+    example = {"owner": "alice", "team": "emea", "rule": "territory", "territory": 1}
