@@ -15,12 +15,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from enum import StrEnum
 
 from crm_shared.domain import Invalid
 
 HUNDREDTH = Decimal("0.01")
+MICROSECOND = timedelta(microseconds=1)
 
 
 class InvalidScoringRule(Invalid):
@@ -90,6 +91,11 @@ class EngagementRule:
     def __post_init__(self) -> None:
         if self.half_life <= timedelta(0):
             raise InvalidScoringRule("a half-life is longer than nothing", field="half_life")
+        # Positive, so that every engagement's points only fall as it ages: the score then
+        # moves one way between engagements, which is what lets ``next_change`` find the
+        # instant it moves by halving the time to it.
+        if self.points <= 0:
+            raise InvalidScoringRule("engagement is worth some points", field="points")
 
 
 ScoringRule = JobTitleRule | CompanySizeRule | SourceRule | EngagementRule
@@ -148,3 +154,56 @@ def _decayed(points: int, age: timedelta, half_life: timedelta) -> Decimal:
         half_life // timedelta(microseconds=1)
     )
     return (points * Decimal("0.5") ** halvings).quantize(HUNDREDTH, rounding=ROUND_HALF_EVEN)
+
+
+def next_change(lead: LeadFacts, rules: Sequence[ScoringRule], *, at: datetime) -> datetime | None:
+    """The first instant after ``at`` when the lead's (rounded) score differs from its
+    score at ``at``, as its engagement ages (or a later engagement starts to count); None
+    when it never will (no engagement left that a rule decays).
+
+    Between the instants engagements happen, every engagement's points only fall
+    (``EngagementRule`` points are positive), so the score does too: the first instant it
+    differs is found by halving the interval, to the microsecond. Each decayed reason is
+    rounded to the hundredth, so it reaches 0.00 at a finite instant, after which nothing
+    changes: the search ends there."""
+    decaying = [
+        (engagement, rule)
+        for engagement in lead.engagements
+        for rule in rules
+        if isinstance(rule, EngagementRule) and rule.kind is engagement.kind
+    ]
+    if not decaying:
+        return None
+    settled = max(engagement.at + _faded_after(rule) for engagement, rule in decaying)
+    steps = sorted({e.at for e, _ in decaying if at < e.at < settled})
+    now = score(lead, rules, at=at).points
+    start = at
+    for boundary in [*steps, settled]:
+        before = boundary - MICROSECOND
+        if before > start and score(lead, rules, at=before).points != now:
+            return _first_differing(lead, rules, start, before, now)
+        if score(lead, rules, at=boundary).points != now:
+            return boundary
+        start = boundary
+    return None
+
+
+def _faded_after(rule: EngagementRule) -> timedelta:
+    """How long until an engagement's points round to 0.00 (a little longer, never less)."""
+    with localcontext() as context:
+        context.prec = 40
+        halvings = (Decimal(rule.points) / Decimal("0.005")).ln() / Decimal(2).ln()
+    return rule.half_life * (float(halvings) + 1)
+
+
+def _first_differing(
+    lead: LeadFacts, rules: Sequence[ScoringRule], low: datetime, high: datetime, now: int
+) -> datetime:
+    # The score at ``low`` is ``now`` and at ``high`` is not; it falls monotonically between.
+    while high - low > MICROSECOND:
+        middle = low + (high - low) // 2
+        if score(lead, rules, at=middle).points != now:
+            high = middle
+        else:
+            low = middle
+    return high
