@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from crm_sales.activity_list import SCHEMA as ACTIVITY_LIST
 from crm_sales.cli import cli
 from crm_sales.contact_links import SCHEMA as CONTACT_LINKS
+from crm_sales.lead_engagement import SCHEMA as LEAD_ENGAGEMENT
 from crm_sales.lead_list import SCHEMA as LEAD_LIST
 from crm_shared.roles import Role
 from crm_shared.service import ServiceDefinition
@@ -34,13 +35,19 @@ SERVICE = ServiceDefinition(
     roles=frozenset({Role.ADMIN, Role.MANAGER, Role.SALES_REP}),
     # Contacts' events reach its contact links (an erased contact erases the lead it came
     # from), and converting a lead calls the contacts service (docs/architecture.md).
-    consumes=("contacts",),
+    # Contacts' interactions and marketing's campaign responses and form submissions
+    # engage leads (crm_sales.lead_engagement).
+    consumes=("contacts", "marketing"),
     event_store_schema="sales",
     relay="crm_sales.main:create_relay",
     cli=cli,
     # Where its read model's consumer keeps its positions and versions (`crm dlq`).
     consumer_schema=LEAD_LIST,
-    consumers={"activity_list": ACTIVITY_LIST, "contact_links": CONTACT_LINKS},
+    consumers={
+        "activity_list": ACTIVITY_LIST,
+        "contact_links": CONTACT_LINKS,
+        "lead_engagement": LEAD_ENGAGEMENT,
+    },
 )
 
 
@@ -59,17 +66,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         products,
         quotas,
         quotes,
+        scoring,
     )
     from crm_sales.application import SalesApplication, SalesEventStore
     from crm_sales.contact_links.contact_data import erase_contact_data
     from crm_sales.contact_links.erasure import erase_lead
     from crm_sales.contact_links.read_model import ContactLinks
+    from crm_sales.lead_engagement.engage import engage_lead
+    from crm_sales.lead_engagement.read_model import LeadEngagement
     from crm_sales.lead_list.read_model import LeadList
+    from crm_sales.scoring.sweeper import with_rescoring
     from crm_shared.service_app import event_sourced_app
     from crm_shared.settings import get_settings
 
     settings = settings or get_settings()
     links = ContactLinks()
+    engagement = LeadEngagement()
     app = event_sourced_app(
         SERVICE,
         settings,
@@ -88,16 +100,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             exchange_rates.router,
             quotas.router,
             quotes.router,
+            scoring.router,
         ],
-        read_models=[LeadList(), ActivityList(), links],
+        read_models=[LeadList(), ActivityList(), links, engagement],
     )
     # The links erase through the app's use cases, which exist once the app has started.
     links.eraser = lambda lead_id, contact_id: erase_lead(app.state.use_cases, lead_id, contact_id)
     links.subject_eraser = lambda contact_id: erase_contact_data(
         app.state.use_cases.events, contact_id
     )
-    # The reminder scheduler reads the activity list (crm_sales.reminder_scheduler).
-    return with_agenda(app, settings.database_url or "")
+    engagement.engager = lambda engaged: engage_lead(app.state.use_cases, engaged)
+    # The reminder scheduler reads the activity list (crm_sales.reminder_scheduler), the
+    # rescoring sweeper the engagement model (crm_sales.scoring.sweeper).
+    app = with_agenda(app, settings.database_url or "")
+    return with_rescoring(app, settings.database_url or "")
 
 
 def create_relay(settings: Settings) -> Relay:
