@@ -1,5 +1,6 @@
-"""When a lead's score next changes as its engagement ages (``next_change``): the first
-instant its rounded score differs from the score now, found without scanning time."""
+"""When a lead's score next changes as its engagement ages (``next_change``): an instant
+at which its rounded score already differs from the score now, at most a couple of
+milliseconds after the first, found without scanning time."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from crm_sales.domain.scoring import (
 
 AT = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
-MICROSECOND = timedelta(microseconds=1)
+# Before the first change: the answer is within this of it.
+JUST_BEFORE = timedelta(milliseconds=3)
 
 FORM = EngagementRule("form submitted", 30, EngagementKind.FORM_SUBMISSION, 14 * DAY)
 TITLE = JobTitleRule("decision maker", 20, ("CTO",))
@@ -42,12 +44,12 @@ def test_engagement_no_rule_decays_changes_nothing() -> None:
     assert next_change(lead, (TITLE, FORM), at=AT) is None
 
 
-def test_the_next_change_is_the_first_instant_the_rounded_score_differs() -> None:
+def test_the_next_change_is_when_the_rounded_score_first_differs() -> None:
     lead = submitted(AT)
     changes = next_change(lead, (FORM,), at=AT)
     assert changes is not None
     assert score(lead, (FORM,), at=changes).points == 29
-    assert score(lead, (FORM,), at=changes - MICROSECOND).points == 30
+    assert score(lead, (FORM,), at=changes - JUST_BEFORE).points == 30
 
 
 def test_the_next_change_of_a_half_life_old_engagement_is_from_its_score_then() -> None:
@@ -57,7 +59,7 @@ def test_the_next_change_of_a_half_life_old_engagement_is_from_its_score_then() 
     changes = next_change(lead, (TITLE, FORM), at=at)
     assert changes is not None and changes > at
     assert score(lead, (TITLE, FORM), at=changes).points == 34
-    assert score(lead, (TITLE, FORM), at=changes - MICROSECOND).points == 35
+    assert score(lead, (TITLE, FORM), at=changes - JUST_BEFORE).points == 35
 
 
 def test_an_engagement_yet_to_happen_changes_the_score_when_it_happens() -> None:
@@ -85,3 +87,11 @@ def test_engagement_is_worth_some_points() -> None:
     with pytest.raises(InvalidScoringRule) as refused:
         EngagementRule("unsubscribed", -5, EngagementKind.CAMPAIGN_RESPONSE, DAY)
     assert refused.value.field == "points"
+
+
+def test_asked_again_from_any_instant_before_it_the_next_change_is_the_same() -> None:
+    lead = submitted(AT, title="CTO")
+    changes = next_change(lead, (TITLE, FORM), at=AT)
+    assert changes is not None
+    for earlier in (AT + (changes - AT) / 2, changes - timedelta(seconds=1), changes - JUST_BEFORE):
+        assert next_change(lead, (TITLE, FORM), at=earlier) == changes
