@@ -2,30 +2,35 @@
 activities, quotes), each run as every CRM record's are (``RecordsApplication``), deals with
 their pipeline loaded first (``crm_sales.deals``), quotes with their deal and their number
 (``crm_sales.quotes``); a lead registered without an owner is assigned by the rules
-(``crm_sales.assignment``)."""
+(``crm_sales.assignment``), and the commands that score a lead carry the scoring rules in
+force (``crm_sales.scoring``)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from crm_sales.activity_view import ActivityView
 from crm_sales.assignment.application import LeadAssignment
 from crm_sales.catalogue.views import PRICE_BOOK, PRODUCT
-from crm_sales.commands import RegisterLead
+from crm_sales.commands import ChangeLead, EngageLead, RegisterLead, RescoreLead
 from crm_sales.deals import OPPORTUNITY, PIPELINE
 from crm_sales.domain.activity import Activity
 from crm_sales.domain.lead import Lead
 from crm_sales.quotes import QUOTE, QuoteUseCases
+from crm_sales.scoring.rules_in_force import RulesInForce
 from crm_sales.views import LeadView
 from crm_shared.auth.policy import ReferenceResolver
 from crm_shared.commands import CommandContext
 from crm_shared.eventstore.application import EventSourcedApplication
 from crm_shared.eventstore.group_commit import Outcome
 from crm_shared.records.application import Committer, RecordedEvents
-from crm_shared.records.commands import CreateRecord
+from crm_shared.records.commands import CreateRecord, RecordCommand
 from crm_shared.records.views import RecordKind
 
 LEAD = RecordKind(Lead, LeadView)
+# The commands that score a lead, and so need the rules in force.
+SCORING = (RegisterLead, ChangeLead, EngageLead, RescoreLead)
 ACTIVITY = RecordKind(Activity, ActivityView)
 
 
@@ -43,6 +48,7 @@ class SalesApplication(QuoteUseCases):
         kinds = (LEAD, PIPELINE, OPPORTUNITY, ACTIVITY, PRODUCT, PRICE_BOOK, QUOTE)
         super().__init__(events, committer, kinds, resolver)
         self.assignment = LeadAssignment(events, committer, LEAD)
+        self.rules_in_force = RulesInForce(events)
 
     async def create(self, command: CreateRecord[Any], context: CommandContext) -> Outcome:
         outcome = await super().create(command, context)
@@ -50,3 +56,10 @@ class SalesApplication(QuoteUseCases):
             # Registered without an owner: the assignment rules give it one if they can.
             return await self.assignment.assign_registered(outcome, context)
         return outcome
+
+    async def handle(
+        self, command: CreateRecord[Any] | RecordCommand[Any], context: CommandContext
+    ) -> Outcome:
+        if isinstance(command, SCORING) and command.rules is None:
+            command = replace(command, rules=await self.rules_in_force.rules())
+        return await super().handle(command, context)

@@ -1,25 +1,72 @@
 """The sales service's own commands on leads; reassigning one is the generic
-``crm_shared.records.commands.ReassignRecord``."""
+``crm_shared.records.commands.ReassignRecord``.
+
+The commands that score a lead carry the scoring rules in force (``rules``), which
+``SalesApplication.handle`` fills in from the rule set (cached by its version) before the
+command runs: the aggregate scores by what it is given, and reads nothing itself."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import ClassVar
 from uuid import UUID
 
 from crm_sales.domain.lead import Lead
+from crm_sales.domain.scoring import EngagementKind, ScoringRule
 from crm_shared.auth.policy import Action
+from crm_shared.events import EventData
 from crm_shared.records.commands import ChangeRecord, CreateRecord, RecordCommand
+
+# None: not filled in (the lead's default rules apply).
+Rules = Sequence[ScoringRule] | None
 
 
 @dataclass(frozen=True, kw_only=True, repr=False)
 class RegisterLead(CreateRecord[Lead]):
     record_type: type[Lead] = field(default=Lead, init=False)
+    rules: Rules = None
+
+    def create_record(self, details: EventData) -> Lead:
+        return Lead.create(self.record_id, details, self.rules)
 
 
 @dataclass(frozen=True, kw_only=True, repr=False)
 class ChangeLead(ChangeRecord[Lead]):
     record_type: type[Lead] = field(default=Lead, init=False)
+    rules: Rules = None
+
+    def apply(self, record: Lead) -> None:
+        record.update(self.changes, self.rules)
+
+
+@dataclass(frozen=True, kw_only=True)
+class EngageLead(RecordCommand[Lead]):
+    """Another service's event (``source_event_id``) told that the lead engaged: counted
+    once per event (``Lead.engage``). Sent by the service itself (``crm_sales.engagement``)."""
+
+    record_type: type[Lead] = field(default=Lead, init=False)
+    kind: EngagementKind
+    at: datetime
+    source_event_id: UUID
+    rules: Rules = field(default=None, repr=False)
+
+    def apply(self, record: Lead) -> None:
+        record.engage(self.kind, self.at, self.source_event_id, self.rules)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RescoreLead(RecordCommand[Lead]):
+    """The lead's score as of ``at``, as its engagement aged or the rules changed (the
+    rescoring sweeper's)."""
+
+    record_type: type[Lead] = field(default=Lead, init=False)
+    at: datetime
+    rules: Rules = field(default=None, repr=False)
+
+    def apply(self, record: Lead) -> None:
+        record.rescore(self.rules if self.rules is not None else Lead.scoring_rules, self.at)
 
 
 @dataclass(frozen=True, kw_only=True)

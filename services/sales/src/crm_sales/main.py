@@ -8,6 +8,7 @@ from crm_sales.activity_list import SCHEMA as ACTIVITY_LIST
 from crm_sales.cli import cli
 from crm_sales.contact_links import SCHEMA as CONTACT_LINKS
 from crm_sales.deal_list import SCHEMA as DEAL_LIST
+from crm_sales.lead_engagement import SCHEMA as LEAD_ENGAGEMENT
 from crm_sales.lead_list import SCHEMA as LEAD_LIST
 from crm_shared.roles import Role
 from crm_shared.service import ServiceDefinition
@@ -35,7 +36,9 @@ SERVICE = ServiceDefinition(
     roles=frozenset({Role.ADMIN, Role.MANAGER, Role.SALES_REP}),
     # Contacts' events reach its contact links (an erased contact erases the lead it came
     # from), and converting a lead calls the contacts service (docs/architecture.md).
-    consumes=("contacts",),
+    # Contacts' interactions and marketing's campaign responses and form submissions
+    # engage leads (crm_sales.lead_engagement).
+    consumes=("contacts", "marketing"),
     event_store_schema="sales",
     relay="crm_sales.main:create_relay",
     cli=cli,
@@ -45,6 +48,7 @@ SERVICE = ServiceDefinition(
         "activity_list": ACTIVITY_LIST,
         "contact_links": CONTACT_LINKS,
         "deal_list": DEAL_LIST,
+        "lead_engagement": LEAD_ENGAGEMENT,
     },
 )
 
@@ -66,18 +70,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         products,
         quotas,
         quotes,
+        scoring,
     )
     from crm_sales.application import SalesApplication, SalesEventStore
     from crm_sales.contact_links.contact_data import erase_contact_data
     from crm_sales.contact_links.erasure import erase_lead
     from crm_sales.contact_links.read_model import ContactLinks
     from crm_sales.deal_list.read_model import DealList
+    from crm_sales.lead_engagement.engage import engage_lead
+    from crm_sales.lead_engagement.read_model import LeadEngagement
     from crm_sales.lead_list.read_model import LeadList
+    from crm_sales.scoring.sweeper import with_rescoring
     from crm_shared.service_app import event_sourced_app
     from crm_shared.settings import get_settings
 
     settings = settings or get_settings()
     links = ContactLinks()
+    engagement = LeadEngagement()
     app = event_sourced_app(
         SERVICE,
         settings,
@@ -99,16 +108,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             exchange_rates.router,
             quotas.router,
             quotes.router,
+            scoring.router,
         ],
-        read_models=[LeadList(), ActivityList(), DealList(), links],
+        read_models=[LeadList(), ActivityList(), DealList(), links, engagement],
     )
     # The links erase through the app's use cases, which exist once the app has started.
     links.eraser = lambda lead_id, contact_id: erase_lead(app.state.use_cases, lead_id, contact_id)
     links.subject_eraser = lambda contact_id: erase_contact_data(
         app.state.use_cases.events, contact_id
     )
-    # The reminder scheduler reads the activity list (crm_sales.reminder_scheduler).
-    return with_agenda(app, settings.database_url or "")
+    engagement.engager = lambda engaged: engage_lead(app.state.use_cases, engaged)
+    # The reminder scheduler reads the activity list (crm_sales.reminder_scheduler), the
+    # rescoring sweeper the engagement model (crm_sales.scoring.sweeper).
+    app = with_agenda(app, settings.database_url or "")
+    return with_rescoring(app, settings.database_url or "")
 
 
 def create_relay(settings: Settings) -> Relay:

@@ -142,7 +142,7 @@ class RecordsApplication:
         details = created.model_construct(**command.values, owner=owner, department=department)
 
         def run(unit: UnitOfWork) -> Outcome:
-            record = record_type.create(command.record_id, details)
+            record = command.create_record(details)
             unit.add(record)
             return kind.outcome(record)
 

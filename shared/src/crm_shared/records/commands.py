@@ -16,6 +16,7 @@ from uuid import UUID, uuid4
 from crm_shared.auth.policy import Action, Reference, Scope, may_move
 from crm_shared.auth.principal import Principal
 from crm_shared.domain import Forbidden
+from crm_shared.events import EventData
 from crm_shared.records.record import CrmRecord
 from crm_shared.records.references import references
 from crm_shared.values import Channel, ConsentChannel, ConsentStatus, Direction
@@ -45,6 +46,11 @@ class CreateRecord(Generic[R]):
 
     def references(self) -> dict[str, Reference]:
         return references(self.record_type, self.values)
+
+    def create_record(self, details: EventData) -> R:
+        """The new record from its creation event's data (a command of a kind of record
+        that needs more to create one, a lead its scoring rules, brings it here)."""
+        return self.record_type.create(self.record_id, details)
 
     def __repr__(self) -> str:
         return _described(self, self.record_id, self.values)
