@@ -2,18 +2,17 @@
 activities, quotes), each run as every CRM record's are (``RecordsApplication``), deals with
 their pipeline loaded first (``crm_sales.deals``), quotes with their deal and their number
 (``crm_sales.quotes``); a lead registered without an owner is assigned by the rules
-(``crm_sales.assignment``), and the commands that score a lead carry the scoring rules in
-force (``crm_sales.scoring``)."""
+(``crm_sales.assignment``); the commands that score a lead read the scoring rules in force
+in their own batch (``crm_sales.commands.ScoresLead``)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from crm_sales.activity_view import ActivityView
 from crm_sales.assignment.application import LeadAssignment
 from crm_sales.catalogue.views import PRICE_BOOK, PRODUCT
-from crm_sales.commands import ChangeLead, EngageLead, RegisterLead, RescoreLead
+from crm_sales.commands import RegisterLead
 from crm_sales.deals import OPPORTUNITY, PIPELINE
 from crm_sales.domain.activity import Activity
 from crm_sales.domain.lead import Lead
@@ -25,12 +24,10 @@ from crm_shared.commands import CommandContext
 from crm_shared.eventstore.application import EventSourcedApplication
 from crm_shared.eventstore.group_commit import Outcome
 from crm_shared.records.application import Committer, RecordedEvents
-from crm_shared.records.commands import CreateRecord, RecordCommand
+from crm_shared.records.commands import CreateRecord
 from crm_shared.records.views import RecordKind
 
 LEAD = RecordKind(Lead, LeadView)
-# The commands that score a lead, and so need the rules in force.
-SCORING = (RegisterLead, ChangeLead, EngageLead, RescoreLead)
 ACTIVITY = RecordKind(Activity, ActivityView)
 
 
@@ -56,10 +53,3 @@ class SalesApplication(QuoteUseCases):
             # Registered without an owner: the assignment rules give it one if they can.
             return await self.assignment.assign_registered(outcome, context)
         return outcome
-
-    async def handle(
-        self, command: CreateRecord[Any] | RecordCommand[Any], context: CommandContext
-    ) -> Outcome:
-        if isinstance(command, SCORING) and command.rules is None:
-            command = replace(command, rules=await self.rules_in_force.rules())
-        return await super().handle(command, context)

@@ -1,30 +1,55 @@
 """The sales service's own commands on leads; reassigning one is the generic
 ``crm_shared.records.commands.ReassignRecord``.
 
-The commands that score a lead carry the scoring rules in force (``rules``), which
-``SalesApplication.handle`` fills in from the rule set (cached by its version) before the
-command runs: the aggregate scores by what it is given, and reads nothing itself."""
+The commands that score a lead carry the scoring rules in force (``rules``), read from the
+rule set in the command's own batch (``ScoresLead``, group commit's ``reads``): the
+aggregate scores by what it is given, and reads nothing itself."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 from uuid import UUID
 
 from crm_sales.domain.lead import Lead
 from crm_sales.domain.scoring import EngagementKind, ScoringRule
+from crm_sales.domain.scoring_rules import SCORING_RULES_ID, ScoringRuleSet
 from crm_shared.auth.policy import Action
+from crm_shared.domain import NotFound
 from crm_shared.events import EventData
 from crm_shared.records.commands import ChangeRecord, CreateRecord, RecordCommand
 
-# None: not filled in (the lead's default rules apply).
+if TYPE_CHECKING:
+    from crm_shared.eventstore.group_commit import UnitOfWork
+
+# None: not filled in yet (read in the command's batch; the defaults before any put).
 Rules = Sequence[ScoringRule] | None
 
 
+class ScoresLead:
+    """A command that scores a lead: unless given its rules, it reads the rule set in force
+    in its own batch (one query with the lead's, however many commands share the batch)."""
+
+    rules: Rules
+
+    def reads(self) -> tuple[UUID, ...]:
+        return (SCORING_RULES_ID,) if self.rules is None else ()
+
+    def reading(self, unit: UnitOfWork) -> Self:
+        if self.rules is not None:
+            return self
+        try:
+            rules = unit.get(ScoringRuleSet, SCORING_RULES_ID).rules
+        except NotFound:  # no rules were ever put: the defaults are in force
+            rules = ScoringRuleSet.of().rules
+        command: Any = self
+        return replace(command, rules=rules)  # type: ignore[no-any-return]
+
+
 @dataclass(frozen=True, kw_only=True, repr=False)
-class RegisterLead(CreateRecord[Lead]):
+class RegisterLead(ScoresLead, CreateRecord[Lead]):
     record_type: type[Lead] = field(default=Lead, init=False)
     rules: Rules = None
 
@@ -33,7 +58,7 @@ class RegisterLead(CreateRecord[Lead]):
 
 
 @dataclass(frozen=True, kw_only=True, repr=False)
-class ChangeLead(ChangeRecord[Lead]):
+class ChangeLead(ScoresLead, ChangeRecord[Lead]):
     record_type: type[Lead] = field(default=Lead, init=False)
     rules: Rules = None
 
@@ -42,7 +67,7 @@ class ChangeLead(ChangeRecord[Lead]):
 
 
 @dataclass(frozen=True, kw_only=True)
-class EngageLead(RecordCommand[Lead]):
+class EngageLead(ScoresLead, RecordCommand[Lead]):
     """Another service's event (``source_event_id``) told that the lead engaged: counted
     once per event (``Lead.engage``). Sent by the service itself (``crm_sales.engagement``)."""
 
@@ -57,7 +82,7 @@ class EngageLead(RecordCommand[Lead]):
 
 
 @dataclass(frozen=True, kw_only=True)
-class RescoreLead(RecordCommand[Lead]):
+class RescoreLead(ScoresLead, RecordCommand[Lead]):
     """The lead's score as of ``at``, as its engagement aged or the rules changed (the
     rescoring sweeper's)."""
 

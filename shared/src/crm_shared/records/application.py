@@ -142,7 +142,7 @@ class RecordsApplication:
         details = created.model_construct(**command.values, owner=owner, department=department)
 
         def run(unit: UnitOfWork) -> Outcome:
-            record = command.create_record(details)
+            record = command.reading(unit).create_record(details)
             unit.add(record)
             return kind.outcome(record)
 
@@ -153,6 +153,7 @@ class RecordsApplication:
             metadata=context.metadata,
             idempotency_key=context.idempotency_key,
             fingerprint=context.fingerprint,
+            reads=command.reads(),
         )
 
     async def change(self, command: RecordCommand[Any], context: CommandContext) -> Outcome:

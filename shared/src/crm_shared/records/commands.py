@@ -33,8 +33,20 @@ def _described(command: object, record_id: UUID, values: Mapping[str, Any]) -> s
     return f"{type(command).__name__}({record_id}: {', '.join(sorted(values))})"
 
 
+class BatchReads:
+    """What a command reads of other aggregates besides its record: loaded with the record,
+    in the command's batch, and handed to it before it runs (none by default)."""
+
+    def reads(self) -> tuple[UUID, ...]:
+        return ()
+
+    def reading(self, unit: UnitOfWork) -> Self:
+        """The command with what it reads taken from ``unit``."""
+        return self
+
+
 @dataclass(frozen=True, kw_only=True)
-class CreateRecord(Generic[R]):
+class CreateRecord(BatchReads, Generic[R]):
     """A new record with these values, owned by ``owner`` (None: nobody) in ``department``
     (None: the caller's)."""
 
@@ -57,7 +69,7 @@ class CreateRecord(Generic[R]):
 
 
 @dataclass(frozen=True, kw_only=True)
-class RecordCommand(Generic[R]):
+class RecordCommand(BatchReads, Generic[R]):
     """A command on one existing record."""
 
     action: ClassVar[Action] = Action.CHANGE
@@ -71,14 +83,6 @@ class RecordCommand(Generic[R]):
 
     def check(self, principal: Principal, record: R) -> None:
         """A rule about the caller beyond the policy's ``action`` (none by default)."""
-
-    def reads(self) -> tuple[UUID, ...]:
-        """Other aggregates the command reads (loaded with its record, in its batch)."""
-        return ()
-
-    def reading(self, unit: UnitOfWork) -> Self:
-        """The command with what it reads taken from ``unit`` (itself by default)."""
-        return self
 
     def apply(self, record: R) -> None:
         raise NotImplementedError
