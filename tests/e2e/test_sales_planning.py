@@ -222,6 +222,24 @@ async def test_a_price_book_entry_with_a_negative_price_names_the_field(stack: S
     assert field_of(response) == "body.entries.0.unit_price"
 
 
+async def test_a_price_book_entry_priced_as_a_json_float_is_refused_naming_the_field(
+    stack: Stack,
+) -> None:
+    """A JSON float is a binary fraction by the time it is read: 0.1 is not 0.1. A price
+    is sent as a decimal string (or a whole number) and kept exactly."""
+    response = await sales(stack).post(
+        "/v1/price-books",
+        json={
+            "name": "Floats",
+            "currency": "USD",
+            "entries": [{"product_id": str(uuid.uuid4()), "unit_price": 19.99}],
+        },
+        headers=stack.auth(Role.MANAGER),
+    )
+    assert response.status_code == 422
+    assert field_of(response) == "body.entries.0.unit_price"
+
+
 async def test_a_product_cannot_be_changed_to_have_no_name(stack: Stack) -> None:
     manager = stack.auth(Role.MANAGER)
     created = await sales(stack).post(

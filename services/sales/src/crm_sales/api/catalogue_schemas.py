@@ -7,9 +7,10 @@ from uuid import UUID
 
 from pydantic import Field, StringConstraints, field_validator
 
+from crm_sales.api.deal_schemas import UnitPrice
 from crm_sales.api.planning_schemas import CurrencyCode
 from crm_shared.records.schemas import NewRecord
-from crm_shared.values import LongText, Number, ShortText, Strict
+from crm_shared.values import LongText, ShortText, Strict
 
 T = TypeVar("T")
 
@@ -54,7 +55,8 @@ class ChangeProduct(ProductFields):
 
 class Entry(Strict):
     product_id: UUID
-    unit_price: Annotated[Number, Field(ge=0, description="In the price book's currency")]
+    # Exact: a JSON float is refused (it is a binary fraction by the time it is read).
+    unit_price: Annotated[UnitPrice, Field(description="In the price book's currency")]
 
 
 class DefinePriceBook(NewRecord):
