@@ -202,8 +202,8 @@ class LeadAssignment:
 
             return run
 
-        team = self._last_team
-        for attempt in range(1, ATTEMPTS + 1):
+        team, lost_races, wrong_teams = self._last_team, 0, 0
+        while True:
             today = self.today()
             turns = () if team is None else (turns_id(team, today),)
             earlier = () if team is None else (turns_id(team, today - timedelta(days=1)),)
@@ -216,11 +216,17 @@ class LeadAssignment:
                     reads=(ASSIGNMENT_RULES_ID, *earlier),
                 )
             except TurnsElsewhere as elsewhere:
+                # Past the first wrong guess, only a change of the lead or the rules at
+                # that moment moves the team again.
+                wrong_teams += 1
+                if wrong_teams == ATTEMPTS:
+                    changing = f"lead {lead_id}'s team kept changing; retry"
+                    raise ConcurrencyConflict(changing) from elsewhere
                 team = self._last_team = elsewhere.team
             except ConcurrencyConflict:
-                if attempt == ATTEMPTS:
+                lost_races += 1
+                if lost_races == ATTEMPTS:
                     raise
-        raise ConcurrencyConflict(f"lead {lead_id}'s team kept changing while assigning; retry")
 
     async def assign_registered(self, registered: Outcome, context: CommandContext) -> Outcome:
         """A lead registered without an owner, assigned by the rules as it is registered:
