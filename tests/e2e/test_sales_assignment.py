@@ -193,6 +193,25 @@ async def test_a_stale_if_match_on_the_rules_is_412(stack: Stack) -> None:
     assert response.headers["content-type"] == PROBLEM
 
 
+async def test_assigning_leads_leaves_a_managers_if_match_on_the_rules_valid(
+    stack: Stack,
+) -> None:
+    team = new_team()
+    ana, ben = await roster(stack, team, ("ana", True), ("ben", True))
+    read = await sales(stack).get("/v1/assignment-rules", headers=manager(stack))
+    leads = [await register_unowned(stack, team=team) for _ in range(2)]  # two turns taken
+    assert [lead["owner"] for lead in leads] == [ana, ben]
+
+    after = await sales(stack).get("/v1/assignment-rules", headers=manager(stack))
+    response = await put_territories(
+        stack, [], headers={**manager(stack), "If-Match": read.headers["etag"]}
+    )
+
+    assert after.headers["etag"] == read.headers["etag"]
+    assert after.json()["turns"][team] == ben
+    assert response.status_code == 200, response.text
+
+
 async def test_bad_rules_are_422_naming_the_field(stack: Stack) -> None:
     unknown_country = [{"team": "emea", "countries": ["DE", "UK"]}]
     assert (

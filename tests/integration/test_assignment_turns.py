@@ -1,13 +1,16 @@
 """Assigning leads by the rules from two writers (two replicas' group commits) over one
 real PostgreSQL: every lead is assigned, the reps get their fair share, and no turn is
-given twice, because the turn and the lead's owner are stored in one transaction and a
-writer that lost the race decides again on the fresh turn."""
+given twice, because the turn (on the team's stream of turns for the day) and the lead's
+owner are stored in one transaction and a writer that lost the race decides again on the
+fresh turn. The rules themselves are only read: their version stays where the manager
+left it."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import date
 from uuid import UUID, uuid4
 
 import orjson
@@ -17,8 +20,9 @@ from crm_sales.application import SalesApplication, SalesEventStore
 from crm_sales.assignment.commands import AssignLead, SetRep, SetTerritories
 from crm_sales.commands import RegisterLead
 from crm_sales.domain.assignment import Territory
-from crm_sales.domain.assignment_rules import ASSIGNMENT_RULES_ID, AssignmentRules
+from crm_sales.domain.assignment_turns import turns_id
 from crm_shared.auth.principal import Principal, Role
+from crm_shared.catalog.sales.assignment_turns import TurnTaken
 from crm_shared.commands import CommandContext
 from crm_shared.eventstore.group_commit import GroupCommitter
 from crm_shared.settings import Settings
@@ -26,6 +30,7 @@ from crm_shared.settings import Settings
 MANAGER = CommandContext.of(Principal("mia", Role.MANAGER, ("sales",)))
 REPS = ("ana", "ben", "cid")
 LEADS = 24
+DAY = date(2026, 11, 30)  # the writers' clock: the test never straddles a midnight
 
 
 @pytest.fixture
@@ -37,7 +42,10 @@ async def writers(fresh_database: str) -> AsyncIterator[list[SalesApplication]]:
     committers = [GroupCommitter(store, fresh_database) for store in stores]
     for committer in committers:
         await committer.start()
-    yield [SalesApplication(s, c) for s, c in zip(stores, committers, strict=True)]
+    applications = [SalesApplication(s, c) for s, c in zip(stores, committers, strict=True)]
+    for application in applications:
+        application.assignment.today = lambda: DAY
+    yield applications
     for committer in committers:
         await committer.stop()
     for store in stores:
@@ -65,11 +73,11 @@ async def test_concurrent_assignments_from_two_writers_never_give_a_turn_twice(
 
     owners = Counter(orjson.loads(outcome.body)["owner"] for outcome in outcomes)
     assert owners == dict.fromkeys(REPS, LEADS // len(REPS))
-    rules = await asyncio.to_thread(first.events.events_of, ASSIGNMENT_RULES_ID)
-    turns = [e.data for e in rules if type(e.data).__name__ == "TurnTaken"]
+    stream = await asyncio.to_thread(first.events.events_of, turns_id("emea", DAY))
+    turns = [e.data for e in stream if isinstance(e.data, TurnTaken)]
     assert sorted(t.lead_id for t in turns) == sorted(leads)
     # Each turn follows the one before it: ana, ben, cid, ana, ... in the order recorded.
     assert [t.rep for t in turns] == [REPS[n % len(REPS)] for n in range(LEADS)]
-    stored = AssignmentRules.project(None, rules)
-    assert stored is not None
-    assert stored.round_robin.last == {"emea": REPS[(LEADS - 1) % len(REPS)]}
+    rules = await asyncio.to_thread(first.assignment.rules)
+    assert rules.turns == {"emea": REPS[(LEADS - 1) % len(REPS)]}
+    assert rules.version == 1 + len(REPS)  # the manager's changes only

@@ -1,11 +1,14 @@
 """The assignment rules as recorded: managers set the territories and the roster, the
-rules assign a lead by them and record the team's turn, and a lead registered without an
-owner is assigned as it is registered. The rule itself is test_assignment.py's.
+rules assign a lead by them and the team's turn is recorded on the team's stream of turns
+for the day, and a lead registered without an owner is assigned as it is registered. The
+rule itself is test_assignment.py's.
 
-The callers belong to department "sales"."""
+The callers belong to department "sales"; the clock says it is ``DAY`` (UTC)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Any
 from uuid import uuid4
 
@@ -16,14 +19,15 @@ from crm_sales.assignment.commands import AssignLead, SetRep, SetTerritories
 from crm_sales.commands import RegisterLead
 from crm_sales.domain.assignment import Territory
 from crm_sales.domain.assignment_rules import ASSIGNMENT_RULES_ID, NoEligibleRep
+from crm_sales.domain.assignment_turns import turns_id
 from crm_sales.domain.lead import Lead, LeadAlreadyConverted, LeadErasedError
 from crm_shared.auth.principal import Principal, Role
 from crm_shared.catalog.sales.assignment_rules import (
     RepSet,
     TerritoriesSet,
     TerritoryRule,
-    TurnTaken,
 )
+from crm_shared.catalog.sales.assignment_turns import TurnTaken
 from crm_shared.catalog.sales.leads import (
     LeadAssigned,
     LeadConverted,
@@ -37,8 +41,21 @@ from crm_shared.eventstore.group_commit import VersionMismatch
 from crm_shared.records.commands import ReassignRecord
 from crm_shared.specs import Specification
 
-rules_spec = Specification(lambda store: SalesApplication(store, store).assignment)
-sales_spec = Specification(lambda store: SalesApplication(store, store))
+DAY = date(2026, 11, 30)
+YESTERDAY = DAY - timedelta(days=1)
+
+
+def on(clock: Callable[[], date]) -> Callable[[SalesApplication], SalesApplication]:
+    def with_clock(application: SalesApplication) -> SalesApplication:
+        application.assignment.today = clock
+        return application
+
+    return with_clock
+
+
+on_day = on(lambda: DAY)
+rules_spec = Specification(lambda store: on_day(SalesApplication(store, store)).assignment)
+sales_spec = Specification(lambda store: on_day(SalesApplication(store, store)))
 
 MANAGER = Principal("mia", Role.MANAGER, ("sales",))
 REP = Principal("rita", Role.SALES_REP, ("sales",))
@@ -53,6 +70,10 @@ ROSTER = [
     RepSet(user="cid", team="emea", active=True),
     RepSet(user="dan", team="americas", active=True),
 ]
+
+
+def turn(rep: str, team: str = "emea", day: date = DAY) -> TurnTaken:
+    return TurnTaken(team=team, day=day, rep=rep, lead_id=ADA, rule="territory")
 
 
 def unowned(**fields: Any) -> LeadRegistered:
@@ -106,15 +127,14 @@ async def test_a_stale_version_of_the_rules_is_refused() -> None:
 
 def test_the_rules_show_the_roster_in_turn_order_and_whose_turn_it_was() -> None:
     history = {
-        ASSIGNMENT_RULES_ID: [
-            *ROSTER,
-            TurnTaken(team="emea", rep="ana", lead_id=GRACE, rule="territory"),
-        ]
+        ASSIGNMENT_RULES_ID: ROSTER,
+        turns_id("emea", DAY): [turn("ana")],
+        turns_id("americas", YESTERDAY): [turn("dan", "americas", YESTERDAY)],
     }
     view = rules_spec.given(history).application.rules()
     assert [r.user for r in view.reps] == ["ana", "ben", "cid", "dan"]
-    assert view.turns == {"emea": "ana"}
-    assert view.version == len(ROSTER) + 1
+    assert view.turns == {"emea": "ana", "americas": "dan"}
+    assert view.version == len(ROSTER)
 
 
 # --- assigning ---------------------------------------------------------------------------
@@ -122,10 +142,8 @@ def test_the_rules_show_the_roster_in_turn_order_and_whose_turn_it_was() -> None
 
 async def test_assigning_gives_the_lead_to_the_next_active_rep_and_moves_the_turn() -> None:
     history = {
-        ASSIGNMENT_RULES_ID: [
-            *ROSTER,
-            TurnTaken(team="emea", rep="ana", lead_id=ADA, rule="territory"),
-        ],
+        ASSIGNMENT_RULES_ID: ROSTER,
+        turns_id("emea", DAY): [turn("ana")],
         GRACE: [unowned(country="DE")],
     }
     await (
@@ -133,7 +151,7 @@ async def test_assigning_gives_the_lead_to_the_next_active_rep_and_moves_the_tur
         .when(AssignLead(lead_id=GRACE), by=MANAGER)
         .then(
             LeadAssigned(owner="cid", team="emea", rule="territory", territory=1),
-            TurnTaken(team="emea", rep="cid", lead_id=GRACE, rule="territory"),
+            TurnTaken(team="emea", day=DAY, rep="cid", lead_id=GRACE, rule="territory"),
         )
     )
 
@@ -145,7 +163,7 @@ async def test_a_lead_naming_its_team_is_assigned_within_it() -> None:
         .when(AssignLead(lead_id=GRACE), by=MANAGER)
         .then(
             LeadAssigned(owner="dan", team="americas", rule="lead_team"),
-            TurnTaken(team="americas", rep="dan", lead_id=GRACE, rule="lead_team"),
+            TurnTaken(team="americas", day=DAY, rep="dan", lead_id=GRACE, rule="lead_team"),
         )
     )
 
@@ -205,6 +223,100 @@ async def test_two_leads_assigned_one_after_the_other_take_two_turns() -> None:
     assert owners == ["ana", "cid"]
 
 
+async def test_a_lead_of_another_team_than_the_last_one_takes_its_own_teams_turn() -> None:
+    history = {
+        ASSIGNMENT_RULES_ID: ROSTER,
+        GRACE: [unowned(country="DE")],
+        ADA: [unowned(country="US")],
+    }
+    given = rules_spec.given(history)
+    await given.application.handle(AssignLead(lead_id=GRACE), CommandContext.of(MANAGER))
+    second = await given.application.handle(AssignLead(lead_id=ADA), CommandContext.of(MANAGER))
+    assert (orjson.loads(second.body)["owner"], orjson.loads(second.body)["team"]) == (
+        "dan",
+        "americas",
+    )
+
+
+# --- the turns, one stream per team and day ---------------------------------------------
+
+
+async def test_assigning_records_the_turn_on_the_teams_stream_of_the_day() -> None:
+    given = rules_spec.given({ASSIGNMENT_RULES_ID: ROSTER, GRACE: [unowned(country="DE")]})
+    await given.application.handle(AssignLead(lead_id=GRACE), CommandContext.of(MANAGER))
+    (taken,) = given.store.events_of(turns_id("emea", DAY))
+    assert (taken.data, taken.originator_version) == (
+        TurnTaken(team="emea", day=DAY, rep="ana", lead_id=GRACE, rule="territory"),
+        1,
+    )
+
+
+async def test_assigning_leaves_the_rules_version_alone() -> None:
+    history = {ASSIGNMENT_RULES_ID: ROSTER, GRACE: [unowned(country="DE")]}
+    given = rules_spec.given(history)
+    await given.application.handle(AssignLead(lead_id=GRACE), CommandContext.of(MANAGER))
+    assert given.application.rules().version == len(ROSTER)
+    assert len(given.store.events_of(ASSIGNMENT_RULES_ID)) == len(ROSTER)
+
+
+async def test_a_managers_if_match_read_before_leads_are_assigned_stays_valid() -> None:
+    history = {ASSIGNMENT_RULES_ID: ROSTER, GRACE: [unowned(country="DE")]}
+    given = rules_spec.given(history)
+    read = given.application.rules().version
+    await given.application.handle(AssignLead(lead_id=GRACE), CommandContext.of(MANAGER))
+    changing = SetRep(user="eve", team="emea")
+    changed = await given.application.handle(changing, CommandContext.of(MANAGER, read))
+    assert changed.version == read + 1
+
+
+async def test_the_days_first_lead_continues_from_yesterdays_last_turn() -> None:
+    history = {
+        ASSIGNMENT_RULES_ID: ROSTER,
+        turns_id("emea", YESTERDAY): [turn("cid", day=YESTERDAY), turn("ana", day=YESTERDAY)],
+        GRACE: [unowned(country="DE")],
+    }
+    await (
+        rules_spec.given(history)
+        .when(AssignLead(lead_id=GRACE), by=MANAGER)
+        .then(
+            LeadAssigned(owner="cid", team="emea", rule="territory", territory=1),
+            TurnTaken(team="emea", day=DAY, rep="cid", lead_id=GRACE, rule="territory"),
+        )
+    )
+
+
+async def test_without_a_turn_yesterday_the_rotation_starts_at_the_teams_first_active_rep() -> None:
+    two_days_ago = DAY - timedelta(days=2)
+    history = {
+        ASSIGNMENT_RULES_ID: ROSTER,
+        turns_id("emea", two_days_ago): [turn("ana", day=two_days_ago)],
+        GRACE: [unowned(country="DE")],
+    }
+    await (
+        rules_spec.given(history)
+        .when(AssignLead(lead_id=GRACE), by=MANAGER)
+        .then(
+            LeadAssigned(owner="ana", team="emea", rule="territory", territory=1),
+            TurnTaken(team="emea", day=DAY, rep="ana", lead_id=GRACE, rule="territory"),
+        )
+    )
+
+
+async def test_after_midnight_the_turn_moves_to_the_new_days_stream_and_continues() -> None:
+    days = iter((DAY, DAY + timedelta(days=1)))
+    today = next(days)
+    spec = Specification(lambda store: on(lambda: today)(SalesApplication(store, store)).assignment)
+    given = spec.given(
+        {ASSIGNMENT_RULES_ID: ROSTER, GRACE: [unowned(country="DE")], ADA: [unowned(country="FR")]}
+    )
+    await given.application.handle(AssignLead(lead_id=GRACE), CommandContext.of(MANAGER))
+    today = next(days)  # midnight (UTC) passes
+    await given.application.handle(AssignLead(lead_id=ADA), CommandContext.of(MANAGER))
+    first_day = [e.data.rep for e in given.store.events_of(turns_id("emea", DAY))]
+    second_day = [e.data.rep for e in given.store.events_of(turns_id("emea", today))]
+    assert (first_day, second_day) == (["ana"], ["cid"])
+
+
 # --- registering -------------------------------------------------------------------------
 
 
@@ -216,7 +328,7 @@ async def test_a_lead_registered_without_an_owner_is_assigned_as_it_is_registere
         .then(
             LeadRegistered(**values, owner=None, department="sales"),
             LeadAssigned(owner="ana", team="emea", rule="territory", territory=1),
-            TurnTaken(team="emea", rep="ana", lead_id=GRACE, rule="territory"),
+            TurnTaken(team="emea", day=DAY, rep="ana", lead_id=GRACE, rule="territory"),
         )
     )
 

@@ -10,7 +10,7 @@ conflicting command fails.
 
 A command may touch more aggregates than its own (``also_touches``): they are loaded with
 it, their events stored in the same transaction, and no other command of its batch
-touches them (assigning a lead moves the assignment rules' turn: both or neither).
+touches them (assigning a lead takes its team's turn of the day: both or neither).
 """
 
 from __future__ import annotations

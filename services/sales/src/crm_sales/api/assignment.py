@@ -111,8 +111,10 @@ async def set_rep(user: User, body: PutRep, assignment: Assignment, context: Cha
     description=(
         "The lead's own team, or else the first territory covering its country or region, "
         "picks the team; the team's next active rep in turn becomes the owner. Records "
-        "`crm.sales.lead.assigned.v1` (owner, team, and the rule) and moves the team's turn "
-        "in the same transaction: concurrent assignments never give the same turn twice. "
+        "`crm.sales.lead.assigned.v1` (owner, team, and the rule) and the team's turn "
+        "(`crm.sales.assignment_turns.turn_taken.v1`, on the team's turns of the UTC day) "
+        "in the same transaction: concurrent assignments never give the same turn twice, "
+        "and the rules' version (their ETag) does not move. "
         "Nobody eligible: 409 `no_eligible_rep` with the reason, nothing recorded. A "
         "manager's own choice is `PUT /v1/leads/{lead_id}/assignment`."
     ),

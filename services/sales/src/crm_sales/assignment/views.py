@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pydantic import BaseModel, Field
 
 from crm_sales.domain.assignment_rules import AssignmentRules
@@ -20,15 +22,22 @@ class RepView(BaseModel):
 
 
 class AssignmentRulesView(BaseModel):
-    version: int = Field(description="Moves with every change of the rules and every turn taken")
+    version: int = Field(
+        description="Moves with every change of the rules (not when leads are assigned)"
+    )
     territories: list[TerritoryView] = Field(
         description="In order of precedence: the first covering a lead picks its team"
     )
     reps: list[RepView] = Field(description="In the order they take turns within their team")
-    turns: dict[str, str] = Field(description="Per team, the rep the rules last gave a lead")
+    turns: dict[str, str] = Field(
+        description="Per team, the rep the rules last gave a lead, today or yesterday (UTC). "
+        "Read by GET; the answer to a change of the rules leaves it empty"
+    )
 
     @classmethod
-    def of(cls, rules: AssignmentRules) -> AssignmentRulesView:
+    def of(
+        cls, rules: AssignmentRules, turns: Mapping[str, str] | None = None
+    ) -> AssignmentRulesView:
         return cls(
             version=rules.version,
             territories=[
@@ -36,5 +45,5 @@ class AssignmentRulesView(BaseModel):
                 for t in rules.territories
             ],
             reps=[RepView(user=r.id, team=r.team, active=r.active) for r in rules.reps.values()],
-            turns=dict(rules.round_robin.last),
+            turns=dict(turns or {}),
         )

@@ -78,6 +78,26 @@ class Unassigned:
     team: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """The lead's team, and why."""
+
+    team: str
+    rule: Rule
+    territory: int | None = None  # the covering territory's position, from 1
+
+
+def place(lead: LeadPlace, territories: Sequence[Territory]) -> Placed | Unassigned:
+    """The lead's team: the one it names, or the first territory's covering it."""
+    if lead.team:
+        return Placed(lead.team, Rule.LEAD_TEAM)
+    covering = (n for n, t in enumerate(territories, 1) if t.covers(lead))
+    position = next(covering, None)
+    if position is None:
+        return Unassigned("no territory covers the lead and it names no team")
+    return Placed(territories[position - 1].team, Rule.TERRITORY, position)
+
+
 def assign(
     lead: LeadPlace,
     territories: Sequence[Territory],
@@ -85,14 +105,10 @@ def assign(
     round_robin: RoundRobin,
 ) -> Assigned | Unassigned:
     """``territories`` in order of precedence; ``reps`` in the order they take turns."""
-    if lead.team:
-        team, rule, position = lead.team, Rule.LEAD_TEAM, None
-    else:
-        covering = (n for n, t in enumerate(territories, 1) if t.covers(lead))
-        position = next(covering, None)
-        if position is None:
-            return Unassigned("no territory covers the lead and it names no team")
-        team, rule = territories[position - 1].team, Rule.TERRITORY
+    placed = place(lead, territories)
+    if isinstance(placed, Unassigned):
+        return placed
+    team = placed.team
     roster = [rep.id for rep in reps if rep.team == team]
     eligible = {rep.id for rep in reps if rep.team == team and rep.active}
     if not eligible:
@@ -102,4 +118,4 @@ def assign(
     start = roster.index(last) + 1 if last in roster else 0
     turn_order = roster[start:] + roster[:start]
     rep = next(rep for rep in turn_order if rep in eligible)
-    return Assigned(rep, team, round_robin.after(team, rep), rule, position)
+    return Assigned(rep, team, round_robin.after(team, rep), placed.rule, placed.territory)

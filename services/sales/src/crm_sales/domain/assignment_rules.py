@@ -1,35 +1,33 @@
-"""The assignment rules as one aggregate: the territories in order, the roster of reps, and
-per team whose turn it is (``domain.assignment`` decides; this records).
+"""The assignment rules as one aggregate: the territories in order and the roster of reps
+(``domain.assignment`` decides; this records what managers set).
 
-There is one, at an id every process derives (``ASSIGNMENT_RULES_ID``). Its turn is part
-of it, moved by ``TurnTaken`` each time it assigns a lead: two leads assigned at the same
-moment meet on its version, so the second one is decided again on the first one's turn
-(never the same turn twice), and a rep deactivated at that moment is never given a lead.
-
-Its stream grows by one event per lead the rules assign; the rules and the roster are
-small, so replaying it costs about one small event per assigned lead.
+There is one, at an id every process derives (``ASSIGNMENT_RULES_ID``). Assigning a lead
+only reads it: the team's turn is taken on the team's stream of turns for the day
+(``domain.assignment_turns``). So its stream grows only when a manager changes the rules,
+and a manager's If-Match on it stays valid while leads are assigned.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Self
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import NAMESPACE_URL, uuid5
 
 from crm_sales.domain.assignment import (
     Assigned,
     LeadPlace,
+    Placed,
     Rep,
     RoundRobin,
     Territory,
     Unassigned,
     assign,
+    place,
 )
 from crm_shared.catalog.sales.assignment_rules import (
     RepSet,
     TerritoriesSet,
     TerritoryRule,
-    TurnTaken,
 )
 from crm_shared.domain import Aggregate, Conflict, applies
 
@@ -51,7 +49,6 @@ class AssignmentRules(Aggregate):
     territories: tuple[Territory, ...]
     # By user id, in the order they joined the roster: the order the team's reps take turns.
     reps: dict[str, Rep]
-    round_robin: RoundRobin
 
     @classmethod
     def blank(cls) -> Self:
@@ -61,7 +58,7 @@ class AssignmentRules(Aggregate):
         return rules
 
     def _begin(self) -> None:
-        self.territories, self.reps, self.round_robin = (), {}, RoundRobin()
+        self.territories, self.reps = (), {}
 
     def _started(self) -> None:
         if self.version == 0:  # replayed from the store: its first event starts it
@@ -98,18 +95,25 @@ class AssignmentRules(Aggregate):
         self._started()
         self.reps[e.user] = Rep(e.user, e.team, e.active)
 
-    # --- assigning ---------------------------------------------------------------------
+    # --- assigning (reads only: nothing is recorded here) ---------------------------------
 
-    def assign(self, lead_id: UUID, lead: LeadPlace) -> Assigned:
-        """The lead's rep by the rules; their turn is taken (recorded) at once."""
-        result = assign(lead, self.territories, list(self.reps.values()), self.round_robin)
+    def place(self, lead: LeadPlace) -> Placed:
+        """The lead's team, if someone in it may take the lead."""
+        placed = place(lead, self.territories)
+        if isinstance(placed, Unassigned):
+            raise NoEligibleRep(placed.reason)
+        if not any(rep.team == placed.team and rep.active for rep in self.reps.values()):
+            raise NoEligibleRep(f"team {placed.team!r} has no active rep")
+        return placed
+
+    def assign(self, lead: LeadPlace, last_turns: RoundRobin) -> Assigned:
+        """The lead's rep by the rules, after the rep given the team's last lead."""
+        result = assign(lead, self.territories, list(self.reps.values()), last_turns)
         if isinstance(result, Unassigned):
             raise NoEligibleRep(result.reason)
-        self._trigger(
-            TurnTaken(team=result.team, rep=result.rep, lead_id=lead_id, rule=result.rule)
-        )
         return result
 
-    @applies(TurnTaken)
-    def _turn_taken(self, e: TurnTaken) -> None:
-        self.round_robin = self.round_robin.after(e.team, e.rep)
+    def teams(self) -> list[str]:
+        """Every team the territories or the roster name, each once."""
+        named = [t.team for t in self.territories] + [r.team for r in self.reps.values()]
+        return list(dict.fromkeys(named))

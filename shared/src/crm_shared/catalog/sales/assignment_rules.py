@@ -3,16 +3,13 @@ their rep.
 
 One aggregate holds them all (its id is fixed, derived with uuid5, so every process finds
 it without a lookup): the territories, in order of precedence, each sending leads from
-some countries or regions to a team; the roster of reps, each in one team, active or not;
-and, per team, whose turn it is. The turn moves by an event each time the rules assign a
-lead (``turn_taken``), on the same stream as the rules, so two leads assigned at the same
-moment meet on its version and never take the same turn, and a rep deactivated at that
-moment is never given the lead.
+some countries or regions to a team; and the roster of reps, each in one team, active or
+not. It records only what managers set: assigning a lead reads it and takes the team's
+turn on another stream (``assignment_turns``), so the rules' version moves only when a
+manager changes them.
 """
 
 from __future__ import annotations
-
-from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -53,19 +50,3 @@ class RepSet(EventData):
     team: str
     active: bool
     example = {"user": "alice", "team": "emea", "active": True}
-
-
-@event_type("sales", "assignment_rules", "turn_taken")
-class TurnTaken(EventData):
-    """The rules gave ``lead_id`` to ``rep`` of ``team``: the team's turn moves on."""
-
-    team: str
-    rep: str = Field(description="The rep's user id")
-    lead_id: UUID
-    rule: str = Field(description="Why this team: `territory` or `lead_team`")
-    example = {
-        "team": "emea",
-        "rep": "alice",
-        "lead_id": "5f0c7e2a-3b1d-4c8e-9a6f-2d4e6f8a0b1c",
-        "rule": "territory",
-    }
