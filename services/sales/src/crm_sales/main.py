@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from crm_sales.activity_list import SCHEMA as ACTIVITY_LIST
 from crm_sales.cli import cli
 from crm_sales.contact_links import SCHEMA as CONTACT_LINKS
+from crm_sales.contact_records import SCHEMA as CONTACT_RECORDS
 from crm_sales.lead_list import SCHEMA as LEAD_LIST
 from crm_shared.roles import Role
 from crm_shared.service import ServiceDefinition
@@ -33,14 +34,19 @@ SERVICE = ServiceDefinition(
     # will hold deals, amounts and forecasts too.
     roles=frozenset({Role.ADMIN, Role.MANAGER, Role.SALES_REP}),
     # Contacts' events reach its contact links (an erased contact erases the lead it came
-    # from), and converting a lead calls the contacts service (docs/architecture.md).
+    # from) and its contact records (what a deal's or an activity's reference is checked
+    # against), and converting a lead calls the contacts service (docs/architecture.md).
     consumes=("contacts",),
     event_store_schema="sales",
     relay="crm_sales.main:create_relay",
     cli=cli,
     # Where its read model's consumer keeps its positions and versions (`crm dlq`).
     consumer_schema=LEAD_LIST,
-    consumers={"activity_list": ACTIVITY_LIST, "contact_links": CONTACT_LINKS},
+    consumers={
+        "activity_list": ACTIVITY_LIST,
+        "contact_links": CONTACT_LINKS,
+        "contact_records": CONTACT_RECORDS,
+    },
 )
 
 
@@ -64,17 +70,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from crm_sales.contact_links.contact_data import erase_contact_data
     from crm_sales.contact_links.erasure import erase_lead
     from crm_sales.contact_links.read_model import ContactLinks
+    from crm_sales.contact_records.read_model import ContactRecords
+    from crm_sales.contact_records.resolver import ContactRecordsInReadModel
     from crm_sales.lead_list.read_model import LeadList
     from crm_shared.service_app import event_sourced_app
     from crm_shared.settings import get_settings
 
     settings = settings or get_settings()
-    links = ContactLinks()
+    links, records = ContactLinks(), ContactRecords()
+    # References to contacts and accounts are checked against the read model, through the
+    # app's query pool (open once the app has started).
+    contacts = ContactRecordsInReadModel(lambda: app.state.pool, records)
     app = event_sourced_app(
         SERVICE,
         settings,
         event_store=SalesEventStore,
-        use_cases=SalesApplication,
+        use_cases=lambda events, committer: SalesApplication(events, committer, contacts=contacts),
         routers=[
             lead_list.router,
             leads.router,
@@ -89,7 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             quotas.router,
             quotes.router,
         ],
-        read_models=[LeadList(), ActivityList(), links],
+        read_models=[LeadList(), ActivityList(), links, records],
     )
     # The links erase through the app's use cases, which exist once the app has started.
     links.eraser = lambda lead_id, contact_id: erase_lead(app.state.use_cases, lead_id, contact_id)
