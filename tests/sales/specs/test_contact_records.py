@@ -10,8 +10,10 @@ from __future__ import annotations
 import dataclasses
 from uuid import UUID, uuid4
 
+from crm_sales.contact_records.read_model import ContactRecords
 from crm_sales.contact_records.resolver import located
 from crm_sales.contact_records.rows import ContactRecord, RecordKind, fold
+from crm_sales.lead_list.read_model import LeadList
 from crm_shared.auth.policy import Reference
 from crm_shared.catalog.contacts import (
     AccountArchived,
@@ -25,7 +27,10 @@ from crm_shared.catalog.contacts import (
     ContactRestored,
 )
 from crm_shared.events import EventData
+from crm_shared.messaging.kept_read_models import KeptReadModels, consumer_settings
+from crm_shared.privacy.key_client import DataKeyClient
 from crm_shared.projections.specs import history, received
+from crm_shared.settings import Settings
 from crm_shared.values import Email
 
 ADA, ACME = uuid4(), uuid4()
@@ -120,3 +125,16 @@ def test_an_erased_contact_is_no_record_to_reference() -> None:
 
 def test_an_id_with_no_row_is_no_record() -> None:
     assert located(None, Reference("account_id", "account", uuid4())) is None
+
+
+# --- its consumer -----------------------------------------------------------------------
+
+
+def test_its_consumer_gets_no_key_to_open_a_persons_fields_where_the_lists_do() -> None:
+    keys = DataKeyClient(lambda service: f"http://{service}", dict)
+    records, leads = ContactRecords(), LeadList()
+    kept = KeptReadModels(
+        [records, leads], consumer_settings(Settings(), "postgresql://crm@db/crm", "kafka:9092")
+    )
+    assert kept.settings_of(records, keys).keys is None
+    assert kept.settings_of(leads, keys).keys is keys
