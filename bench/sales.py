@@ -17,6 +17,7 @@ import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import httpx
 
@@ -41,7 +42,8 @@ THERE_AND_BACK = ("proposal", "negotiation")
 
 def pipeline_body() -> dict[str, Any]:
     return {
-        "name": f"bench-{NEW_BUSINESS.name}",
+        # Unique: a pipeline's name is (another bench run may have defined one).
+        "name": f"bench-{NEW_BUSINESS.name}-{uuid4().hex[:8]}",
         "stages": [
             {
                 "name": stage.name,

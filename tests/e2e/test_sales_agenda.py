@@ -196,14 +196,44 @@ async def test_the_feed_holds_the_users_activities_as_icalendar(stack: Stack) ->
     assert "Someone else" not in response.text
 
 
-async def test_a_manager_issues_a_users_token_but_another_rep_may_not(stack: Stack) -> None:
+async def test_a_user_issues_their_own_token(stack: Stack) -> None:
     user = new_user()
-    manager = stack.auth(Role.MANAGER, sub="the-manager")
-    assert (await feed(stack, user, await issue(stack, user, manager))).status_code == 200
-    other = await sales(stack).post(
+    response = await sales(stack).post(
+        f"/v1/calendar/{user}/token", headers=stack.auth(Role.SALES_REP, sub=user)
+    )
+    assert response.status_code == 201, response.text
+    assert (await feed(stack, user, response.json()["token"])).status_code == 200
+
+
+async def test_an_admin_issues_a_users_token(stack: Stack) -> None:
+    user = new_user()
+    response = await sales(stack).post(
+        f"/v1/calendar/{user}/token", headers=stack.auth(Role.ADMIN, sub="the-admin")
+    )
+    assert response.status_code == 201, response.text
+    assert (await feed(stack, user, response.json()["token"])).status_code == 200
+
+
+async def test_another_rep_may_not_issue_a_users_token(stack: Stack) -> None:
+    user = new_user()
+    response = await sales(stack).post(
         f"/v1/calendar/{user}/token", headers=stack.auth(Role.SALES_REP, sub="another-rep")
     )
-    assert other.status_code == 403
+    assert response.status_code == 403
+    assert response.headers["content-type"].startswith(PROBLEM)
+    assert response.json()["code"] == "forbidden"
+
+
+async def test_a_manager_may_not_issue_a_users_token(stack: Stack) -> None:
+    user = new_user()
+    old = await issue(stack, user)
+    response = await sales(stack).post(
+        f"/v1/calendar/{user}/token", headers=stack.auth(Role.MANAGER, sub="the-manager")
+    )
+    assert response.status_code == 403
+    assert response.headers["content-type"].startswith(PROBLEM)
+    assert response.json()["code"] == "forbidden"
+    assert (await feed(stack, user, old)).status_code == 200  # and the user's still works
 
 
 async def test_a_new_token_revokes_the_old(stack: Stack) -> None:

@@ -14,7 +14,8 @@ import httpx
 import psycopg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from crm_shared.auth.principal import Role
+from crm_sales.conversion.contacts_client import credential_for
+from crm_shared.auth.principal import Principal, Role
 from crm_shared.messaging.offsets import end_offsets
 from tests.e2e.conftest import Stack, eventually
 from tests.e2e.test_erasure import tables_holding
@@ -66,7 +67,7 @@ async def qualified_lead(stack: Stack, person: dict[str, Any]) -> dict[str, Any]
 async def a_pipeline(stack: Stack) -> str:
     response = await sales(stack).post(
         "/v1/pipelines",
-        json={"name": "partners", "stages": STAGES},
+        json={"name": f"partners-{uuid.uuid4().hex[:8]}", "stages": STAGES},
         headers=stack.auth(Role.MANAGER, sub="mia"),
     )
     assert response.status_code == 201, response.text
@@ -201,6 +202,7 @@ async def test_the_contacts_service_down_answers_503_records_nothing_and_a_retry
     stack: Stack,
 ) -> None:
     lead = await qualified_lead(stack, a_lead())
+    before = contacts_registered(stack)
     app = sales(stack)._transport.app  # type: ignore[attr-defined]
     settings = app.state.settings
     nowhere = {**settings.service_urls, "contacts": "http://127.0.0.1:9"}  # the discard port
@@ -214,11 +216,44 @@ async def test_the_contacts_service_down_answers_503_records_nothing_and_a_retry
     assert down.json()["code"] == "contacts_unavailable"
     unchanged = await sales(stack).get(f"/v1/leads/{lead['id']}", headers=rep(stack))
     assert unchanged.json()["status"] == "qualified"
-    assert unchanged.json()["version"] == lead["version"]
+    assert contacts_registered(stack) == before
 
-    retried = await convert(stack, lead["id"])
+    # A retry carrying the If-Match the first attempt was sent with finishes it.
+    retried = await sales(stack).post(
+        f"/v1/leads/{lead['id']}/convert",
+        json={},
+        headers=rep(stack) | {"If-Match": f'"{lead["version"]}"'},
+    )
     assert retried.status_code == 200, retried.text
     assert retried.json()["status"] == "converted"
+    assert contacts_registered(stack) == before + 1
+
+
+async def test_the_contacts_service_scopes_a_conversions_keys_to_sales_not_to_the_user(
+    stack: Stack,
+) -> None:
+    """Two users' conversion credentials sending one key create one contact (a conversion
+    half done by one user and finished by another); a user's own key is the user's."""
+    contact = {"first_name": "Kim", "last_name": uuid.uuid4().hex, "department": "sales"}
+    key = {"Idempotency-Key": f"lead-conversion:{uuid.uuid4()}:contacts"}
+    before = contacts_registered(stack)
+    created = []
+    for user, role in (("rita", Role.SALES_REP), ("mia", Role.MANAGER)):
+        credential = credential_for(stack.settings, Principal(user, role, ("sales",)), "sales")
+        response = await stack.contacts.post(
+            "/v1/contacts", json=contact | {"owner": "rita"}, headers=credential | key
+        )
+        assert response.status_code in (200, 201), response.text
+        created.append(response.json()["id"])
+    assert created[0] == created[1]
+    assert contacts_registered(stack) == before + 1
+
+    own = await stack.contacts.post(
+        "/v1/contacts",
+        json=contact | {"owner": "rita"},
+        headers=rep(stack, "rita") | key,
+    )
+    assert own.status_code == 201 and own.json()["id"] != created[0]
 
 
 # --- one data subject ----------------------------------------------------------------

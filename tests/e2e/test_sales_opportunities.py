@@ -52,7 +52,9 @@ def rep(stack: Stack, name: str = "rita") -> dict[str, str]:
 
 async def define_pipeline(stack: Stack) -> dict[str, Any]:
     response = await sales(stack).post(
-        "/v1/pipelines", json={"name": "partners", "stages": STAGES}, headers=manager(stack)
+        "/v1/pipelines",
+        json={"name": f"partners-{uuid4().hex[:8]}", "stages": STAGES},
+        headers=manager(stack),
     )
     assert response.status_code == 201, response.text
     pipeline: dict[str, Any] = response.json()

@@ -109,6 +109,59 @@ async def test_commands_on_one_aggregate_in_one_burst_apply_in_order(
     assert (stored.first_name, stored.version) == ("N9", 11)
 
 
+def copy_name(from_id: UUID, to_id: UUID) -> object:
+    """Renames ``to_id`` after ``from_id``, which it only reads."""
+
+    def run(unit: UnitOfWork) -> Outcome:
+        source, contact = unit.get(Contact, from_id), unit.get(Contact, to_id)
+        contact.update({"first_name": source.first_name})
+        return Outcome(contact.id, contact.version, b"{}")
+
+    return run
+
+
+async def test_a_command_reads_other_aggregates_loaded_in_its_batch_and_changes_only_its_own(
+    committer: GroupCommitter,
+) -> None:
+    source, target = uuid4(), uuid4()
+    for contact_id, name in ((source, "Ada"), (target, "B")):
+        await committer.submit(
+            register(contact_id, name),  # type: ignore[arg-type]
+            touches=contact_id,
+            creates=True,
+            metadata=META,
+        )
+    # Reads of one aggregate by many commands of a batch, beside a change to it.
+    targets = [uuid4() for _ in range(5)]
+    for contact_id in targets:
+        await committer.submit(
+            register(contact_id), touches=contact_id, creates=True, metadata=META
+        )  # type: ignore[arg-type]
+    await asyncio.gather(
+        committer.submit(copy_name(source, target), touches=target, metadata=META, reads=(source,)),  # type: ignore[arg-type]
+        *[
+            committer.submit(copy_name(source, t), touches=t, metadata=META, reads=(source,))  # type: ignore[arg-type]
+            for t in targets
+        ],
+    )
+    loaded = [await asyncio.to_thread(committer.app.load, Contact, i) for i in (target, *targets)]
+    assert {contact.first_name for contact in loaded} == {"Ada"}
+    stored_source = await asyncio.to_thread(committer.app.load, Contact, source)
+    assert stored_source.version == 1, "a read aggregate records nothing"
+
+
+async def test_a_command_reading_an_aggregate_it_did_not_declare_is_refused(
+    committer: GroupCommitter,
+) -> None:
+    source, target = uuid4(), uuid4()
+    for contact_id in (source, target):
+        await committer.submit(
+            register(contact_id), touches=contact_id, creates=True, metadata=META
+        )  # type: ignore[arg-type]
+    with pytest.raises(LookupError):
+        await committer.submit(copy_name(source, target), touches=target, metadata=META)  # type: ignore[arg-type]
+
+
 async def test_a_stale_expected_version_is_refused_and_writes_nothing(
     committer: GroupCommitter,
 ) -> None:

@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from crm_shared.auth.principal import Role
+from crm_shared.auth.principal import Principal, Role
 from crm_shared.auth.tokens import InvalidToken, TokenLifetimeTooLong, issue_token, verify_token
 from crm_shared.settings import Settings
 
@@ -27,6 +27,21 @@ def test_a_token_we_issue_verifies_with_role_and_departments() -> None:
         ("sales", "emea"),
     )
     assert principal.actor == "user:u1"
+
+
+def test_a_service_acting_for_a_user_scopes_idempotency_keys_to_the_service() -> None:
+    def principal(user: str, actor: str | None) -> Principal:
+        token = issue_token(
+            SETTINGS, principal_id=user, role=Role.SALES_REP, departments=["sales"], actor=actor
+        )
+        return verify_token(SETTINGS, token)
+
+    rita, raj = principal("rita", "service:sales"), principal("raj", "service:sales")
+    assert rita.acting_service == "service:sales" and rita.actor == "user:rita"
+    assert rita.idempotency_scope == raj.idempotency_scope
+    # No user's own scope is the service's, whatever the user is called.
+    assert principal("service:sales", None).idempotency_scope != rita.idempotency_scope
+    assert principal("rita", None).idempotency_scope == "rita"
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,9 @@ sales, ``LeadConverted`` with the three ids, exactly once whatever is retried; a
 erased with the contact it became (one person, one data subject).
 
 The contacts service is stood in for by ``ContactsBook``, which keeps what it was asked
-to create under each principal's idempotency keys, as the real one does (its own
-behaviour is proven over HTTP in tests/e2e/test_sales_conversion.py)."""
+to create under the sales service's idempotency keys, whoever it acts for, and refuses a
+key sent again with another request, as the real one does (its own behaviour is proven
+over HTTP in tests/e2e/test_sales_conversion.py)."""
 
 from __future__ import annotations
 
@@ -19,14 +20,19 @@ import pytest
 from crm_sales.application import SalesApplication
 from crm_sales.commands import ChangeLead, EraseLead
 from crm_sales.contact_links.links import batch_of
-from crm_sales.conversion.contacts_client import ContactsUnavailable, credential_for
+from crm_sales.conversion.contacts_client import (
+    ContactsRefused,
+    ContactsUnavailable,
+    credential_for,
+)
 from crm_sales.conversion.use_case import (
     Conversion,
     LeadConversion,
     NewOpportunity,
+    contact_of,
     opportunity_id_of,
 )
-from crm_sales.domain.lead import Lead, LeadErasedError, LeadStatusRefused
+from crm_sales.domain.lead import Lead, LeadErasedError, LeadStatus, LeadStatusRefused
 from crm_sales.domain.opportunity import Opportunity
 from crm_sales.domain.pipeline import NEW_BUSINESS
 from crm_sales.domain.pipeline_record import stage_data
@@ -46,6 +52,7 @@ from crm_shared.catalog.sales.opportunities import PipelineDefined
 from crm_shared.commands import CommandContext
 from crm_shared.domain import Forbidden
 from crm_shared.events import EventData
+from crm_shared.eventstore.group_commit import VersionMismatch
 from crm_shared.projections.specs import received
 from crm_shared.settings import Settings
 from crm_shared.specs import Given, Specification
@@ -83,11 +90,12 @@ DEAL = NewOpportunity(
 
 
 class ContactsBook:
-    """The contacts service as conversion sees it: a create under an idempotency key
-    already used by the same principal answers the first record."""
+    """The contacts service as conversion sees it: a create under an idempotency key the
+    sales service already used answers the first record, whoever the service acts for;
+    the same key with another request is refused."""
 
     def __init__(self) -> None:
-        self.created: dict[tuple[str, str], tuple[str, UUID, dict[str, Any]]] = {}
+        self.created: dict[str, tuple[str, UUID, dict[str, Any]]] = {}
         self.down = False
 
     async def create(
@@ -101,10 +109,12 @@ class ContactsBook:
     ) -> UUID:
         if self.down:
             raise ContactsUnavailable("contacts: ConnectError")
-        scoped = (acting_for.id, idempotency_key)
-        if scoped not in self.created:
-            self.created[scoped] = (collection, uuid4(), body)
-        return self.created[scoped][1]
+        if idempotency_key not in self.created:
+            self.created[idempotency_key] = (collection, uuid4(), body)
+        _, record_id, first = self.created[idempotency_key]
+        if body != first:
+            raise ContactsRefused(422, "idempotency_key_reused", "another request's key")
+        return record_id
 
     def of(self, collection: str) -> list[tuple[UUID, dict[str, Any]]]:
         return [(i, body) for c, i, body in self.created.values() if c == collection]
@@ -186,12 +196,13 @@ async def test_a_conversion_interrupted_after_the_deal_finishes_with_the_same_re
     given, contacts = qualified_grace(), ContactsBook()
     contacts.down = True
     with pytest.raises(ContactsUnavailable):
-        await convert(given, contacts)
+        await convert(given, contacts, Conversion(create_account=False, opportunity=DEAL))
     contacts.down = False
     # The first attempt got as far as the deal, then the process died.
     conversion = LeadConversion(given.application, contacts)
     lead = given.application.load(Lead, GRACE)
-    contact_id = await conversion._create(lead, "contacts", {"first": "attempt"}, REP)
+    contact = contact_of(lead, "rita", None)
+    contact_id = await conversion._create(lead, "contacts", contact, REP)
     await conversion._open(lead, DEAL, "rita", None, contact_id, CommandContext.of(REP))
 
     view = await convert(given, contacts, Conversion(create_account=False, opportunity=DEAL))
@@ -207,12 +218,61 @@ async def test_a_disqualified_lead_is_refused_before_anything_is_created() -> No
     assert contacts.created == {} and given.store.recorded == []
 
 
-async def test_the_contacts_service_down_records_nothing() -> None:
+async def test_the_contacts_service_down_creates_nothing_and_records_only_the_plan() -> None:
     given, contacts = qualified_grace(), ContactsBook()
     contacts.down = True
     with pytest.raises(ContactsUnavailable):
         await convert(given, contacts)
-    assert given.store.recorded == []
+    assert contacts.created == {}
+    assert recorded_types(given) == ["LeadConversionStarted"]
+    assert given.application.load(Lead, GRACE).status is LeadStatus.QUALIFIED
+
+
+async def test_a_conversion_another_user_finishes_creates_what_the_first_one_planned() -> None:
+    unowned = GRACE_REGISTERED.model_copy(update={"owner": None})
+    given = spec.given({GRACE: [unowned, LeadQualified()], PIPELINE: [NEW_BUSINESS_DEFINED]})
+    contacts, other_rep = ContactsBook(), Principal("raj", Role.SALES_REP, ("sales",))
+    contacts.down = True
+    with pytest.raises(ContactsUnavailable):
+        # raj would own what the lead becomes, and asks for no account
+        await convert(given, contacts, Conversion(create_account=False), by=other_rep)
+    contacts.down = False
+    # The first attempt created the contact, then its process died.
+    conversion = LeadConversion(given.application, contacts)
+    lead = given.application.load(Lead, GRACE)
+    contact = contact_of(lead, "raj", None)
+    contact_id = await conversion._create(lead, "contacts", contact, other_rep)
+
+    view = await convert(given, contacts, Conversion(create_account=True), by=REP)
+    assert view["contact_id"] == str(contact_id)
+    assert [body["owner"] for _, body in contacts.of("contacts")] == ["raj"]
+    assert contacts.of("accounts") == []  # as raj's attempt asked
+    assert recorded_types(given).count("LeadConversionStarted") == 1
+
+
+async def test_a_retry_carrying_the_if_match_of_the_attempt_that_began_is_accepted() -> None:
+    given, contacts = qualified_grace(), ContactsBook()
+    read = given.application.load(Lead, GRACE).version
+    contacts.down = True
+    with pytest.raises(ContactsUnavailable):
+        await LeadConversion(given.application, contacts).convert(
+            GRACE, Conversion(), CommandContext.of(REP, expected_version=read)
+        )
+    contacts.down = False
+    outcome = await LeadConversion(given.application, contacts).convert(
+        GRACE, Conversion(), CommandContext.of(REP, expected_version=read)
+    )
+    assert orjson.loads(outcome.body)["status"] == "converted"
+
+
+async def test_a_stale_if_match_refuses_a_conversion_before_anything_is_created() -> None:
+    given, contacts = qualified_grace(), ContactsBook()
+    stale = given.application.load(Lead, GRACE).version - 1
+    with pytest.raises(VersionMismatch):
+        await LeadConversion(given.application, contacts).convert(
+            GRACE, Conversion(), CommandContext.of(REP, expected_version=stale)
+        )
+    assert contacts.created == {} and given.store.recorded == []
 
 
 async def test_a_manager_converting_a_reps_lead_gives_the_rep_what_it_becomes() -> None:

@@ -23,6 +23,7 @@ from crm_sales.domain.pipeline import (
     Stage,
     UnknownStage,
 )
+from crm_sales.domain.pipeline_names import REGISTER_ID
 from crm_sales.domain.pipeline_record import PipelineRecord, stage_data
 from crm_shared.auth.principal import Principal, Role
 from crm_shared.catalog.sales.opportunities import (
@@ -31,6 +32,7 @@ from crm_shared.catalog.sales.opportunities import (
     PipelineDefined,
     StageData,
 )
+from crm_shared.catalog.sales.pipeline_names import PipelineNameClaimed, PipelineNameReleased
 from crm_shared.events import DomainEvent
 from crm_shared.eventstore.in_memory import InMemoryEventStore
 from crm_shared.records.commands import ArchiveRecord
@@ -113,6 +115,9 @@ CLOSED = [
     StageData(name="lost", probability=0, forecast_category="omitted", outcome="lost"),
 ]
 defined = PipelineDefined(name="partners", stages=[OPEN, *CLOSED], department="sales")
+claimed = PipelineNameClaimed(name="partners", key="partners", pipeline_id=PIPELINE)
+# A pipeline as it is defined now: its name held in the register of names.
+DEFINED = {PIPELINE: [defined], REGISTER_ID: [claimed]}
 
 
 def define(**values: Any) -> DefinePipeline:
@@ -121,7 +126,7 @@ def define(**values: Any) -> DefinePipeline:
 
 
 async def test_a_pipeline_is_defined_with_its_ordered_stages() -> None:
-    await spec.given().when(define(), by=MANAGER).then(defined)
+    await spec.given().when(define(), by=MANAGER).then(defined, claimed)
 
 
 async def test_a_pipeline_breaking_the_stage_rules_is_refused_naming_the_stage() -> None:
@@ -143,9 +148,13 @@ async def test_a_pipeline_without_a_lost_stage_is_refused() -> None:
 
 async def test_a_pipeline_is_renamed() -> None:
     await (
-        spec.given({PIPELINE: [defined]})
+        spec.given(DEFINED)
         .when(ChangePipeline(record_id=PIPELINE, changes={"name": "channel"}), by=MANAGER)
-        .then(PipelineChanged(name="channel"))
+        .then(
+            PipelineChanged(name="channel"),
+            PipelineNameReleased(key="partners", pipeline_id=PIPELINE),
+            PipelineNameClaimed(name="channel", key="channel", pipeline_id=PIPELINE),
+        )
     )
 
 
@@ -160,7 +169,7 @@ async def test_its_stages_are_redefined_only_within_the_rules() -> None:
 async def test_its_stages_are_redefined() -> None:
     demo = StageData(name="demo", probability=40, forecast_category="best_case")
     await (
-        spec.given({PIPELINE: [defined]})
+        spec.given(DEFINED)
         .when(
             ChangePipeline(record_id=PIPELINE, changes={"stages": [OPEN, demo, *CLOSED]}),
             by=MANAGER,
@@ -177,14 +186,17 @@ async def test_an_archived_pipeline_takes_no_change() -> None:
     )
 
 
-async def test_a_pipeline_is_archived_with_a_reason() -> None:
+async def test_a_pipeline_is_archived_with_a_reason_freeing_its_name() -> None:
     await (
-        spec.given({PIPELINE: [defined]})
+        spec.given(DEFINED)
         .when(
             ArchiveRecord(record_type=PipelineRecord, record_id=PIPELINE, reason="merged"),
             by=MANAGER,
         )
-        .then(PipelineArchived(reason="merged"))
+        .then(
+            PipelineArchived(reason="merged"),
+            PipelineNameReleased(key="partners", pipeline_id=PIPELINE),
+        )
     )
 
 
@@ -212,7 +224,7 @@ def test_reading_a_pipeline_shows_its_stages_in_order() -> None:
 
 def test_seeding_defines_both_defaults_unowned_in_the_department() -> None:
     events = undefined_defaults(InMemoryEventStore().events_of, "sales")
-    assert [(e.originator_id, e.data) for e in events] == [
+    assert [(e.originator_id, e.data) for e in events if e.originator_id != REGISTER_ID] == [
         (
             default_pipeline_id(pipeline),
             PipelineDefined(
@@ -240,3 +252,23 @@ def test_seeding_defines_only_the_defaults_not_yet_defined() -> None:
 
 def names(events: list[DomainEvent]) -> list[str]:
     return [e.data.name for e in events if isinstance(e.data, PipelineDefined)]
+
+
+def test_seeding_claims_the_defaults_names() -> None:
+    events = undefined_defaults(InMemoryEventStore().events_of, "sales")
+    assert [(e.originator_version, e.data) for e in events if e.originator_id == REGISTER_ID] == [
+        (
+            version,
+            PipelineNameClaimed(
+                name=pipeline.name, key=pipeline.name, pipeline_id=default_pipeline_id(pipeline)
+            ),
+        )
+        for version, pipeline in enumerate((NEW_BUSINESS, RENEWALS), start=1)
+    ]
+
+
+def test_seeding_leaves_out_a_default_whose_name_another_pipeline_holds() -> None:
+    other = uuid4()
+    taken = PipelineNameClaimed(name="Renewals", key="renewals", pipeline_id=other)
+    store = InMemoryEventStore([DomainEvent(REGISTER_ID, 1, taken)])
+    assert names(undefined_defaults(store.events_of, "sales")) == ["new_business"]

@@ -6,6 +6,10 @@ token is 32 random bytes: no slow hash is needed against guessing, and a leaked 
 opens no feed). One token per user, in a schema of its own (``sales_calendar``, not the
 activity list's, which a rebuild replaces): issuing a new one replaces the old, which
 is how a token is revoked.
+
+Only the user themselves or an admin issues one (``may_issue``): a token opens its user's
+feed to whoever holds it, with no login, so nobody else (a manager included) should be
+able to hold a working one.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import secrets
 from typing import Any
 
 from psycopg import AsyncConnection
+
+from crm_shared.auth.principal import Principal, Role
 
 SCHEMA = "sales_calendar"
 TABLE = f"{SCHEMA}.feed_tokens"
@@ -30,6 +36,11 @@ DDL = (
 )
 # Compared against when a user has no token, so that an unknown user costs the same.
 _NOBODY = hashlib.sha256(b"no token issued").digest()
+
+
+def may_issue(principal: Principal, user: str) -> bool:
+    """Whether ``principal`` may issue ``user``'s feed token."""
+    return (principal.kind == "user" and principal.id == user) or principal.role is Role.ADMIN
 
 
 def new_token() -> str:

@@ -49,6 +49,19 @@ class DisqualifyLead(RecordCommand[Lead]):
 
 
 @dataclass(frozen=True, kw_only=True)
+class StartLeadConversion(RecordCommand[Lead]):
+    """Settles what a conversion creates (``Lead.start_conversion``), unless an earlier
+    attempt did."""
+
+    record_type: type[Lead] = field(default=Lead, init=False)
+    owner: str
+    create_account: bool
+
+    def apply(self, record: Lead) -> None:
+        record.start_conversion(owner=self.owner, create_account=self.create_account)
+
+
+@dataclass(frozen=True, kw_only=True)
 class ConvertLead(RecordCommand[Lead]):
     """Records what a conversion created; creating them is the conversion's own work."""
 

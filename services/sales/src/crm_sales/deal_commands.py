@@ -7,8 +7,9 @@ that the aggregate stays free of I/O."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
+from typing import TYPE_CHECKING, Self
 from uuid import UUID
 
 from crm_sales.domain.opportunity import Opportunity
@@ -18,6 +19,9 @@ from crm_shared.auth.policy import Reference, may_leave_unowned
 from crm_shared.auth.principal import Principal
 from crm_shared.domain import Forbidden
 from crm_shared.records.commands import ArchiveRecord, ChangeRecord, CreateRecord, RecordCommand
+
+if TYPE_CHECKING:
+    from crm_shared.eventstore.group_commit import UnitOfWork
 
 
 @dataclass(frozen=True, kw_only=True, repr=False)
@@ -74,8 +78,18 @@ class OpenOpportunity(CreateRecord[Opportunity]):
 @dataclass(frozen=True, kw_only=True, repr=False)
 class PipelineCommand(RecordCommand[Opportunity]):
     record_type: type[Opportunity] = field(default=Opportunity, init=False)
-    # Filled in by the use cases, never by the caller.
+    # Filled in by the use cases, never by the caller: the deal's pipeline's id (its
+    # definition is then read in the command's batch), or the definition itself.
+    pipeline_id: UUID | None = field(default=None, repr=False)
     pipeline: Pipeline | None = field(default=None, repr=False)
+
+    def reads(self) -> tuple[UUID, ...]:
+        return () if self.pipeline_id is None else (self.pipeline_id,)
+
+    def reading(self, unit: UnitOfWork) -> Self:
+        if self.pipeline_id is None:
+            return self
+        return replace(self, pipeline=unit.get(PipelineRecord, self.pipeline_id).definition)
 
     @property
     def stages(self) -> Pipeline:

@@ -2,12 +2,14 @@
 
 Opening a deal and every command that needs its pipeline's stages load the pipeline first
 (the aggregates do no I/O), then run as every record's commands do: the policy, the
-references, the expected version and group commit are ``RecordsApplication``'s."""
+references, the expected version and group commit are ``RecordsApplication``'s. Commands
+on pipelines run with the register of their names (``crm_sales.pipeline_names``)."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from functools import cached_property
 from typing import Any
 from uuid import UUID
 
@@ -19,8 +21,8 @@ from crm_sales.deal_commands import (
 )
 from crm_sales.deal_views import OpportunityView, PipelineView
 from crm_sales.domain.opportunity import Opportunity
-from crm_sales.domain.pipeline import Pipeline
 from crm_sales.domain.pipeline_record import PipelineRecord
+from crm_sales.pipeline_names import NamedPipelines
 from crm_shared.auth.policy import vet_references
 from crm_shared.commands import CommandContext
 from crm_shared.eventstore.group_commit import Outcome
@@ -32,19 +34,38 @@ PIPELINE = RecordKind(PipelineRecord, PipelineView)
 OPPORTUNITY = RecordKind(Opportunity, OpportunityView)
 
 
+# Deals whose pipeline a process remembers (about 200 bytes each).
+REMEMBERED_DEALS = 100_000
+
+
 class DealUseCases(RecordsApplication):
+    _pipeline_ids: dict[UUID, UUID]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pipeline_ids = {}
+
     async def handle(
         self, command: CreateRecord[Any] | RecordCommand[Any], context: CommandContext
     ) -> Outcome:
-        match command:
-            case DefinePipeline():
+        if command.record_type is PipelineRecord:
+            if isinstance(command, DefinePipeline):
                 check_manages_pipelines(context.principal)
+            return await self.pipelines.handle(command, context)
+        match command:
             case OpenOpportunity():
                 return await self.open_opportunity(command, context)
             case PipelineCommand():
-                pipeline = await asyncio.to_thread(self.pipeline_of_deal, command.record_id)
-                return await super().handle(replace(command, pipeline=pipeline), context)
+                pipeline_id = await self.pipeline_id_of(command.record_id)
+                return await super().handle(replace(command, pipeline_id=pipeline_id), context)
         return await super().handle(command, context)
+
+    @cached_property
+    def pipelines(self) -> RecordsApplication:
+        """The commands on pipelines, each run with the register of their names, which
+        keeps the names unique (``crm_sales.pipeline_names``)."""
+        committer = NamedPipelines(self.committer, self.events)
+        return RecordsApplication(self.events, committer, [PIPELINE], self.resolver)
 
     async def open_opportunity(self, command: OpenOpportunity, context: CommandContext) -> Outcome:
         # The pipeline must be one the caller sees and not archived (422 naming
@@ -57,10 +78,23 @@ class DealUseCases(RecordsApplication):
         pipeline_id: UUID = command.values["pipeline_id"]
         pipeline = await asyncio.to_thread(self.load, PipelineRecord, pipeline_id)
         values = Opportunity.opening(pipeline_id, pipeline.definition, command.values)
-        return await super().handle(replace(command, values=values), context)
+        outcome = await super().handle(replace(command, values=values), context)
+        self._remember_pipeline(command.record_id, pipeline_id)
+        return outcome
 
-    def pipeline_of_deal(self, opportunity_id: UUID) -> Pipeline:
-        """The deal's pipeline as it is defined now (the deal may be out of the caller's
-        sight: the command refuses that as it refuses any other, 404)."""
-        deal = self.load(Opportunity, opportunity_id)
-        return self.load(PipelineRecord, deal.pipeline_id).definition
+    async def pipeline_id_of(self, opportunity_id: UUID) -> UUID:
+        """The deal's pipeline's id. A deal never moves to another pipeline, so once known
+        it is remembered: a stage change then reads the pipeline's definition in its own
+        batch, beside the deal, in the batch's one query. The deal may be out of the
+        caller's sight: the command refuses that as it refuses any other (404)."""
+        pipeline_id = self._pipeline_ids.get(opportunity_id)
+        if pipeline_id is None:
+            deal = await asyncio.to_thread(self.load, Opportunity, opportunity_id)
+            pipeline_id = deal.pipeline_id
+            self._remember_pipeline(opportunity_id, pipeline_id)
+        return pipeline_id
+
+    def _remember_pipeline(self, opportunity_id: UUID, pipeline_id: UUID) -> None:
+        if len(self._pipeline_ids) >= REMEMBERED_DEALS:
+            self._pipeline_ids.pop(next(iter(self._pipeline_ids)))  # the oldest
+        self._pipeline_ids[opportunity_id] = pipeline_id

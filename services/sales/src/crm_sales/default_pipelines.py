@@ -4,7 +4,9 @@
 Each default has a fixed id, derived from its name, so seeding is idempotent: a default
 already defined (and perhaps since renamed, redefined or archived) is left as it is, and
 two operators seeding at once cannot define it twice (the second insert of the same
-record's first version fails in the event store)."""
+record's first version fails in the event store). Their names are claimed in the register
+of pipeline names (``domain.pipeline_names``) with them, so no pipeline defined later takes
+one; a default whose name another pipeline already holds is left out."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from collections.abc import Callable
 from uuid import UUID, uuid5
 
 from crm_sales.domain.pipeline import NEW_BUSINESS, RENEWALS, Pipeline
+from crm_sales.domain.pipeline_names import REGISTER_ID, PipelineNames
 from crm_sales.domain.pipeline_record import PipelineRecord, stage_data
 from crm_shared.catalog.sales.opportunities import PipelineDefined
 from crm_shared.events import DomainEvent, EventMetadata
@@ -29,11 +32,13 @@ def default_pipeline_id(pipeline: Pipeline) -> UUID:
 def undefined_defaults(
     events_of: Callable[[UUID], list[DomainEvent]], department: str
 ) -> list[DomainEvent]:
-    """The events that define the defaults not yet defined, in ``department``."""
+    """The events that define the defaults not yet defined, in ``department``, and claim
+    their names."""
     events: list[DomainEvent] = []
+    names = PipelineNames.project(None, events_of(REGISTER_ID)) or PipelineNames.empty()
     for pipeline in DEFAULTS:
         pipeline_id = default_pipeline_id(pipeline)
-        if events_of(pipeline_id):
+        if events_of(pipeline_id) or names.holder(pipeline.name) is not None:
             continue
         record = PipelineRecord.create(
             pipeline_id,
@@ -43,7 +48,9 @@ def undefined_defaults(
                 department=department,
             ),
         )
-        for event in record.collect_events():
-            event.metadata = SEEDED_BY
-            events.append(event)
+        names.keep(pipeline_id, pipeline.name, archived=False, was=None)
+        events.extend(record.collect_events())
+    events.extend(names.collect_events())
+    for event in events:
+        event.metadata = SEEDED_BY
     return events

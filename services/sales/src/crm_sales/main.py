@@ -8,6 +8,7 @@ from crm_sales.activity_list import SCHEMA as ACTIVITY_LIST
 from crm_sales.cli import cli
 from crm_sales.contact_links import SCHEMA as CONTACT_LINKS
 from crm_sales.contact_records import SCHEMA as CONTACT_RECORDS
+from crm_sales.deal_list import SCHEMA as DEAL_LIST
 from crm_sales.lead_list import SCHEMA as LEAD_LIST
 from crm_shared.roles import Role
 from crm_shared.service import ServiceDefinition
@@ -46,6 +47,7 @@ SERVICE = ServiceDefinition(
         "activity_list": ACTIVITY_LIST,
         "contact_links": CONTACT_LINKS,
         "contact_records": CONTACT_RECORDS,
+        "deal_list": DEAL_LIST,
     },
 )
 
@@ -57,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         activities,
         activity_list,
         calendar,
+        deal_list,
         exchange_rates,
         lead_list,
         leads,
@@ -72,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from crm_sales.contact_links.read_model import ContactLinks
     from crm_sales.contact_records.read_model import ContactRecords
     from crm_sales.contact_records.resolver import ContactRecordsInReadModel
+    from crm_sales.deal_list.read_model import DealList
     from crm_sales.lead_list.read_model import LeadList
     from crm_shared.service_app import event_sourced_app
     from crm_shared.settings import get_settings
@@ -90,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             lead_list.router,
             leads.router,
             pipelines.router,
+            deal_list.router,  # its GET before the records' /{id} routes
             opportunities.router,
             activity_list.router,  # its GET before the records' /{id} routes
             activities.router,
@@ -100,7 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             quotas.router,
             quotes.router,
         ],
-        read_models=[LeadList(), ActivityList(), links, records],
+        read_models=[LeadList(), ActivityList(), DealList(), links, records],
     )
     # The links erase through the app's use cases, which exist once the app has started.
     links.eraser = lambda lead_id, contact_id: erase_lead(app.state.use_cases, lead_id, contact_id)

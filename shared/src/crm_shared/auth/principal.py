@@ -17,6 +17,8 @@ class Principal:
     kind: str = "user"  # "user" (JWT) or "api_key"
     name: str | None = None
     permissions: frozenset[str] = field(default_factory=frozenset)
+    # A service acting for the user (a token's RFC 8693 ``act`` claim), e.g. "service:sales".
+    acting_service: str | None = None
 
     @property
     def actor(self) -> str:
@@ -24,6 +26,14 @@ class Principal:
         if self.kind == "api_key":
             return f"api_key:{self.name or self.id}"
         return f"user:{self.id}"
+
+    @property
+    def idempotency_scope(self) -> str:
+        """Whose Idempotency-Keys a request's key is one of. A service acting for users
+        names its keys itself (derived from its own records), so that a retry of the same
+        work for another user gets the first outcome rather than doing it twice. The unit
+        separator cannot occur in a token's subject, so no user's scope is a service's."""
+        return f"act\x1f{self.acting_service}" if self.acting_service else self.id
 
     @property
     def primary_department(self) -> str | None:

@@ -37,6 +37,12 @@ Permission = Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Za-z0-9
 Timestamp = Annotated[StrictInt | StrictFloat, Field(allow_inf_nan=False)]
 
 
+class Actor(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    sub: Subject
+
+
 class Claims(BaseModel):
     """The claims a token must carry to name a principal; others are ignored."""
 
@@ -48,6 +54,7 @@ class Claims(BaseModel):
     permissions: Annotated[list[Permission], Field(max_length=100)] = []
     exp: Timestamp
     iat: Timestamp
+    act: Actor | None = None
 
     def principal(self) -> Principal:
         departments = [self.department] if isinstance(self.department, str) else self.department
@@ -56,6 +63,7 @@ class Claims(BaseModel):
             role=self.role,
             departments=tuple(departments),
             permissions=frozenset(self.permissions),
+            acting_service=self.act.sub if self.act else None,
         )
 
 
@@ -86,7 +94,8 @@ def issue_token(
     actor: str | None = None,
 ) -> str:
     """A signed token for ``principal_id``; ``actor`` names a service acting for them (the
-    RFC 8693 ``act`` claim: kept in the token for the record, not read by the policy)."""
+    RFC 8693 ``act`` claim: not read by the policy, which decides as for the user; it scopes
+    the request's Idempotency-Key to the service, ``Principal.idempotency_scope``)."""
     lifetime = ttl_seconds or settings.token_ttl_seconds
     if lifetime > settings.max_token_lifetime_seconds:
         raise TokenLifetimeTooLong(

@@ -151,6 +151,13 @@ class Catalog:
 CATALOG = Catalog()
 
 
+def stream_kind(type_name: str) -> str:
+    """``<service>.<aggregate>`` of a type name ``crm.<service>.<aggregate>.<event>.v<N>``:
+    every event of one stream (one aggregate) is of one kind (tests/unit/test_streams.py)."""
+    _, service, aggregate, *_ = type_name.split(".")
+    return f"{service}.{aggregate}"
+
+
 def event_type(
     service: str, aggregate: str, name: str, version: int = 1, *, catalog: Catalog = CATALOG
 ) -> Callable[[E], E]:

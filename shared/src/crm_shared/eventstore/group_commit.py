@@ -75,7 +75,8 @@ class Outcome:
 
 
 class UnitOfWork:
-    """What a command sees: the aggregate it touches (loaded with the batch) or creates."""
+    """What a command sees: the aggregate it touches (loaded with the batch) or creates,
+    and any it only reads (loaded with the batch too, as they stood before it)."""
 
     def __init__(self, preloaded: dict[UUID, list[Any]]) -> None:
         self._preloaded = preloaded
@@ -115,6 +116,8 @@ class PendingCommand:
     idempotency_key: str | None
     fingerprint: str
     future: asyncio.Future[Outcome]
+    # Aggregates the command reads but does not change (a deal's pipeline, say).
+    reads: tuple[UUID, ...] = ()
     # Filled in while the batch executes:
     events: list[DomainEvent] = field(default_factory=list)
     outcome: Outcome | None = None
@@ -173,7 +176,11 @@ class GroupCommitter:
         metadata: EventMetadata,
         idempotency_key: str | None = None,
         fingerprint: str = "",
+        reads: tuple[UUID, ...] = (),
     ) -> Outcome:
+        """Runs ``run`` in the next batch, with ``touches`` and ``reads`` loaded in the
+        batch's one query (a command that needs another aggregate's state need not load it
+        on its own first)."""
         if idempotency_key is not None:
             # The common retry finds its answer without queueing.
             previous = await self._find_idempotency_record(idempotency_key)
@@ -181,7 +188,9 @@ class GroupCommitter:
                 return _replay(previous, fingerprint)
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._waiting.append(
-            PendingCommand(run, touches, creates, metadata, idempotency_key, fingerprint, future)
+            PendingCommand(
+                run, touches, creates, metadata, idempotency_key, fingerprint, future, reads
+            )
         )
         self._wakeup.set()
         return await future
@@ -227,7 +236,9 @@ class GroupCommitter:
         return batch
 
     async def _execute(self, batch: list[PendingCommand]) -> None:
-        preloaded = await self._load([c.touches for c in batch if not c.creates])
+        preloaded = await self._load(
+            [c.touches for c in batch if not c.creates] + [i for c in batch for i in c.reads]
+        )
         ready = [c for c in batch if self._decide(c, preloaded)]
         if not ready:
             return
@@ -241,7 +252,9 @@ class GroupCommitter:
     async def _execute_alone(self, command: PendingCommand) -> None:
         command.events.clear()
         command.outcome = None
-        preloaded = await self._load([] if command.creates else [command.touches])
+        preloaded = await self._load(
+            ([] if command.creates else [command.touches]) + [*command.reads]
+        )
         if not self._decide(command, preloaded):
             return
         try:
@@ -294,6 +307,7 @@ class GroupCommitter:
     async def _load(self, ids: list[UUID]) -> dict[UUID, list[Any]]:
         """The stored events of the given aggregates, in one query (and their data keys,
         unless cached, in one more)."""
+        ids = list(dict.fromkeys(ids))  # a pipeline read by several commands, once
         if not ids:
             return {}
         conn = await self._connection()

@@ -49,6 +49,7 @@ class InMemoryEventStore:
         metadata: EventMetadata,
         idempotency_key: str | None = None,
         fingerprint: str = "",
+        reads: tuple[UUID, ...] = (),
     ) -> Outcome:
         if idempotency_key is not None and idempotency_key in self._answers:
             first_fingerprint, outcome = self._answers[idempotency_key]
@@ -57,7 +58,8 @@ class InMemoryEventStore:
                     "this Idempotency-Key was already used for a different request"
                 )
             return Outcome(outcome.aggregate_id, outcome.version, outcome.body, replayed=True)
-        unit = UnitOfWork({} if creates else {touches: self.events_of(touches)})
+        loaded = ([] if creates else [touches]) + [*reads]
+        unit = UnitOfWork({aggregate_id: self.events_of(aggregate_id) for aggregate_id in loaded})
         outcome = run(unit)
         events = [e for aggregate in unit.aggregates.values() for e in aggregate.collect_events()]
         for event in events:

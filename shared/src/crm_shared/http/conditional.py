@@ -52,7 +52,7 @@ async def idempotency(
 def scoped_idempotency(
     principal: Principal, method: str, path: str, key: str, body: bytes
 ) -> tuple[str, str]:
-    return f"{principal.id}|{method}|{path}|{key}", fingerprint(body)
+    return f"{principal.idempotency_scope}|{method}|{path}|{key}", fingerprint(body)
 
 
 def outcome_response(outcome: Outcome, status: int, location: str | None = None) -> Response:

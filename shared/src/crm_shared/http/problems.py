@@ -85,7 +85,7 @@ def domain_problem(error: DomainError) -> Problem:
     status, title = answer
     # A rule about one of the command's values names it as validation does: over HTTP a
     # command's values are its request body's.
-    field = error.field if isinstance(error, Invalid) else None
+    field: str | None = getattr(error, "field", None)
     errors = (
         [{"field": f"body.{field}", "message": str(error), "type": error.code}] if field else None
     )

@@ -47,6 +47,7 @@ from psycopg.types.json import set_json_loads
 
 from crm_shared.catalog import CATALOG
 from crm_shared.events import Catalog, Envelope, EventData, ReceivedEvent
+from crm_shared.events.catalog import stream_kind
 from crm_shared.messaging.consumer_state import ConsumerState, Fenced, StoredPosition
 from crm_shared.messaging.decoding import Decoded, EventDecoder
 from crm_shared.messaging.failures import SafeMessage, describe, frames
@@ -122,6 +123,10 @@ class ProjectionConsumer:
             settings = replace(settings, schema=projection.schema)
         self.settings = settings
         self.decoder = EventDecoder(catalog, projection.handles, settings.keys)
+        # The streams the projection follows: those of the kinds of the events it handles.
+        # An event of another kind of stream concerns no aggregate it keeps, so it is not
+        # even counted in its aggregate's order (a list of leads skips every deal's event).
+        self.streams = frozenset(stream_kind(t.type_name) for t in projection.handles)
         self.state = ConsumerState(settings.schema, projection.name)
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
@@ -558,7 +563,8 @@ class ProjectionConsumer:
         if decoded is None:
             # An unreachable key endpoint raises here: the batch is tried again later.
             decoded = await self.decoder.decode(records)
-        events, poison = decoded.events, decoded.poison
+        events = [e for e in decoded.events if self._follows(e)]
+        poison = decoded.poison
         positions = self._positions_after(records)
         for record, error in poison:
             await self._dead_letter(record, error)
@@ -579,6 +585,9 @@ class ProjectionConsumer:
                 await asyncio.sleep(self.settings.retry_backoff_seconds * (attempt + 1))
         await self._isolate_failures(events, records)
         await self._apply_durably([], positions)
+
+    def _follows(self, event: Envelope) -> bool:
+        return isinstance(event, ReceivedEvent) or stream_kind(event.recorded_type) in self.streams
 
     async def _isolate_failures(self, events: list[Envelope], records: list[Record]) -> None:
         """Applies one event at a time; one that still fails is dead-lettered and parked."""

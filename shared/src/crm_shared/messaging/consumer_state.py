@@ -154,6 +154,8 @@ class ConsumerState:
         them in their aggregate are parked, so the aggregate's read model stays as it was
         until the dead letter is redriven.
         """
+        if not events:
+            return Sorted()
         aggregates = [str(e.aggregate_id) for e in events]
         applied = await self.applied_versions(conn, list(set(aggregates)))
         failed_ids = {id(e) for e in failed}

@@ -54,6 +54,7 @@ class Committer(Protocol):
         metadata: EventMetadata,
         idempotency_key: str | None = None,
         fingerprint: str = "",
+        reads: tuple[UUID, ...] = (),
     ) -> Outcome: ...
 
 
@@ -169,7 +170,7 @@ class RecordsApplication:
                 # Judged only if really made or changed (see vet_references).
                 if reference in refusals and not record.holds(reference):
                     raise refusals[reference]
-            command.apply(record)
+            command.reading(unit).apply(record)
             return kind.outcome(record)
 
         return await self.committer.submit(
@@ -178,4 +179,5 @@ class RecordsApplication:
             metadata=context.metadata,
             idempotency_key=context.idempotency_key,
             fingerprint=context.fingerprint,
+            reads=command.reads(),
         )

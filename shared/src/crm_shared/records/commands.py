@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 from uuid import UUID, uuid4
 
 from crm_shared.auth.policy import Action, Reference, Scope, may_move
@@ -19,6 +19,9 @@ from crm_shared.domain import Forbidden
 from crm_shared.records.record import CrmRecord
 from crm_shared.records.references import references
 from crm_shared.values import Channel, ConsentChannel, ConsentStatus, Direction
+
+if TYPE_CHECKING:
+    from crm_shared.eventstore.group_commit import UnitOfWork
 
 R = TypeVar("R", bound=CrmRecord)
 
@@ -62,6 +65,14 @@ class RecordCommand(Generic[R]):
 
     def check(self, principal: Principal, record: R) -> None:
         """A rule about the caller beyond the policy's ``action`` (none by default)."""
+
+    def reads(self) -> tuple[UUID, ...]:
+        """Other aggregates the command reads (loaded with its record, in its batch)."""
+        return ()
+
+    def reading(self, unit: UnitOfWork) -> Self:
+        """The command with what it reads taken from ``unit`` (itself by default)."""
+        return self
 
     def apply(self, record: R) -> None:
         raise NotImplementedError

@@ -19,7 +19,6 @@ from crm_sales.application import SalesApplication
 from crm_sales.documents import reminders
 from crm_sales.documents.calendar import CALENDAR_MEDIA_TYPE, calendar_feed
 from crm_sales.domain.activity import Activity, planned
-from crm_shared.auth.principal import Role
 from crm_shared.catalog.sales.activities import ActivityScheduled
 from crm_shared.http.deps import CurrentPrincipal
 from crm_shared.http.problems import Problem
@@ -46,7 +45,9 @@ class FeedToken(BaseModel):
     "/{user}/token",
     summary="Issue a user's calendar feed token (the previous one stops working)",
     description=(
-        "For the user themselves, or a manager or an admin. Calendar programs cannot "
+        "For the user themselves, or an admin: the token opens the user's calendar, "
+        "which a manager has no need to hold (they read the activities through the API). "
+        "Calendar programs cannot "
         "send an Authorization header, so the feed URL carries this token: keep it like "
         "a password. Issuing a new one revokes the old. Only its hash is stored."
     ),
@@ -54,7 +55,7 @@ class FeedToken(BaseModel):
     status_code=201,
     responses={
         401: {"description": "Missing or invalid token"},
-        403: {"description": "Neither that user, nor a manager or an admin"},
+        403: {"description": "Neither that user nor an admin"},
         422: {"description": "Invalid user id (the error names the parameter)"},
     },
     operation_id="issue_calendar_token",
@@ -62,8 +63,8 @@ class FeedToken(BaseModel):
 async def issue_token(
     user: UserId, principal: CurrentPrincipal, conn: ReadModelConnection
 ) -> FeedToken:
-    if principal.id != user and principal.role not in (Role.ADMIN, Role.MANAGER):
-        raise Problem(403, "forbidden", "Forbidden", "only the user or a manager issues it")
+    if not calendar_tokens.may_issue(principal, user):
+        raise Problem(403, "forbidden", "Forbidden", "only the user or an admin issues it")
     token = await calendar_tokens.issue(conn, user, principal.actor)
     await conn.commit()
     return FeedToken(token=token, url=f"/v1/calendar/{user}.ics?token={token}")

@@ -20,7 +20,11 @@ from crm_shared.records.schemas import Archive
 
 RESPONSES: dict[int | str, dict[str, Any]] = {
     **routes.RESPONSES,
-    409: {"description": "The pipeline is archived, or changed concurrently"},
+    409: {
+        "description": "Another pipeline not archived has the name, whatever the case"
+        " (`pipeline_name_taken`, naming `body.name`), or the pipeline is archived, or"
+        " changed concurrently"
+    },
 }
 
 router = APIRouter(prefix="/v1/pipelines", tags=["pipelines"])

@@ -9,20 +9,22 @@ the lead unconverted and a retry finishes the work without doing any of it twice
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from contextlib import suppress
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any, Protocol
 from uuid import UUID, uuid5
 
 from crm_sales.application import LEAD, SalesApplication
-from crm_sales.commands import ConvertLead
+from crm_sales.commands import ConvertLead, StartLeadConversion
 from crm_sales.deal_commands import OpenOpportunity
-from crm_sales.domain.lead import Lead, LeadAlreadyConverted, LeadStatus
+from crm_sales.domain.lead import ConversionPlan, Lead, LeadAlreadyConverted, LeadStatus
 from crm_shared.auth.policy import Action, Reference, Scope, authorize, may_create, vet_references
 from crm_shared.auth.principal import Principal
 from crm_shared.commands import CommandContext
-from crm_shared.eventstore.group_commit import ConcurrencyConflict, Outcome, check_version
+from crm_shared.domain import PreconditionFailed
+from crm_shared.eventstore.group_commit import ConcurrencyConflict, Outcome, VersionMismatch
 
 # Ids derived from a lead's: the same lead always names the same opportunity.
 CONVERSIONS = UUID("5f0c9c52-2d51-4d0e-9d1f-2f8c0a6b7e31")
@@ -33,8 +35,9 @@ def opportunity_id_of(lead_id: UUID) -> UUID:
 
 
 def idempotency_key_of(lead_id: UUID, record: str) -> str:
-    """The key every attempt at converting the lead sends for ``record`` (the contacts
-    service scopes keys per principal: the credential acts for the user who converts)."""
+    """The key every attempt at converting the lead sends for ``record``, whoever makes it:
+    the credential names the sales service as acting for the user, and the contacts service
+    scopes such keys to the service (``Principal.idempotency_scope``), not the user."""
     return f"lead-conversion:{lead_id}:{record}"
 
 
@@ -118,23 +121,26 @@ class LeadConversion:
         if lead.status is LeadStatus.CONVERTED:
             return LEAD.outcome(lead)
         authorize(principal, Action.CHANGE, lead.scope, "lead")
-        check_version(lead, context.expected_version)
+        if not lead.matches_version(context.expected_version):
+            raise VersionMismatch(
+                f"lead {lead_id} is at version {lead.version}, not {context.expected_version}"
+            )
         lead.check_convertible()
         if conversion.opportunity is not None:
             await self._check_pipeline(principal, conversion.opportunity.pipeline_id)
 
-        owner = owner_of(lead, principal)
+        plan = await self._plan(lead, conversion, context)
         account_id = None
-        account = account_of(lead, owner) if conversion.create_account else None
+        account = account_of(lead, plan.owner) if plan.create_account else None
         if account is not None:
             account_id = await self._create(lead, "accounts", account, principal)
         contact_id = await self._create(
-            lead, "contacts", contact_of(lead, owner, account_id), principal
+            lead, "contacts", contact_of(lead, plan.owner, account_id), principal
         )
         opportunity_id = None
         if conversion.opportunity is not None:
             opportunity_id = await self._open(
-                lead, conversion.opportunity, owner, account_id, contact_id, context
+                lead, conversion.opportunity, plan.owner, account_id, contact_id, context
             )
         convert = ConvertLead(
             record_id=lead_id,
@@ -143,9 +149,32 @@ class LeadConversion:
             opportunity_id=opportunity_id,
         )
         try:
-            return await self.sales.handle(convert, context)
+            # The If-Match was checked above; the plan has since moved the lead's version.
+            return await self.sales.handle(convert, replace(context, expected_version=None))
         except LeadAlreadyConverted:  # another attempt finished first: its links stand
             return await asyncio.to_thread(self.sales.read, Lead, lead_id, principal)
+
+    async def _plan(
+        self, lead: Lead, conversion: Conversion, context: CommandContext
+    ) -> ConversionPlan:
+        """The plan an earlier attempt settled, or this attempt's, recorded before anything
+        is created elsewhere: every attempt then sends the contacts service the same
+        requests, and its idempotency keys give back the records the first one created."""
+        if lead.conversion_plan is not None:
+            return lead.conversion_plan
+        start = StartLeadConversion(
+            record_id=lead.id,
+            owner=owner_of(lead, context.principal),
+            create_account=conversion.create_account,
+        )
+        # Another attempt may move the lead first: its plan, if it began one, stands.
+        with suppress(ConcurrencyConflict, PreconditionFailed):
+            await self.sales.handle(start, CommandContext(context.caller, lead.version))
+        settled = await asyncio.to_thread(self.sales.get, Lead, lead.id, context.principal)
+        settled.check_convertible()
+        if settled.conversion_plan is None:
+            raise ConcurrencyConflict(f"lead {lead.id} changed while being converted")
+        return settled.conversion_plan
 
     async def _check_pipeline(self, principal: Principal, pipeline_id: UUID) -> None:
         # Before anything is created: a pipeline the caller may not use refuses it all.

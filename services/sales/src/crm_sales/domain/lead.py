@@ -13,6 +13,7 @@ the lead is erased too (``LeadErased`` deletes the lead's data key), and refuses
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Self
@@ -22,6 +23,7 @@ from crm_sales.domain.lead_scoring import DEFAULT_RULES
 from crm_sales.domain.scoring import LeadFacts, ScoringRule, score
 from crm_shared.catalog.sales.leads import (
     LeadChanged,
+    LeadConversionStarted,
     LeadConverted,
     LeadDisqualified,
     LeadErased,
@@ -43,6 +45,16 @@ class LeadStatus(StrEnum):
     QUALIFIED = "qualified"
     DISQUALIFIED = "disqualified"
     CONVERTED = "converted"
+
+
+@dataclass(frozen=True, slots=True)
+class ConversionPlan:
+    """What a conversion creates, settled by the attempt that began it (``read_version``:
+    the lead's version that attempt was asked to convert, for a retry's If-Match)."""
+
+    owner: str
+    create_account: bool
+    read_version: int
 
 
 class LeadAlreadyConverted(Conflict):
@@ -98,6 +110,7 @@ class Lead(CrmRecord):
     contact_id: UUID | None
     account_id: UUID | None
     opportunity_id: UUID | None
+    conversion_plan: ConversionPlan | None = None
     erased_at: datetime | None = None
 
     @classmethod
@@ -188,6 +201,25 @@ class Lead(CrmRecord):
         self.check_changeable()
         if self.status is LeadStatus.DISQUALIFIED:
             raise LeadStatusRefused("a disqualified lead is not converted: qualify it first")
+
+    def start_conversion(self, *, owner: str, create_account: bool) -> ConversionPlan:
+        """The conversion's plan: the one an earlier attempt settled, else this one."""
+        self.check_convertible()
+        if self.conversion_plan is None:
+            self._trigger(LeadConversionStarted(owner=owner, create_account=create_account))
+        assert self.conversion_plan is not None
+        return self.conversion_plan
+
+    @applies(LeadConversionStarted)
+    def _conversion_started(self, e: LeadConversionStarted) -> None:
+        # Applied before the version moves on: ``self.version`` is still the one read.
+        self.conversion_plan = ConversionPlan(e.owner, e.create_account, self.version)
+
+    def matches_version(self, expected: int | None) -> bool:
+        """If-Match for a conversion: the version now, or the one the conversion that
+        began was asked for (a retry of it carries that one)."""
+        plan_read = self.conversion_plan.read_version if self.conversion_plan else None
+        return expected is None or expected in (self.version, plan_read)
 
     def convert(
         self, *, contact_id: UUID, account_id: UUID | None, opportunity_id: UUID | None

@@ -107,6 +107,17 @@ class LeadDisqualified(EventData):
     example = {"reason": "no budget this year"}
 
 
+@event_type("sales", "lead", "conversion_started")
+class LeadConversionStarted(EventData):
+    """A conversion of the lead began: what it creates in the contacts service is settled
+    here, once, so that whoever finishes it (a retry, another user) creates the same records
+    rather than a second contact."""
+
+    owner: str = Field(description="Who owns the contact, account and opportunity it creates")
+    create_account: bool = Field(description="Whether the lead's company becomes an account")
+    example = {"owner": "alice", "create_account": True}
+
+
 @event_type("sales", "lead", "converted")
 class LeadConverted(EventData):
     """The lead became a contact (and an account, when it named a company) in the contacts
