@@ -50,6 +50,7 @@ class NamedPipelines:
         metadata: EventMetadata,
         idempotency_key: str | None = None,
         fingerprint: str = "",
+        reads: tuple[UUID, ...] = (),
     ) -> Outcome:
         for attempt in range(1, ATTEMPTS + 1):
             stored = [] if creates else await asyncio.to_thread(self.events.events_of, touches)
@@ -60,6 +61,7 @@ class NamedPipelines:
                     metadata=metadata,
                     idempotency_key=idempotency_key,
                     fingerprint=fingerprint,
+                    reads=reads,
                 )
             except ConcurrencyConflict:
                 # A new pipeline whose id is taken stays refused: only a change is retried.
