@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from crm_shared.deploy import BASE, generated_files, stale, write
 from crm_shared.deploy.blocks import BEGIN, MissingBlock
 from crm_shared.deploy.image import workspace_members
+from crm_shared.deploy.kafka_topics import installed_topics
 from crm_shared.deploy.kubernetes import service_manifest
 from crm_shared.service import ServiceDefinition, installed_services
 from tests.deploy.test_manifests import (
@@ -144,6 +145,15 @@ def test_an_added_service_is_deployed_by_every_overlay_with_no_hand_edit(
     assert {"crm.tasks.events", "crm.tasks.events.dlq"} <= topics
 
 
+def test_the_topic_of_a_service_consumed_before_it_exists_is_declared_too() -> None:
+    # A consumer subscribes before its publisher is written or deployed (sales reads
+    # marketing's events already): the topic must exist all the same.
+    billing_reader = replace(TASKS, consumes=("contacts", "billing"))
+    topics = installed_topics([*INSTALLED, billing_reader])
+    assert {"crm.billing.events", "crm.billing.events.dlq"} <= set(topics)
+    assert len(topics) == len(set(topics))
+
+
 def test_an_added_service_runs_in_compose_with_no_hand_edit(with_tasks: Path) -> None:
     errors = compose_specification_errors(with_tasks / "deploy")
     assert not errors, errors
@@ -157,9 +167,8 @@ def test_an_added_service_runs_in_compose_with_no_hand_edit(with_tasks: Path) ->
         "contacts": "http://contacts:8101"
     }
     assert tasks["depends_on"] == services["contacts"]["depends_on"]  # the shared anchor
-    assert (
-        "for service in contacts projections sales tasks;" in services["kafka-topics"]["command"][0]
-    )
+    loop = services["kafka-topics"]["command"][0].split("for service in ")[1].split(";")[0]
+    assert {"contacts", "projections", "sales", "tasks"} <= set(loop.split())
 
 
 def test_an_added_service_is_exposed_and_health_checked_by_the_image(with_tasks: Path) -> None:

@@ -150,6 +150,28 @@ async def test_a_command_reads_other_aggregates_loaded_in_its_batch_and_changes_
     assert stored_source.version == 1, "a read aggregate records nothing"
 
 
+async def test_a_command_changing_an_aggregate_it_only_reads_is_refused_and_records_nothing(
+    committer: GroupCommitter,
+) -> None:
+    source, target = uuid4(), uuid4()
+    for contact_id, name in ((source, "Ada"), (target, "B")):
+        await committer.submit(
+            register(contact_id, name),  # type: ignore[arg-type]
+            touches=contact_id,
+            creates=True,
+            metadata=META,
+        )
+    with pytest.raises(LookupError):
+        await committer.submit(
+            copy_name(target, source),  # type: ignore[arg-type]
+            touches=target,
+            metadata=META,
+            reads=(source,),
+        )
+    stored = await asyncio.to_thread(committer.app.load, Contact, source)
+    assert stored.version == 1
+
+
 async def test_a_command_reading_an_aggregate_it_did_not_declare_is_refused(
     committer: GroupCommitter,
 ) -> None:

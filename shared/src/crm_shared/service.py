@@ -11,7 +11,7 @@ web framework, no database or broker client): the heavy parts are named as
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import entry_points
@@ -62,6 +62,15 @@ class ServiceDefinition:
     def workers(self, requested: int) -> int:
         """How many worker processes to run when ``requested`` are asked for."""
         return min(requested, self.max_workers or requested)
+
+
+def topic_owners(services: Iterable[ServiceDefinition]) -> list[str]:
+    """The services whose event topics must exist: each that publishes, and each that
+    one of them consumes, installed or not (a consumer subscribes to its topic before
+    the publisher is written or deployed: marketing's, consumed by sales)."""
+    owners = [d.name for d in services if d.publishes]
+    consumed = [name for d in services for name in d.consumes]
+    return list(dict.fromkeys([*owners, *consumed]))
 
 
 def load(reference: str) -> Any:

@@ -8,6 +8,7 @@ from uuid import uuid4
 from crm_sales.domain.lead import LeadStatus
 from crm_sales.lead_list.rows import LeadRow, fold_all
 from crm_shared.catalog.sales.leads import (
+    LeadAssigned,
     LeadChanged,
     LeadConverted,
     LeadDisqualified,
@@ -86,6 +87,16 @@ def test_the_score_is_the_latest_one() -> None:
 def test_a_reassignment_moves_the_owner_and_the_department() -> None:
     row = row_of(GRACE, LeadReassigned(owner="bob", department="emea"))
     assert (row.owner, row.department) == ("bob", "emea")
+
+
+def test_a_reassignment_naming_a_team_moves_the_team_too() -> None:
+    row = row_of(GRACE, LeadReassigned(owner="bob", department="sales", team="emea"))
+    assert (row.owner, row.team) == ("bob", "emea")
+
+
+def test_an_assignment_by_the_rules_moves_the_owner_and_the_team() -> None:
+    row = row_of(GRACE, LeadAssigned(owner="bob", team="emea", rule="territory", territory=1))
+    assert (row.owner, row.team, row.department) == ("bob", "emea", "sales")
 
 
 def test_a_converted_lead_keeps_no_personal_data_and_points_at_its_contact() -> None:

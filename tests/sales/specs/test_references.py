@@ -238,3 +238,13 @@ async def test_an_activity_moved_to_an_erased_contact_is_refused_as_unknown() ->
         .when(ChangeActivity(record_id=CALL, changes={"related_to": gone}), by=OWNER)
         .then_refused(UnknownReference, field="related_to.id")
     )
+
+
+async def test_an_application_built_without_the_contact_records_refuses_every_account() -> None:
+    # Fails closed: a service wired without its read model links no account at all.
+    unwired = Specification(lambda store: SalesApplication(store, store))
+    await (
+        unwired.given(a_pipeline())
+        .when(opening(account_id=ACME), by=OWNER)
+        .then_refused(UnknownReference, field="account_id")
+    )

@@ -64,7 +64,7 @@ class DealUseCases(RecordsApplication):
     def pipelines(self) -> RecordsApplication:
         """The commands on pipelines, each run with the register of their names, which
         keeps the names unique (``crm_sales.pipeline_names``)."""
-        committer = NamedPipelines(self.committer, self.events)
+        committer = NamedPipelines(self.committer)
         return RecordsApplication(self.events, committer, [PIPELINE], self.resolver)
 
     async def open_opportunity(self, command: OpenOpportunity, context: CommandContext) -> Outcome:

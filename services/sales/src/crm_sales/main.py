@@ -9,6 +9,7 @@ from crm_sales.cli import cli
 from crm_sales.contact_links import SCHEMA as CONTACT_LINKS
 from crm_sales.contact_records import SCHEMA as CONTACT_RECORDS
 from crm_sales.deal_list import SCHEMA as DEAL_LIST
+from crm_sales.lead_engagement import SCHEMA as LEAD_ENGAGEMENT
 from crm_sales.lead_list import SCHEMA as LEAD_LIST
 from crm_shared.roles import Role
 from crm_shared.service import ServiceDefinition
@@ -37,7 +38,9 @@ SERVICE = ServiceDefinition(
     # Contacts' events reach its contact links (an erased contact erases the lead it came
     # from) and its contact records (what a deal's or an activity's reference is checked
     # against), and converting a lead calls the contacts service (docs/architecture.md).
-    consumes=("contacts",),
+    # Contacts' interactions and marketing's campaign responses and form submissions
+    # engage leads (crm_sales.lead_engagement).
+    consumes=("contacts", "marketing"),
     event_store_schema="sales",
     relay="crm_sales.main:create_relay",
     cli=cli,
@@ -48,6 +51,7 @@ SERVICE = ServiceDefinition(
         "contact_links": CONTACT_LINKS,
         "contact_records": CONTACT_RECORDS,
         "deal_list": DEAL_LIST,
+        "lead_engagement": LEAD_ENGAGEMENT,
     },
 )
 
@@ -58,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from crm_sales.api import (
         activities,
         activity_list,
+        assignment,
         calendar,
         deal_list,
         exchange_rates,
@@ -68,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         products,
         quotas,
         quotes,
+        scoring,
     )
     from crm_sales.application import SalesApplication, SalesEventStore
     from crm_sales.contact_links.contact_data import erase_contact_data
@@ -76,7 +82,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from crm_sales.contact_records.read_model import ContactRecords
     from crm_sales.contact_records.resolver import ContactRecordsInReadModel
     from crm_sales.deal_list.read_model import DealList
+    from crm_sales.lead_engagement.engage import engage_lead
+    from crm_sales.lead_engagement.read_model import LeadEngagement
     from crm_sales.lead_list.read_model import LeadList
+    from crm_sales.scoring.sweeper import with_rescoring
     from crm_shared.service_app import event_sourced_app
     from crm_shared.settings import get_settings
 
@@ -85,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # References to contacts and accounts are checked against the read model, through the
     # app's query pool (open once the app has started).
     contacts = ContactRecordsInReadModel(lambda: app.state.pool, records)
+    engagement = LeadEngagement()
     app = event_sourced_app(
         SERVICE,
         settings,
@@ -93,6 +103,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=[
             lead_list.router,
             leads.router,
+            assignment.leads,
+            assignment.rules,
             pipelines.router,
             deal_list.router,  # its GET before the records' /{id} routes
             opportunities.router,
@@ -104,16 +116,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             exchange_rates.router,
             quotas.router,
             quotes.router,
+            scoring.router,
         ],
-        read_models=[LeadList(), ActivityList(), DealList(), links, records],
+        read_models=[LeadList(), ActivityList(), DealList(), links, engagement, records],
     )
     # The links erase through the app's use cases, which exist once the app has started.
     links.eraser = lambda lead_id, contact_id: erase_lead(app.state.use_cases, lead_id, contact_id)
     links.subject_eraser = lambda contact_id: erase_contact_data(
         app.state.use_cases.events, contact_id
     )
-    # The reminder scheduler reads the activity list (crm_sales.reminder_scheduler).
-    return with_agenda(app, settings.database_url or "")
+    engagement.engager = lambda engaged: engage_lead(app.state.use_cases, engaged)
+    # The reminder scheduler reads the activity list (crm_sales.reminder_scheduler), the
+    # rescoring sweeper the engagement model (crm_sales.scoring.sweeper).
+    app = with_agenda(app, settings.database_url or "")
+    return with_rescoring(app, settings.database_url or "")
 
 
 def create_relay(settings: Settings) -> Relay:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
+from pydantic import Field
+
 from crm_sales.domain.lead import LeadStatus
 from crm_shared.catalog.sales.leads import ScoreReason
 from crm_shared.records.views import RecordView
@@ -31,8 +33,14 @@ class LeadView(RecordView):
     team: str | None
     status: LeadStatus
     disqualification_reason: str | None
-    score: int
-    score_reasons: list[ScoreReason]
+    score: int = Field(description="By the scoring rules in force (GET /v1/scoring-rules)")
+    score_reasons: list[ScoreReason] = Field(
+        description="Every rule's points; an engagement's decayed as of the score's last "
+        "change, with the engagement's `when`"
+    )
+    rescore_at: datetime | None = Field(
+        None, description="When the score next changes as its engagement ages (null: never)"
+    )
     contact_id: UUID | None
     account_id: UUID | None
     opportunity_id: UUID | None

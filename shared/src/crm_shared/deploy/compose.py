@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterable
 
 from crm_shared.deploy.kubernetes import is_event_writer
-from crm_shared.service import ServiceDefinition
+from crm_shared.service import ServiceDefinition, topic_owners
 
 TOPICS_JOB = """\
 # One-shot: creates each service's event topic and its .dlq companion.
@@ -81,7 +81,7 @@ def _environment(definition: ServiceDefinition, services: dict[str, ServiceDefin
 
 def compose_blocks(services: Iterable[ServiceDefinition]) -> dict[str, str]:
     by_name = {d.name: d for d in services}
-    publishers = " ".join(name for name, d in by_name.items() if d.publishes)
+    publishers = " ".join(topic_owners(by_name.values()))
     text = TOPICS_JOB.format(publishers=publishers)
     for definition in by_name.values():
         text += SERVICE.format(

@@ -7,6 +7,10 @@ idempotency keys of its commands, are inserted in one transaction. If that trans
 conflicts (another process wrote the same aggregate version, or the same idempotency key
 was used twice), the batch is replayed one command per transaction, so only the
 conflicting command fails.
+
+A command may touch more aggregates than its own (``also_touches``): they are loaded with
+it, their events stored in the same transaction, and no other command of its batch
+touches them (assigning a lead moves the assignment rules' turn: both or neither).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import asyncio
 import hashlib
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from uuid import UUID
@@ -75,7 +79,7 @@ class Outcome:
 
 
 class UnitOfWork:
-    """What a command sees: the aggregate it touches (loaded with the batch) or creates,
+    """What a command sees: the aggregates it touches (loaded with the batch) or creates,
     and any it only reads (loaded with the batch too, as they stood before it)."""
 
     def __init__(self, preloaded: dict[UUID, list[Any]]) -> None:
@@ -121,6 +125,16 @@ class PendingCommand:
     # Filled in while the batch executes:
     events: list[DomainEvent] = field(default_factory=list)
     outcome: Outcome | None = None
+    also_touches: tuple[UUID, ...] = ()
+
+    @property
+    def touched(self) -> tuple[UUID, ...]:
+        return (self.touches, *self.also_touches)
+
+    @property
+    def loads(self) -> tuple[UUID, ...]:
+        """What its unit of work loads: not the aggregate it creates (there is none yet)."""
+        return (*(self.also_touches if self.creates else self.touched), *self.reads)
 
 
 def fingerprint(*parts: bytes | str) -> str:
@@ -176,11 +190,12 @@ class GroupCommitter:
         metadata: EventMetadata,
         idempotency_key: str | None = None,
         fingerprint: str = "",
+        also_touches: Sequence[UUID] = (),
         reads: tuple[UUID, ...] = (),
     ) -> Outcome:
-        """Runs ``run`` in the next batch, with ``touches`` and ``reads`` loaded in the
-        batch's one query (a command that needs another aggregate's state need not load it
-        on its own first)."""
+        """Runs ``run`` in the next batch, with ``touches``, ``also_touches`` and ``reads``
+        loaded in the batch's one query (a command that needs another aggregate's state
+        need not load it on its own first). What it only reads it may not change."""
         if idempotency_key is not None:
             # The common retry finds its answer without queueing.
             previous = await self._find_idempotency_record(idempotency_key)
@@ -189,7 +204,15 @@ class GroupCommitter:
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._waiting.append(
             PendingCommand(
-                run, touches, creates, metadata, idempotency_key, fingerprint, future, reads
+                run,
+                touches,
+                creates,
+                metadata,
+                idempotency_key,
+                fingerprint,
+                future,
+                reads,
+                also_touches=tuple(also_touches),
             )
         )
         self._wakeup.set()
@@ -225,10 +248,10 @@ class GroupCommitter:
             command = self._waiting.popleft()
             if command.future.cancelled():
                 continue
-            if command.touches in seen or (command.idempotency_key in keys):
+            if seen.intersection(command.touched) or (command.idempotency_key in keys):
                 held.append(command)
                 continue
-            seen.add(command.touches)
+            seen.update(command.touched)
             if command.idempotency_key is not None:
                 keys.add(command.idempotency_key)
             batch.append(command)
@@ -236,9 +259,7 @@ class GroupCommitter:
         return batch
 
     async def _execute(self, batch: list[PendingCommand]) -> None:
-        preloaded = await self._load(
-            [c.touches for c in batch if not c.creates] + [i for c in batch for i in c.reads]
-        )
+        preloaded = await self._load([i for c in batch for i in c.loads])
         ready = [c for c in batch if self._decide(c, preloaded)]
         if not ready:
             return
@@ -252,9 +273,7 @@ class GroupCommitter:
     async def _execute_alone(self, command: PendingCommand) -> None:
         command.events.clear()
         command.outcome = None
-        preloaded = await self._load(
-            ([] if command.creates else [command.touches]) + [*command.reads]
-        )
+        preloaded = await self._load(list(command.loads))
         if not self._decide(command, preloaded):
             return
         try:
@@ -286,7 +305,12 @@ class GroupCommitter:
             self._fail(command, error)
             return False
         for aggregate in unit.aggregates.values():
-            for event in aggregate.collect_events():
+            events = aggregate.collect_events()
+            if events and aggregate.id not in command.touched:
+                # Only what a batch touches is kept apart from its other commands.
+                self._fail(command, LookupError(f"{aggregate.id} was only read, not touched"))
+                return False
+            for event in events:
                 event.metadata = command.metadata
                 command.events.append(event)
         command.outcome = outcome

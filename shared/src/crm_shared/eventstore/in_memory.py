@@ -4,7 +4,7 @@ the command's events stored with its idempotency key, or nothing at all)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from uuid import UUID
 
 from crm_shared.events import DomainEvent, EventMetadata
@@ -49,6 +49,7 @@ class InMemoryEventStore:
         metadata: EventMetadata,
         idempotency_key: str | None = None,
         fingerprint: str = "",
+        also_touches: Sequence[UUID] = (),
         reads: tuple[UUID, ...] = (),
     ) -> Outcome:
         if idempotency_key is not None and idempotency_key in self._answers:
@@ -58,8 +59,8 @@ class InMemoryEventStore:
                     "this Idempotency-Key was already used for a different request"
                 )
             return Outcome(outcome.aggregate_id, outcome.version, outcome.body, replayed=True)
-        loaded = ([] if creates else [touches]) + [*reads]
-        unit = UnitOfWork({aggregate_id: self.events_of(aggregate_id) for aggregate_id in loaded})
+        loads = [*([] if creates else [touches]), *also_touches, *reads]
+        unit = UnitOfWork({aggregate_id: self.events_of(aggregate_id) for aggregate_id in loads})
         outcome = run(unit)
         events = [e for aggregate in unit.aggregates.values() for e in aggregate.collect_events()]
         for event in events:

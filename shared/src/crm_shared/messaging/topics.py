@@ -1,5 +1,5 @@
-"""The topics of the CRM: one per installed service that publishes, each with a
-dead-letter companion."""
+"""The topics of the CRM: one per installed service that publishes, and one per service
+an installed one consumes (``topic_owners``), each with a dead-letter companion."""
 
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ def dead_letter_topic(topic: str) -> str:
 
 
 def all_topics() -> list[str]:
-    from crm_shared.service import installed_services
+    from crm_shared.service import installed_services, topic_owners
 
-    topics = [d.topic for d in installed_services().values() if d.publishes]
+    topics = [events_topic(name) for name in topic_owners(installed_services().values())]
     return topics + [dead_letter_topic(t) for t in topics]
 
 

@@ -54,6 +54,7 @@ class Committer(Protocol):
         metadata: EventMetadata,
         idempotency_key: str | None = None,
         fingerprint: str = "",
+        also_touches: Sequence[UUID] = (),
         reads: tuple[UUID, ...] = (),
     ) -> Outcome: ...
 
@@ -141,7 +142,7 @@ class RecordsApplication:
         details = created.model_construct(**command.values, owner=owner, department=department)
 
         def run(unit: UnitOfWork) -> Outcome:
-            record = record_type.create(command.record_id, details)
+            record = command.reading(unit).create_record(details)
             unit.add(record)
             return kind.outcome(record)
 
@@ -152,6 +153,7 @@ class RecordsApplication:
             metadata=context.metadata,
             idempotency_key=context.idempotency_key,
             fingerprint=context.fingerprint,
+            reads=command.reads(),
         )
 
     async def change(self, command: RecordCommand[Any], context: CommandContext) -> Outcome:

@@ -16,6 +16,7 @@ from uuid import UUID, uuid4
 from crm_shared.auth.policy import Action, Reference, Scope, may_move
 from crm_shared.auth.principal import Principal
 from crm_shared.domain import Forbidden
+from crm_shared.events import EventData
 from crm_shared.records.record import CrmRecord
 from crm_shared.records.references import references
 from crm_shared.values import Channel, ConsentChannel, ConsentStatus, Direction
@@ -32,8 +33,20 @@ def _described(command: object, record_id: UUID, values: Mapping[str, Any]) -> s
     return f"{type(command).__name__}({record_id}: {', '.join(sorted(values))})"
 
 
+class BatchReads:
+    """What a command reads of other aggregates besides its record: loaded with the record,
+    in the command's batch, and handed to it before it runs (none by default)."""
+
+    def reads(self) -> tuple[UUID, ...]:
+        return ()
+
+    def reading(self, unit: UnitOfWork) -> Self:
+        """The command with what it reads taken from ``unit``."""
+        return self
+
+
 @dataclass(frozen=True, kw_only=True)
-class CreateRecord(Generic[R]):
+class CreateRecord(BatchReads, Generic[R]):
     """A new record with these values, owned by ``owner`` (None: nobody) in ``department``
     (None: the caller's)."""
 
@@ -46,12 +59,17 @@ class CreateRecord(Generic[R]):
     def references(self) -> dict[str, Reference]:
         return references(self.record_type, self.values)
 
+    def create_record(self, details: EventData) -> R:
+        """The new record from its creation event's data (a command of a kind of record
+        that needs more to create one, a lead its scoring rules, brings it here)."""
+        return self.record_type.create(self.record_id, details)
+
     def __repr__(self) -> str:
         return _described(self, self.record_id, self.values)
 
 
 @dataclass(frozen=True, kw_only=True)
-class RecordCommand(Generic[R]):
+class RecordCommand(BatchReads, Generic[R]):
     """A command on one existing record."""
 
     action: ClassVar[Action] = Action.CHANGE
@@ -65,14 +83,6 @@ class RecordCommand(Generic[R]):
 
     def check(self, principal: Principal, record: R) -> None:
         """A rule about the caller beyond the policy's ``action`` (none by default)."""
-
-    def reads(self) -> tuple[UUID, ...]:
-        """Other aggregates the command reads (loaded with its record, in its batch)."""
-        return ()
-
-    def reading(self, unit: UnitOfWork) -> Self:
-        """The command with what it reads taken from ``unit`` (itself by default)."""
-        return self
 
     def apply(self, record: R) -> None:
         raise NotImplementedError
@@ -116,13 +126,15 @@ class ReassignRecord(RecordCommand[R]):
 
     owner: str | None
     department: str
+    # What the kind of record's reassignment carries besides (a lead's team).
+    details: Mapping[str, Any] = field(default_factory=dict)
 
     def check(self, principal: Principal, record: R) -> None:
         if not may_move(principal, record.scope, Scope(self.owner, self.department)):
             raise Forbidden(f"role {principal.role} may not move it to {self.department}")
 
     def apply(self, record: R) -> None:
-        record.reassign(self.owner, self.department)
+        record.reassign(self.owner, self.department, **self.details)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -175,13 +175,20 @@ class CrmRecord(Aggregate):
     def _restored(self, _: EventData) -> None:
         self.archived = False
 
-    def reassign(self, owner: str | None, department: str) -> None:
+    def reassign(self, owner: str | None, department: str, **details: Any) -> None:
+        """``details``: what the kind's reassigned event carries besides (a lead's team),
+        recorded where it changes; absent or null leaves it as it is."""
         self.check_changeable()
-        if (owner, department) != (self.owner, self.department):
-            self._trigger(offered(self.events.reassigned)(owner=owner, department=department))
+        changed = {k: v for k, v in details.items() if v is not None and getattr(self, k) != v}
+        if (owner, department) != (self.owner, self.department) or changed:
+            event = offered(self.events.reassigned)
+            self._trigger(event(owner=owner, department=department, **changed))
 
     def _reassigned(self, e: ReassignedData) -> None:
         self.owner, self.department = e.owner, e.department
+        for name in type(e).model_fields.keys() - ReassignedData.model_fields.keys():
+            if getattr(e, name) is not None:
+                setattr(self, name, getattr(e, name))
 
     def log_interaction(
         self,

@@ -150,15 +150,17 @@ def add_record_routes(
     *,
     application: Application = use_cases,
     responses: Responses = RESPONSES,
+    reassign_body: type[schemas.Reassign] = schemas.Reassign,
 ) -> None:
     """Adds the routes of one kind of record (``application`` finds the service's): reading
-    it and its history, and each command its events offer."""
+    it and its history, and each command its events offer. A kind whose reassignment
+    carries more than owner and department (a lead's team) names its ``reassign_body``."""
     events = kind.aggregate.events
     _add_reading(router, kind, application, responses)
     if events.archiving:
         _add_archiving(router, kind, application, responses)
     if events.reassigned is not None:
-        _add_reassigning(router, kind, application, responses)
+        _add_reassigning(router, kind, application, responses, reassign_body)
     if events.interaction_logged is not None:
         _add_interactions(router, kind, application, responses)
     if events.consents:
@@ -242,7 +244,11 @@ def _add_archiving(
 
 
 def _add_reassigning(
-    router: APIRouter, kind: RecordKind[Any], application: Application, responses: Responses
+    router: APIRouter,
+    kind: RecordKind[Any],
+    application: Application,
+    responses: Responses,
+    body_type: type[schemas.Reassign] = schemas.Reassign,
 ) -> None:
     """Move a record to another owner or department."""
     cls, noun, view = kind.aggregate, kind.aggregate.noun(), kind.view
@@ -256,10 +262,18 @@ def _add_reassigning(
         operation_id=f"reassign_{noun}",
     )
     async def reassign(
-        record_id: UUID, body: schemas.Reassign, records: Records, context: Changing
+        record_id: UUID,
+        body: body_type,  # type: ignore[valid-type]
+        records: Records,
+        context: Changing,
     ) -> Response:
+        given: schemas.Reassign = body
         command = commands.ReassignRecord(
-            record_type=cls, record_id=record_id, owner=body.owner, department=body.department
+            record_type=cls,
+            record_id=record_id,
+            owner=given.owner,
+            department=given.department,
+            details=given.model_dump(exclude={"owner", "department"}, exclude_none=True),
         )
         return outcome_response(await records.handle(command, context), 200)
 

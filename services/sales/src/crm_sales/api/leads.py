@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
-from crm_sales.api import conversion_schemas, schemas
+from crm_sales.api import assignment_schemas, conversion_schemas, schemas
 from crm_sales.application import LEAD, SalesApplication
 from crm_sales.commands import (
     ChangeLead,
@@ -160,4 +160,10 @@ async def convert_lead(
     return outcome_response(outcome, 200)
 
 
-routes.add_record_routes(router, LEAD, application=sales_app, responses=RESPONSES)
+routes.add_record_routes(
+    router,
+    LEAD,
+    application=sales_app,
+    responses=RESPONSES,
+    reassign_body=assignment_schemas.ReassignLead,  # a manager may set the team too
+)

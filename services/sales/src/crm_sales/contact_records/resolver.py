@@ -48,6 +48,14 @@ class ContactRecordsInReadModel:
         return located(record, reference)
 
 
+class NoContactRecords:
+    """Knows no contact and no account: every reference to one is refused as unknown (an
+    application built without the read model fails closed, never open)."""
+
+    async def locate(self, reference: Reference) -> Referenced | None:
+        return None
+
+
 class AcrossServices:
     """Sends a reference to the contacts service's records to ``contacts``, any other to
     ``own``."""

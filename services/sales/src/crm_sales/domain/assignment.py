@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from types import MappingProxyType
 
 
@@ -53,11 +54,20 @@ class RoundRobin:
         return RoundRobin(MappingProxyType({**self.last, team: rep}))
 
 
+class Rule(StrEnum):
+    """Why the lead went to its team."""
+
+    TERRITORY = "territory"  # a territory covers the lead's country or region
+    LEAD_TEAM = "lead_team"  # the lead named its team
+
+
 @dataclass(frozen=True, slots=True)
 class Assigned:
     rep: str
     team: str
     round_robin: RoundRobin
+    rule: Rule = Rule.TERRITORY
+    territory: int | None = None  # the covering territory's position, from 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,9 +85,14 @@ def assign(
     round_robin: RoundRobin,
 ) -> Assigned | Unassigned:
     """``territories`` in order of precedence; ``reps`` in the order they take turns."""
-    team = lead.team or next((t.team for t in territories if t.covers(lead)), None)
-    if team is None:
-        return Unassigned("no territory covers the lead and it names no team")
+    if lead.team:
+        team, rule, position = lead.team, Rule.LEAD_TEAM, None
+    else:
+        covering = (n for n, t in enumerate(territories, 1) if t.covers(lead))
+        position = next(covering, None)
+        if position is None:
+            return Unassigned("no territory covers the lead and it names no team")
+        team, rule = territories[position - 1].team, Rule.TERRITORY
     roster = [rep.id for rep in reps if rep.team == team]
     eligible = {rep.id for rep in reps if rep.team == team and rep.active}
     if not eligible:
@@ -87,4 +102,4 @@ def assign(
     start = roster.index(last) + 1 if last in roster else 0
     turn_order = roster[start:] + roster[:start]
     rep = next(rep for rep in turn_order if rep in eligible)
-    return Assigned(rep, team, round_robin.after(team, rep))
+    return Assigned(rep, team, round_robin.after(team, rep), rule, position)

@@ -20,12 +20,21 @@ from typing import Any, ClassVar, Self
 from uuid import UUID
 
 from crm_sales.domain.lead_scoring import DEFAULT_RULES
-from crm_sales.domain.scoring import LeadFacts, ScoringRule, score
+from crm_sales.domain.scoring import (
+    Engagement,
+    EngagementKind,
+    LeadFacts,
+    ScoringRule,
+    next_change,
+    score,
+)
 from crm_shared.catalog.sales.leads import (
+    LeadAssigned,
     LeadChanged,
     LeadConversionStarted,
     LeadConverted,
     LeadDisqualified,
+    LeadEngaged,
     LeadErased,
     LeadQualified,
     LeadReassigned,
@@ -82,7 +91,7 @@ class ReasonRequired(Invalid):
 class Lead(CrmRecord):
     creation_events = (LeadRegistered,)
     events = RecordEvents(updated=LeadChanged, reassigned=LeadReassigned)
-    # The rules every lead is scored by; a subclass (or a test) may name others.
+    # The rules a lead is scored by when its command brings none.
     scoring_rules: ClassVar[Sequence[ScoringRule]] = DEFAULT_RULES
 
     first_name: str | None
@@ -107,6 +116,9 @@ class Lead(CrmRecord):
     disqualification_reason: str | None
     score: int
     score_reasons: list[ScoreReason]
+    rescore_at: datetime | None
+    engagements: list[Engagement]
+    engagement_sources: set[UUID]
     contact_id: UUID | None
     account_id: UUID | None
     opportunity_id: UUID | None
@@ -114,9 +126,11 @@ class Lead(CrmRecord):
     erased_at: datetime | None = None
 
     @classmethod
-    def create(cls, record_id: UUID, details: EventData) -> Self:
+    def create(
+        cls, record_id: UUID, details: EventData, rules: Sequence[ScoringRule] | None = None
+    ) -> Self:
         lead = super().create(record_id, details)
-        lead._rescore()
+        lead._rescore(rules)
         return lead
 
     @applies(LeadRegistered)
@@ -124,7 +138,8 @@ class Lead(CrmRecord):
         self._start_record(e)
         self.status = LeadStatus.NEW
         self.disqualification_reason = None
-        self.score, self.score_reasons = 0, []
+        self.score, self.score_reasons, self.rescore_at = 0, [], None
+        self.engagements, self.engagement_sources = [], set()
         self.contact_id = self.account_id = self.opportunity_id = None
 
     # --- fields and score ------------------------------------------------------------
@@ -139,26 +154,73 @@ class Lead(CrmRecord):
         if self.status is LeadStatus.CONVERTED:
             raise LeadAlreadyConverted(f"lead {self.id} was converted")
 
-    def update(self, changes: Mapping[str, Any]) -> None:
+    def update(
+        self, changes: Mapping[str, Any], rules: Sequence[ScoringRule] | None = None
+    ) -> None:
         super().update(changes)
-        self._rescore()
+        self._rescore(rules)
 
-    def _rescore(self) -> None:
-        """Records the score whenever it, or a reason for it, changes."""
-        facts = LeadFacts(
+    def engage(
+        self,
+        kind: EngagementKind,
+        at: datetime,
+        source_event_id: UUID,
+        rules: Sequence[ScoringRule] | None = None,
+    ) -> None:
+        """Counts an engagement another service's event told of, once per event however
+        often it is delivered, and rescores. A converted lead still counts it (its contact's
+        interactions are the lead's person engaging); an erased one has no one to score."""
+        if self.erased or source_event_id in self.engagement_sources:
+            return
+        self._trigger(LeadEngaged(kind=kind.value, at=at, source_event_id=source_event_id))
+        self._rescore(rules)
+
+    @applies(LeadEngaged)
+    def _engaged(self, e: LeadEngaged) -> None:
+        self.engagements.append(Engagement(EngagementKind(e.kind), e.at))
+        self.engagement_sources.add(e.source_event_id)
+
+    def rescore(self, rules: Sequence[ScoringRule], at: datetime) -> None:
+        """The score as of ``at`` (the sweeper's clock), recorded only when the points,
+        the rules and engagements behind them, or the instant of the next change moved:
+        not for decayed amounts alone, which move all the time."""
+        if not self.erased:
+            self._rescore(rules, at, amounts_matter=False)
+
+    def _facts(self) -> LeadFacts:
+        return LeadFacts(
             job_title=self.job_title,
             company_size=self.company_size,
             # Sources are matched as the rules name them, whatever the case typed.
             source=self.source.casefold() if self.source else None,
+            engagements=tuple(self.engagements),
         )
-        scored = score(facts, self.scoring_rules, at=self.last_modified)
+
+    def _rescore(
+        self,
+        rules: Sequence[ScoringRule] | None = None,
+        at: datetime | None = None,
+        *,
+        amounts_matter: bool = True,
+    ) -> None:
+        """Records the score whenever it, a reason for it, or its next change moves."""
+        rules = self.scoring_rules if rules is None else rules
+        at = at or self.last_modified
+        facts = self._facts()
+        scored = score(facts, rules, at=at)
         reasons = [ScoreReason(rule=r.rule, points=r.points, when=r.when) for r in scored.reasons]
-        if (scored.points, reasons) != (self.score, self.score_reasons):
-            self._trigger(LeadScoreChanged(score=scored.points, reasons=reasons))
+        due = next_change(facts, rules, at=at)
+        if amounts_matter:
+            moved = (scored.points, reasons) != (self.score, self.score_reasons)
+        else:
+            moved = (scored.points, _why(reasons)) != (self.score, _why(self.score_reasons))
+        if moved or due != self.rescore_at:
+            self._trigger(LeadScoreChanged(score=scored.points, reasons=reasons, rescore_at=due))
 
     @applies(LeadScoreChanged)
     def _score_changed(self, e: LeadScoreChanged) -> None:
         self.score, self.score_reasons = e.score, list(e.reasons)
+        self.rescore_at = e.rescore_at
 
     # --- status ----------------------------------------------------------------------
 
@@ -237,6 +299,18 @@ class Lead(CrmRecord):
         self.contact_id, self.account_id = e.contact_id, e.account_id
         self.opportunity_id = e.opportunity_id
 
+    # --- assignment by the rules (crm_sales.domain.assignment_rules) -------------------
+
+    def assign(self, owner: str, team: str, rule: str, territory: int | None) -> None:
+        """The rules gave the lead ``owner`` of ``team`` (a manager's move is ``reassign``).
+        Recorded even when it is the same rep: the rules' turn moved for it."""
+        self.check_changeable()
+        self._trigger(LeadAssigned(owner=owner, team=team, rule=rule, territory=territory))
+
+    @applies(LeadAssigned)
+    def _assigned(self, e: LeadAssigned) -> None:
+        self.owner, self.team = e.owner, e.team
+
     # --- one data subject --------------------------------------------------------------
 
     def erase(self, *, contact_id: UUID | None = None) -> None:
@@ -250,3 +324,8 @@ class Lead(CrmRecord):
     def _erased(self, _: LeadErased) -> None:
         self.erased_at = self.last_modified
         self.first_name = self.last_name = self.email = self.phone = None
+
+
+def _why(reasons: Sequence[ScoreReason]) -> list[tuple[str, datetime | None]]:
+    """The reasons without their amounts: which rules, for which engagements."""
+    return [(reason.rule, reason.when) for reason in reasons]

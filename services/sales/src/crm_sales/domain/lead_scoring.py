@@ -12,8 +12,9 @@
 | campaign response |     10 | each campaign response, halving every 7 days            |
 | interaction       |      5 | each interaction logged, halving every 30 days          |
 
-The engagement rules count once other services' events (form submissions, campaign
-responses, interactions) reach leads; until then a lead scores for who it is.
+These are the defaults: in force until a manager puts a rule set (``PUT
+/v1/scoring-rules``, ``scoring_rules``). The engagement rules count the engagement other
+services' events bring to a lead (``crm_sales.lead_engagement``).
 """
 
 from __future__ import annotations

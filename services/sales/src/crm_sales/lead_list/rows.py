@@ -18,6 +18,7 @@ from uuid import UUID
 
 from crm_sales.domain.lead import LeadStatus
 from crm_shared.catalog.sales.leads import (
+    LeadAssigned,
     LeadChanged,
     LeadConverted,
     LeadDisqualified,
@@ -40,6 +41,7 @@ LEAD_EVENTS: tuple[type[EventData], ...] = (
     LeadConverted,
     LeadScoreChanged,
     LeadReassigned,
+    LeadAssigned,
     LeadErased,
 )
 
@@ -131,8 +133,10 @@ def _changed(row: LeadRow, data: EventData) -> LeadRow:
             return replace(row, **erased)
         case LeadScoreChanged(score=score):
             return replace(row, score=score)
-        case LeadReassigned(owner=owner, department=department):
-            return replace(row, owner=owner, department=department)
+        case LeadReassigned(owner=owner, department=department, team=team):
+            return replace(row, owner=owner, department=department, team=team or row.team)
+        case LeadAssigned(owner=owner, team=team):
+            return replace(row, owner=owner, team=team)
     return row
 
 

@@ -161,15 +161,54 @@ class LeadScoreChanged(EventData):
 
     score: int
     reasons: list[ScoreReason] = Field(default_factory=list)
+    rescore_at: datetime | None = Field(
+        None,
+        description="When the score will next change as its engagement ages, if ever "
+        "(the rescoring sweeper rescores the lead then)",
+    )
     example = {
         "score": 35,
         "reasons": [
             {"rule": "decision maker", "points": "20", "when": None},
             {"rule": "mid-size company", "points": "15", "when": None},
         ],
+        "rescore_at": None,
+    }
+
+
+@event_type("sales", "lead", "engaged")
+class LeadEngaged(EventData):
+    """The lead engaged (an interaction logged with the contact it became, a campaign
+    response, a form submission), as another service's event told: counted once per
+    ``source_event_id``, however often that event is delivered."""
+
+    kind: str = Field(description="interaction_logged, campaign_response or form_submission")
+    at: datetime = Field(description="When the lead engaged (its points decay from then)")
+    source_event_id: UUID = Field(description="The id of the event that told of it")
+    example = {
+        "kind": "form_submission",
+        "at": "2026-11-01T10:00:00Z",
+        "source_event_id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
     }
 
 
 @event_type("sales", "lead", "reassigned")
 class LeadReassigned(ReassignedData):
-    example = {"owner": "bob", "department": "sales"}
+    """A manager moved the lead (the rules' assignment is ``assigned``)."""
+
+    team: str | None = Field(None, description="The lead's new team (null: unchanged)")
+    example = {"owner": "bob", "department": "sales", "team": "inside-sales"}
+
+
+@event_type("sales", "lead", "assigned")
+class LeadAssigned(EventData):
+    """The assignment rules gave the lead an owner and a team (a manager's decision is
+    ``reassigned``). ``rule`` says why this team: the lead named it (``lead_team``) or a
+    territory covers the lead's country or region (``territory``, ``territory`` its
+    position, from 1); the team's reps then take turns (round-robin among active reps)."""
+
+    owner: str
+    team: str
+    rule: str = Field(description="`territory` or `lead_team`")
+    territory: int | None = Field(None, description="The covering territory's position, from 1")
+    example = {"owner": "alice", "team": "emea", "rule": "territory", "territory": 1}
