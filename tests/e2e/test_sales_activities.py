@@ -18,7 +18,8 @@ from cloudevents.core.bindings.kafka import KafkaMessage, from_binary_event
 from crm_shared.auth.principal import Role
 from crm_shared.catalog.sales.activities import ActivityScheduled
 from crm_shared.privacy.cipher import is_sealed, sealed_data_subjects
-from tests.e2e.conftest import Stack, eventually, register_contact
+from tests.e2e.conftest import Stack, eventually
+from tests.e2e.sales_references import a_contact_sales_knows, an_account_sales_knows
 from tests.integration.kafka_tools import read_all
 
 PROBLEM = "application/problem+json"
@@ -30,12 +31,13 @@ def sales(stack: Stack) -> httpx.AsyncClient:
 
 
 def call(**fields: Any) -> dict[str, Any]:
-    """A call to a contact, due on 3 December at 14:00 UTC, with 15 minutes' notice."""
+    """A call, due on 3 December at 14:00 UTC, with 15 minutes' notice. About no record
+    unless ``related_to`` says (a contact or an account must be one the sales service
+    knows: ``tests.e2e.sales_references``)."""
     return {
         "kind": "task",
         "subject": "Call Ada about the renewal",
         "due_at": "2026-12-03T14:00:00Z",
-        "related_to": {"kind": "contact", "id": str(uuid.uuid4())},
         "reminders": [{"type": "before", "offset": "PT15M"}],
         **fields,
     }
@@ -226,7 +228,7 @@ async def test_a_cancelled_activity_is_archived_and_takes_no_change(stack: Stack
 async def test_the_scheduling_is_a_cloudevent_sealed_with_the_related_contacts_key(
     stack: Stack,
 ) -> None:
-    contact_id = str(uuid.uuid4())
+    contact_id = (await a_contact_sales_knows(stack))["id"]
     secret = f"Ada's private number {uuid.uuid4().hex[:8]}"
     task = await schedule(
         stack, related_to={"kind": "contact", "id": contact_id}, notes=secret, subject="Call Ada"
@@ -257,7 +259,8 @@ async def test_the_scheduling_is_a_cloudevent_sealed_with_the_related_contacts_k
 
 
 async def test_an_activity_about_an_account_is_sealed_with_its_own_key(stack: Stack) -> None:
-    task = await schedule(stack, related_to={"kind": "account", "id": str(uuid.uuid4())})
+    account = await an_account_sales_knows(stack)
+    task = await schedule(stack, related_to={"kind": "account", "id": account["id"]})
     (scheduling, *_) = await published(stack, task["id"], versions=1)
     data = orjson.loads(scheduling.value)
     assert sealed_data_subjects(data, ActivityScheduled.personal_fields()) == {
@@ -268,7 +271,7 @@ async def test_an_activity_about_an_account_is_sealed_with_its_own_key(stack: St
 async def test_erasing_a_contact_erases_what_sales_wrote_about_them(stack: Stack) -> None:
     # A contact who never was a lead: sales sealed the activity's texts under the contact's
     # id with a key of its own, which the contacts service's erasure must reach too.
-    contact = await register_contact(stack, first_name="Erin", last_name="Erased")
+    contact = await a_contact_sales_knows(stack, first_name="Erin", last_name="Erased")
     task = await schedule(
         stack,
         related_to={"kind": "contact", "id": contact["id"]},

@@ -17,6 +17,7 @@ from icalendar import Calendar
 from crm_shared.auth.principal import Role
 from crm_shared.projections.paging import encode_cursor
 from tests.e2e.conftest import Stack, eventually
+from tests.e2e.sales_references import a_contact_sales_knows
 
 PROBLEM = "application/problem+json"
 # The first activity waits for the consumer group to hand out the partitions (seconds).
@@ -38,7 +39,6 @@ async def schedule(stack: Stack, assignee: str, **fields: Any) -> dict[str, Any]
         "notes": "She prefers mornings",
         "due_at": "2026-12-03T14:00:00Z",
         "assignee": assignee,
-        "related_to": {"kind": "contact", "id": str(uuid.uuid4())},
         "reminders": [{"type": "before", "offset": "PT15M"}],
         **fields,
     }
@@ -85,7 +85,7 @@ async def test_the_list_holds_no_personal_text(stack: Stack) -> None:
 
 
 async def test_due_before_done_and_related_to_filter_the_list(stack: Stack) -> None:
-    user, ada = new_user(), str(uuid.uuid4())
+    user, ada = new_user(), (await a_contact_sales_knows(stack))["id"]
     early = await schedule(stack, user, due_at="2026-12-01T09:00:00Z")
     about_ada = await schedule(
         stack, user, due_at="2026-12-09T09:00:00Z", related_to={"kind": "contact", "id": ada}

@@ -17,6 +17,7 @@ from crm_shared.auth.principal import Role
 from crm_shared.http.readiness import READY
 from crm_shared.projections.paging import encode_cursor
 from tests.e2e.conftest import Stack, eventually
+from tests.e2e.sales_references import a_contact_sales_knows, an_account_sales_knows
 
 PROBLEM = "application/problem+json"
 # The first deal waits for the consumer group to hand out the partitions (seconds).
@@ -107,7 +108,8 @@ def ids(items: list[dict[str, Any]]) -> list[str]:
 
 async def test_an_opened_deal_is_listed_with_its_fields_and_exact_amount(stack: Stack) -> None:
     team, pipeline = new_team(), await define_pipeline(stack)
-    account, contact = str(uuid.uuid4()), str(uuid.uuid4())
+    account = (await an_account_sales_knows(stack))["id"]
+    contact = (await a_contact_sales_knows(stack))["id"]
     deal = await open_deal(
         stack,
         pipeline,
@@ -172,7 +174,9 @@ async def test_a_stage_change_a_win_and_a_loss_show_in_the_list(stack: Stack) ->
 async def test_each_filter_finds_its_deals(stack: Stack) -> None:
     team, pipeline = new_team(), await define_pipeline(stack)
     other_pipeline = await define_pipeline(stack)
-    account, primary, champion = (str(uuid.uuid4()) for _ in range(3))
+    account = (await an_account_sales_knows(stack))["id"]
+    primary = (await a_contact_sales_knows(stack))["id"]
+    champion = (await a_contact_sales_knows(stack, first_name="Grace"))["id"]
     alices = await open_deal(
         stack,
         pipeline,

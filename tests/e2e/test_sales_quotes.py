@@ -21,6 +21,7 @@ from crm_shared.auth.principal import Role
 from crm_shared.catalog.sales.quotes import QuoteDrafted
 from crm_shared.privacy.cipher import is_sealed, sealed_data_subjects
 from tests.e2e.conftest import Stack, eventually
+from tests.e2e.sales_references import a_contact_sales_knows
 from tests.integration.kafka_tools import read_all
 
 PROBLEM = "application/problem+json"
@@ -230,7 +231,7 @@ async def test_a_quote_of_another_department_is_404_on_every_route(stack: Stack)
 async def test_the_quotes_cloudevents_with_the_customer_sealed_with_the_contacts_key(
     stack: Stack,
 ) -> None:
-    contact_id = str(uuid.uuid4())
+    contact_id = (await a_contact_sales_knows(stack))["id"]
     response = await a_quote(stack, await a_deal(stack, primary_contact_id=contact_id))
     quote = response.json()
     url = f"/v1/quotes/{quote['id']}"

@@ -33,6 +33,7 @@ from crm_shared.service_app import event_sourced_app
 from crm_shared.settings import Settings
 from tests.conftest import free_port
 from tests.e2e.conftest import eventually
+from tests.sales.specs.contact_records import NONE_KNOWN
 
 WITHIN = 60.0
 
@@ -79,7 +80,10 @@ def sales_worker(settings: Settings) -> FastAPI:
         SERVICE,
         settings,
         event_store=SalesEventStore,
-        use_cases=SalesApplication,
+        # Its leads name no contact or account: it needs no read model of them.
+        use_cases=lambda events, committer: SalesApplication(
+            events, committer, contacts=NONE_KNOWN
+        ),
         routers=[lead_list.router, leads.router],
         read_models=[LeadList(), AppliedOnce()],
     )

@@ -41,8 +41,7 @@ from crm_shared.domain import NotFound
 from crm_shared.records.commands import ArchiveRecord
 from crm_shared.records.record import RecordArchived
 from crm_shared.specs import Specification
-
-spec = Specification(lambda store: SalesApplication(store, store))
+from tests.sales.specs.contact_records import KnownContactRecords, account, contact
 
 OWNER = Principal("rita", Role.SALES_REP, ("sales",))
 SUPPORT_MANAGER = Principal("sam", Role.MANAGER, ("support",))
@@ -50,6 +49,10 @@ SUPPORT_MANAGER = Principal("sam", Role.MANAGER, ("support",))
 CALL = uuid4()
 ADA = RelatedTo(kind=RelatedKind.CONTACT, id=uuid4())
 ACME = RelatedTo(kind=RelatedKind.ACCOUNT, id=uuid4())
+# Ada and Acme are the contacts service's, in department "sales".
+CONTACT_RECORDS = KnownContactRecords(contact(ADA.id), account(ACME.id))
+
+spec = Specification(lambda store: SalesApplication(store, store, contacts=CONTACT_RECORDS))
 DUE = datetime(2026, 12, 3, 14, 0, tzinfo=UTC)
 QUARTER_HOUR = RemindBefore(offset=timedelta(minutes=15))
 

@@ -56,8 +56,9 @@ from crm_shared.eventstore.group_commit import VersionMismatch
 from crm_shared.projections.specs import received
 from crm_shared.settings import Settings
 from crm_shared.specs import Given, Specification
+from tests.sales.specs.contact_records import NONE_KNOWN
 
-spec = Specification(lambda store: SalesApplication(store, store))
+spec = Specification(lambda store: SalesApplication(store, store, contacts=NONE_KNOWN))
 
 REP = Principal("rita", Role.SALES_REP, ("sales",))
 MANAGER = Principal("mia", Role.MANAGER, ("sales",))

@@ -39,8 +39,9 @@ from crm_shared.domain import Forbidden, NotFound
 from crm_shared.eventstore.group_commit import VersionMismatch
 from crm_shared.records.commands import ReassignRecord
 from crm_shared.specs import Specification
+from tests.sales.specs.contact_records import NONE_KNOWN
 
-spec = Specification(lambda store: SalesApplication(store, store))
+spec = Specification(lambda store: SalesApplication(store, store, contacts=NONE_KNOWN))
 
 MANAGER = Principal("mia", Role.MANAGER, ("sales",))
 OWNER = Principal("rita", Role.SALES_REP, ("sales",))

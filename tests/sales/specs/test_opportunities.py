@@ -52,8 +52,9 @@ from crm_shared.domain import Invalid, NotFound
 from crm_shared.events import EventData
 from crm_shared.eventstore.group_commit import VersionMismatch
 from crm_shared.specs import Specification
+from tests.sales.specs.contact_records import NONE_KNOWN
 
-spec = Specification(lambda store: SalesApplication(store, store))
+spec = Specification(lambda store: SalesApplication(store, store, contacts=NONE_KNOWN))
 
 OWNER = Principal("rita", Role.SALES_REP, ("sales",))
 SUPPORT_MANAGER = Principal("sam", Role.MANAGER, ("support",))

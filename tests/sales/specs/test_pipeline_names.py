@@ -20,8 +20,9 @@ from crm_shared.catalog.sales.opportunities import (
 from crm_shared.catalog.sales.pipeline_names import PipelineNameClaimed, PipelineNameReleased
 from crm_shared.records.commands import ArchiveRecord
 from crm_shared.specs import Specification
+from tests.sales.specs.contact_records import NONE_KNOWN
 
-spec = Specification(lambda store: SalesApplication(store, store))
+spec = Specification(lambda store: SalesApplication(store, store, contacts=NONE_KNOWN))
 
 MANAGER = Principal("mia", Role.MANAGER, ("sales",))
 STAGES = [

@@ -38,6 +38,7 @@ from crm_shared.eventstore.in_memory import InMemoryEventStore
 from crm_shared.records.commands import ArchiveRecord
 from crm_shared.records.record import RecordArchived
 from crm_shared.specs import Specification
+from tests.sales.specs.contact_records import NONE_KNOWN
 
 WON = Stage("won", 100, ForecastCategory.CLOSED, Outcome.WON)
 LOST = Stage("lost", 0, ForecastCategory.OMITTED, Outcome.LOST)
@@ -103,7 +104,7 @@ def test_an_unknown_stage_is_refused_naming_the_field() -> None:
 
 # --- the pipeline record ---------------------------------------------------------------
 
-spec = Specification(lambda store: SalesApplication(store, store))
+spec = Specification(lambda store: SalesApplication(store, store, contacts=NONE_KNOWN))
 
 MANAGER = Principal("mia", Role.MANAGER, ("sales",))
 REP = Principal("rita", Role.SALES_REP, ("sales",))

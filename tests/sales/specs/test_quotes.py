@@ -50,9 +50,10 @@ from crm_shared.domain import NotFound
 from crm_shared.events import EventData
 from crm_shared.eventstore.group_commit import VersionMismatch
 from crm_shared.specs import Specification
+from tests.sales.specs.contact_records import NONE_KNOWN
 from tests.sales.specs.test_opportunities import DEAL, PIPELINE, new_business, opened
 
-spec = Specification(lambda store: SalesApplication(store, store))
+spec = Specification(lambda store: SalesApplication(store, store, contacts=NONE_KNOWN))
 
 D = Decimal
 RITA = Principal("rita", Role.SALES_REP, ("sales",))

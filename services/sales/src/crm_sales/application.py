@@ -13,6 +13,7 @@ from crm_sales.activity_view import ActivityView
 from crm_sales.assignment.application import LeadAssignment
 from crm_sales.catalogue.views import PRICE_BOOK, PRODUCT
 from crm_sales.commands import RegisterLead
+from crm_sales.contact_records.resolver import AcrossServices, NoContactRecords
 from crm_sales.deals import OPPORTUNITY, PIPELINE
 from crm_sales.domain.activity import Activity
 from crm_sales.domain.lead import Lead
@@ -25,6 +26,7 @@ from crm_shared.eventstore.application import EventSourcedApplication
 from crm_shared.eventstore.group_commit import Outcome
 from crm_shared.records.application import Committer, RecordedEvents
 from crm_shared.records.commands import CreateRecord
+from crm_shared.records.references import RecordsInStore
 from crm_shared.records.views import RecordKind
 
 LEAD = RecordKind(Lead, LeadView)
@@ -36,13 +38,20 @@ class SalesEventStore(EventSourcedApplication):
 
 
 class SalesApplication(QuoteUseCases):
+    """``contacts`` finds the contacts service's records its references name (in
+    production, the read model of them: ``crm_sales.contact_records``); without it, every
+    reference to a contact or an account is refused as unknown."""
+
     def __init__(
         self,
         events: RecordedEvents,
         committer: Committer,
-        resolver: ReferenceResolver | None = None,
+        *,
+        contacts: ReferenceResolver | None = None,
     ) -> None:
         kinds = (LEAD, PIPELINE, OPPORTUNITY, ACTIVITY, PRODUCT, PRICE_BOOK, QUOTE)
+        own = RecordsInStore(events.events_of, (kind.aggregate for kind in kinds))
+        resolver = AcrossServices(own, contacts or NoContactRecords())
         super().__init__(events, committer, kinds, resolver)
         self.assignment = LeadAssignment(events, committer, LEAD)
         self.rules_in_force = RulesInForce(events)

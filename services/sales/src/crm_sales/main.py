@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from crm_sales.activity_list import SCHEMA as ACTIVITY_LIST
 from crm_sales.cli import cli
 from crm_sales.contact_links import SCHEMA as CONTACT_LINKS
+from crm_sales.contact_records import SCHEMA as CONTACT_RECORDS
 from crm_sales.deal_list import SCHEMA as DEAL_LIST
 from crm_sales.lead_engagement import SCHEMA as LEAD_ENGAGEMENT
 from crm_sales.lead_list import SCHEMA as LEAD_LIST
@@ -35,7 +36,8 @@ SERVICE = ServiceDefinition(
     # will hold deals, amounts and forecasts too.
     roles=frozenset({Role.ADMIN, Role.MANAGER, Role.SALES_REP}),
     # Contacts' events reach its contact links (an erased contact erases the lead it came
-    # from), and converting a lead calls the contacts service (docs/architecture.md).
+    # from) and its contact records (what a deal's or an activity's reference is checked
+    # against), and converting a lead calls the contacts service (docs/architecture.md).
     # Contacts' interactions and marketing's campaign responses and form submissions
     # engage leads (crm_sales.lead_engagement).
     consumes=("contacts", "marketing"),
@@ -47,6 +49,7 @@ SERVICE = ServiceDefinition(
     consumers={
         "activity_list": ACTIVITY_LIST,
         "contact_links": CONTACT_LINKS,
+        "contact_records": CONTACT_RECORDS,
         "deal_list": DEAL_LIST,
         "lead_engagement": LEAD_ENGAGEMENT,
     },
@@ -76,6 +79,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from crm_sales.contact_links.contact_data import erase_contact_data
     from crm_sales.contact_links.erasure import erase_lead
     from crm_sales.contact_links.read_model import ContactLinks
+    from crm_sales.contact_records.read_model import ContactRecords
+    from crm_sales.contact_records.resolver import ContactRecordsInReadModel
     from crm_sales.deal_list.read_model import DealList
     from crm_sales.lead_engagement.engage import engage_lead
     from crm_sales.lead_engagement.read_model import LeadEngagement
@@ -85,13 +90,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from crm_shared.settings import get_settings
 
     settings = settings or get_settings()
-    links = ContactLinks()
+    links, records = ContactLinks(), ContactRecords()
+    # References to contacts and accounts are checked against the read model, through the
+    # app's query pool (open once the app has started).
+    contacts = ContactRecordsInReadModel(lambda: app.state.pool, records)
     engagement = LeadEngagement()
     app = event_sourced_app(
         SERVICE,
         settings,
         event_store=SalesEventStore,
-        use_cases=SalesApplication,
+        use_cases=lambda events, committer: SalesApplication(events, committer, contacts=contacts),
         routers=[
             lead_list.router,
             leads.router,
@@ -110,7 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             quotes.router,
             scoring.router,
         ],
-        read_models=[LeadList(), ActivityList(), DealList(), links, engagement],
+        read_models=[LeadList(), ActivityList(), DealList(), links, engagement, records],
     )
     # The links erase through the app's use cases, which exist once the app has started.
     links.eraser = lambda lead_id, contact_id: erase_lead(app.state.use_cases, lead_id, contact_id)

@@ -62,7 +62,8 @@ class KeptReadModels:
         self.consumers: list[ProjectionConsumer] = []
 
     def settings_of(self, read_model: ReadModel, keys: DataKeyClient | None) -> ConsumerSettings:
-        return replace(self.settings, schema=read_model.schema, keys=keys)
+        opens = keys if read_model.opens_personal_data else None
+        return replace(self.settings, schema=read_model.schema, keys=opens)
 
     async def start(self, keys: DataKeyClient | None) -> None:
         """Starts one consumer per read model (``keys`` opens the personal fields)."""

@@ -67,6 +67,9 @@ class ReadModel:
     tables: ClassVar[Sequence[str]]
     ddl: Sequence[str]
     indexes: Sequence[str] = ()
+    # Whether its consumer opens the personal fields of the events it handles: a read model
+    # that keeps none of them says no, and asks no key service for people's keys.
+    opens_personal_data: ClassVar[bool] = True
 
     def __init__(self, schema: str | None = None, *, indexed: bool = True) -> None:
         if schema is not None:

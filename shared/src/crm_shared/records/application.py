@@ -168,9 +168,9 @@ class RecordsApplication:
             authorize(principal, command.action, record.scope, record_type.noun())
             check_version(record, context.expected_version)
             command.check(principal, record)
-            for name, reference in made.items():
+            for reference in made.values():
                 # Judged only if really made or changed (see vet_references).
-                if reference in refusals and getattr(record, name) != reference.target:
+                if reference in refusals and not record.holds(reference):
                     raise refusals[reference]
             command.reading(unit).apply(record)
             return kind.outcome(record)

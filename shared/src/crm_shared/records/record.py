@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, ClassVar, Self, TypeVar
 from uuid import UUID
 
-from crm_shared.auth.policy import Scope
+from crm_shared.auth.policy import Reference, Scope
 from crm_shared.domain import Aggregate, Conflict, Invalid
 from crm_shared.events import EventData
 from crm_shared.records.events import ArchivedData, ConsentData, InteractionData, ReassignedData
@@ -107,6 +107,23 @@ class CrmRecord(Aggregate):
         record = cls(record_id)
         record._trigger(details)
         return record
+
+    @classmethod
+    def references_in(cls, values: Mapping[str, Any]) -> dict[str, Reference]:
+        """The references these values of the record's fields make, by the field each is
+        in as a request names it (a null makes none: clearing a reference is always
+        allowed). A kind whose references sit in lists or nested values adds those."""
+        return {
+            name: Reference(field=name, kind=kind, target=values[name])
+            for name, kind in cls.reference_fields.items()
+            if values.get(name) is not None
+        }
+
+    def holds(self, reference: Reference) -> bool:
+        """Whether the record already names that record, in whichever field: a reference
+        kept as it was is not judged again (``vet_references``)."""
+        held = self.references_in(vars(self)).values()
+        return any((r.kind, r.target) == (reference.kind, reference.target) for r in held)
 
     @classmethod
     def noun(cls) -> str:

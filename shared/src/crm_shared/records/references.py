@@ -16,11 +16,7 @@ from crm_shared.records.record import CrmRecord
 def references(record_type: type[CrmRecord], values: Mapping[str, Any]) -> dict[str, Reference]:
     """The references a command's values make, by the record's field that holds each (a
     null makes none: clearing a reference is always allowed)."""
-    return {
-        name: Reference(field=name, kind=kind, target=values[name])
-        for name, kind in record_type.reference_fields.items()
-        if values.get(name) is not None
-    }
+    return record_type.references_in(values)
 
 
 class RecordsInStore:

@@ -74,7 +74,14 @@ class ActivityFields(Strict):
     starts_at: Instant | None = None
     ends_at: Instant | None = None
     assignee: UserId | None = Field(None, description="Left out: the owner")
-    related_to: RelatedTo | None = None
+    related_to: RelatedTo | None = Field(
+        None,
+        description=(
+            "The record it is about: one the caller may see, not archived (422"
+            " unknown_reference, archived_reference, naming related_to.id). A contact or"
+            " an account created a moment ago may not be known yet: retry."
+        ),
+    )
 
 
 class ScheduleActivity(NewRecord, ActivityFields):

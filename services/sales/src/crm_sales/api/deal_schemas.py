@@ -94,15 +94,23 @@ class LineItemIn(Strict):
     discount_percent: Discount = Decimal(0)
 
 
+# Checked against the sales service's copy of the contacts service's records, which a
+# record created a moment ago may not have reached yet (docs/architecture.md).
+REFERENCED = (
+    " (contacts service): one the caller may see, not archived (422 unknown_reference,"
+    " archived_reference). Created a moment ago, it may not be known yet: retry."
+)
+
+
 class ContactRoleIn(Strict):
-    contact_id: UUID
+    contact_id: UUID = Field(description=f"The contact{REFERENCED}")
     role: ShortText
 
 
 class OpportunityFields(Strict):
     name: ShortText | None = None
-    account_id: UUID | None = Field(None, description="The account (contacts service)")
-    primary_contact_id: UUID | None = Field(None, description="The contact (contacts service)")
+    account_id: UUID | None = Field(None, description=f"The account{REFERENCED}")
+    primary_contact_id: UUID | None = Field(None, description=f"The contact{REFERENCED}")
     contact_roles: Annotated[list[ContactRoleIn], Field(max_length=50)] | None = None
     amount: Amount | None = None
     currency: Currency | None = None

@@ -224,6 +224,9 @@ class LeadConversion:
             values=values,
             owner=owner,
             department=lead.department,
+            # The contacts service has just answered that it created them, as the user
+            # may: the deal names them before the read model of them may know them.
+            vouched_for=frozenset(i for i in (account_id, contact_id) if i is not None),
         )
         try:
             # The caller's own key and version are the lead's, not the deal's.

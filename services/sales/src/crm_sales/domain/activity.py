@@ -20,6 +20,7 @@ from pydantic import TypeAdapter
 
 from crm_sales.documents import reminders
 from crm_sales.documents.reminders import ActivityIsInvalid
+from crm_shared.auth.policy import Reference
 from crm_shared.catalog.sales.activities import (
     ActivityArchived,
     ActivityChanged,
@@ -78,6 +79,15 @@ class Activity(CrmRecord):
     fired_reminders: list[str]
     # Whose key sealed the last change's personal fields (``ActivityChanged``).
     data_subject_id: UUID | None
+
+    @classmethod
+    def references_in(cls, values: Mapping[str, Any]) -> dict[str, Reference]:
+        """The record it is about (``related_to.id``), of the kind ``related_to`` says."""
+        related = values.get("related_to")
+        if related is None:
+            return {}
+        field = "related_to.id"
+        return {field: Reference(field=field, kind=str(related.kind), target=related.id)}
 
     @classmethod
     def create(cls, record_id: UUID, details: EventData) -> Self:

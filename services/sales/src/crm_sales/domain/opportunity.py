@@ -32,6 +32,7 @@ from crm_sales.domain.probability import (
     opened_at,
     probability_set,
 )
+from crm_shared.auth.policy import Reference
 from crm_shared.catalog.sales.opportunities import (
     ContactRole,
     LineItem,
@@ -76,9 +77,14 @@ class ReasonRequired(Invalid):
 class Opportunity(CrmRecord):
     creation_events = (OpportunityOpened,)
     events = RecordEvents(updated=OpportunityChanged, reassigned=OpportunityReassigned)
-    # Its references to the contacts service's records (account, contacts) are not vetted
-    # yet: that needs a read model of them in sales.
-    reference_fields = {"pipeline_id": "pipeline", "lead_id": "lead"}
+    # The account and contacts are the contacts service's records: the sales service finds
+    # them in its read model of them (``crm_sales.contact_records``).
+    reference_fields = {
+        "pipeline_id": "pipeline",
+        "lead_id": "lead",
+        "account_id": "account",
+        "primary_contact_id": "contact",
+    }
 
     name: str
     account_id: UUID | None
@@ -102,6 +108,15 @@ class Opportunity(CrmRecord):
     status: DealStatus
     closed_on: date | None
     lost_reason: str | None
+
+    @classmethod
+    def references_in(cls, values: Mapping[str, Any]) -> dict[str, Reference]:
+        """Beside its fields', each contact role's contact (``contact_roles.0.contact_id``)."""
+        made = super().references_in(values)
+        for position, role in enumerate(values.get("contact_roles") or ()):
+            field = f"contact_roles.{position}.contact_id"
+            made[field] = Reference(field=field, kind="contact", target=role.contact_id)
+        return made
 
     # --- opening -------------------------------------------------------------------
 
