@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from psycopg import AsyncConnection
+from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 
 from crm_projections.customer360.projection import SCHEMA
@@ -153,6 +154,10 @@ async def customer(
 ) -> dict[str, Any] | None:
     """The 360 document, or None if it does not exist or is out of the caller's reach."""
     reach, params = _reach(departments)
+    if not conn.autocommit and conn.info.transaction_status == TransactionStatus.IDLE:
+        # One snapshot for the document, its timeline and its sales: a deal won between
+        # two of the reads is never shown both open and won.
+        await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
             f"SELECT c.doc, c.display_name, a.doc AS account_doc FROM {SCHEMA}.customers c"
