@@ -65,14 +65,20 @@ async def qualified_lead(stack: Stack, person: dict[str, Any]) -> dict[str, Any]
 
 
 async def a_pipeline(stack: Stack) -> str:
+    return (await a_named_pipeline(stack))[0]
+
+
+async def a_named_pipeline(stack: Stack) -> tuple[str, str]:
+    """A pipeline no other test uses: its id and its name."""
+    name = f"partners-{uuid.uuid4().hex[:8]}"
     response = await sales(stack).post(
         "/v1/pipelines",
-        json={"name": f"partners-{uuid.uuid4().hex[:8]}", "stages": STAGES},
+        json={"name": name, "stages": STAGES},
         headers=stack.auth(Role.MANAGER, sub="mia"),
     )
     assert response.status_code == 201, response.text
     pipeline_id: str = response.json()["id"]
-    return pipeline_id
+    return pipeline_id, name
 
 
 async def convert(
@@ -98,12 +104,12 @@ def contacts_registered(stack: Stack) -> int:
     return int(row[0]) if row else 0
 
 
-async def test_a_converted_lead_becomes_a_customer_whose_won_deal_the_360_shows(
+async def test_a_converted_lead_becomes_a_customer_whose_won_deal_the_360_and_forecast_show(
     stack: Stack,
 ) -> None:
     person = a_lead()
     lead = await qualified_lead(stack, person)
-    pipeline_id = await a_pipeline(stack)
+    pipeline_id, pipeline = await a_named_pipeline(stack)
     deal = {
         "name": "Acme: 50 seats",
         "pipeline_id": pipeline_id,
@@ -164,6 +170,20 @@ async def test_a_converted_lead_becomes_a_customer_whose_won_deal_the_360_shows(
     assert [(r["currency"], float(r["amount"])) for r in doc["sales"]["won_revenue"]] == [
         ("EUR", 24000.0)
     ]
+
+    # The pipeline forecast of the quarter counts the won deal as closed in its pipeline.
+    async def in_forecast() -> dict[str, Any] | None:
+        answer = await stack.projections.get(
+            "/v1/forecast",
+            params={"period": "2026-Q4", "group_by": "pipeline", "currency": "EUR"},
+            headers=stack.auth(),
+        )
+        assert answer.status_code == 200, answer.text
+        lines = [line for line in answer.json()["lines"] if line["group"] == pipeline]
+        return lines[0] if lines and lines[0]["won_count"] == 1 else None
+
+    line = await eventually(in_forecast)
+    assert (line["closed"], line["open_count"], line["lost_count"]) == ("24000.00", 0, 0)
 
 
 async def test_a_conversion_retried_by_the_same_request_or_a_new_one_creates_one_contact(
