@@ -119,6 +119,26 @@ async def test_a_catch_up_asks_again_when_the_broker_is_too_slow_to_answer_the_c
     assert slow.unanswered == 0
 
 
+async def test_a_catch_up_resuming_from_its_offsets_asks_again_when_the_broker_is_too_slow(
+    settings: ConsumerSettings, fresh_topic: str
+) -> None:
+    """Taking partitions back at stored offsets checks the log there first (a rebuild's
+    second pass does): a broker too slow to answer it is asked again, not given up on."""
+    first = [event_record(f"agg-{a}", 1) for a in range(4)]
+    await produce(settings.bootstrap_servers, fresh_topic, first)
+    projection = CountingProjection(fresh_topic, settings.schema)
+    assert await consumer_of(projection, settings).catch_up() == len(first)
+    more = [event_record(f"agg-{a}", 2) for a in range(4)]
+    await produce(settings.bootstrap_servers, fresh_topic, more)
+
+    resumed = consumer_of(projection, settings)
+    slow = SlowBroker(resumed._verifier, unanswered=CHECK_ATTEMPTS - 1)
+    assert await resumed.catch_up() == len(more)
+    applied, _, _ = await _outcome(projection, settings, fresh_topic)
+    assert all(applied[f"agg-{a}"] == [1, 2] for a in range(4))
+    assert slow.unanswered == 0
+
+
 async def test_a_catch_up_gives_up_on_a_broker_that_never_answers_and_applies_nothing_unchecked(
     settings: ConsumerSettings, fresh_topic: str
 ) -> None:

@@ -31,8 +31,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import Any, TypeAlias
+from functools import partial
+from typing import Any, TypeAlias, TypeVar
 
 import orjson
 from aiokafka import (
@@ -78,6 +80,7 @@ log = logging.getLogger(__name__)
 
 # How often a catch-up asks a broker that did not answer the log check in time.
 CHECK_ATTEMPTS = 6
+T = TypeVar("T")
 
 Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
 Position: TypeAlias = tuple[str, int]  # (topic, partition)
@@ -326,11 +329,15 @@ class ProjectionConsumer:
                 raise RuntimeError(f"topic {topic} does not exist")
             partitions += [TopicPartition(topic, p) for p in sorted(ids)]
         self._consumer.assign(partitions)
-        await self._take(partitions)
+        await self._take(partitions, patient=True)
 
-    async def _take(self, partitions: set[TopicPartition] | list[TopicPartition]) -> None:
+    async def _take(
+        self, partitions: set[TopicPartition] | list[TopicPartition], *, patient: bool = False
+    ) -> None:
         """Claims ``partitions`` in the read model's database and seeks each to the offset
-        stored there (its start if the broker no longer holds the anchor)."""
+        stored there (its start if the broker no longer holds the anchor). ``patient``:
+        asks a broker too slow to answer the check again (not while a group rebalances,
+        which has a deadline of its own: a failed take is reclaimed later)."""
         assert self._consumer is not None and self._conn is not None
         partitions = sorted(partitions)
         self._assignment_epoch += 1
@@ -347,7 +354,8 @@ class ProjectionConsumer:
             for tp in partitions
             if (position := claimed[(tp.topic, tp.partition)][0]).next_offset > 0
         }
-        diverged = await self._verifier.diverged(expectations)
+        check = partial(self._verifier.diverged, expectations)
+        diverged = await (self._patiently(check) if patient else check())
         for tp in partitions:
             position, claim = claimed[(tp.topic, tp.partition)]
             if tp in diverged:
@@ -498,13 +506,16 @@ class ProjectionConsumer:
     async def _verified_patiently(
         self, batches: dict[TopicPartition, list[Record]]
     ) -> list[Record]:
-        """``_verified``, asked again while the broker is too slow to answer the check: a
-        catch-up has no later poll to try at, and a broker that did not answer proves
+        return await self._patiently(partial(self._verified, batches))
+
+    async def _patiently(self, check: Callable[[], Awaitable[T]]) -> T:
+        """A log check, asked again while the broker is too slow to answer it: a catch-up
+        (or a rebuild) has no later poll to try at, and a broker that did not answer proves
         nothing either way (the embedded one, under load, can take seconds)."""
         attempt = 1
         while True:
             try:
-                return await self._verified(batches)
+                return await check()
             except LogUnavailable as unanswered:
                 if attempt == CHECK_ATTEMPTS:
                     raise
