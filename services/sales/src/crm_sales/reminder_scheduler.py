@@ -32,11 +32,9 @@ mid-tick) stay correct, for the reason above: the second append is refused.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from psycopg import AsyncConnection
@@ -46,10 +44,7 @@ from crm_sales.activity_commands import FireReminder
 from crm_sales.activity_list import SCHEMA
 from crm_sales.activity_list.due import due_now
 from crm_sales.activity_list.read_model import ActivityList, row_of
-from crm_shared.auth.caller import Caller
-from crm_shared.auth.principal import Principal, Role
-from crm_shared.commands import CommandContext
-from crm_shared.events import EventMetadata
+from crm_shared.scheduling import LeaderLoop, now_utc, system_context
 
 if TYPE_CHECKING:
     from crm_sales.application import SalesApplication
@@ -58,19 +53,10 @@ log = logging.getLogger(__name__)
 
 LOCK = "crm-sales:reminder-scheduler"
 # The scheduler's own name in the activities' history (event metadata's actor).
-SCHEDULER = CommandContext(
-    Caller(
-        Principal(id="reminder-scheduler", role=Role.ADMIN),
-        EventMetadata(actor="system:reminder-scheduler"),
-    )
-)
+SCHEDULER = system_context("reminder-scheduler")
 
 
-def now_utc() -> datetime:
-    return datetime.now(UTC)
-
-
-class ReminderScheduler:
+class ReminderScheduler(LeaderLoop):
     def __init__(
         self,
         database_url: str,
@@ -81,16 +67,13 @@ class ReminderScheduler:
         batch: int = 200,
         clock: Callable[[], datetime] = now_utc,
     ) -> None:
-        self.database_url = database_url
+        super().__init__(database_url, lock=LOCK, poll_seconds=poll_seconds)
         self.sales = sales
         self.schema = schema
-        self.poll_seconds = poll_seconds
         self.batch = batch
         self.clock = clock
-        self.leading = False
         # When the last tick that looked for due reminders began (tests wait for one).
         self.looked_at: datetime | None = None
-        self._task: asyncio.Task[None] | None = None
         model = ActivityList(schema)
         self._due_rows = (
             f"SELECT a.* FROM {model.schema}.activities a WHERE NOT a.archived AND NOT a.done"
@@ -107,47 +90,8 @@ class ReminderScheduler:
             " WHERE reminder_id = %s AND fired_at IS NULL"
         )
 
-    @property
-    def running(self) -> bool:
-        return self._task is not None and not self._task.done()
-
-    async def start(self) -> None:
-        if not self.running:
-            self._task = asyncio.create_task(self._run(), name="reminder-scheduler")
-
-    async def stop(self) -> None:
-        """Stops at once, wherever it is (as a killed process would)."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self.leading = False
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                async with await AsyncConnection.connect(
-                    self.database_url, autocommit=True
-                ) as conn:
-                    while True:
-                        if self.leading or await self.lead(conn):
-                            await self.fire_due(conn)
-                        await asyncio.sleep(self.poll_seconds)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                # The database went away (the lock with it) or a tick failed: retry.
-                log.exception("reminder scheduler tick failed; retrying")
-                self.leading = False
-                await asyncio.sleep(self.poll_seconds)
-
-    async def lead(self, conn: AsyncConnection[Any]) -> bool:
-        """Whether this scheduler (on ``conn``) is the one that fires: it holds the lock."""
-        cursor = await conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [LOCK])
-        row = await cursor.fetchone()
-        self.leading = bool(row and row[0])
-        return self.leading
+    async def tick(self, conn: AsyncConnection[Any]) -> int:
+        return await self.fire_due(conn)
 
     async def fire_due(self, conn: AsyncConnection[Any]) -> int:
         """Fires what is due now; how many reminders it looked at."""

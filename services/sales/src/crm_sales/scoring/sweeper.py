@@ -18,11 +18,9 @@ clock is injectable, so a test ages engagement by days without waiting for them.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -32,11 +30,8 @@ from psycopg import AsyncConnection
 from crm_sales.commands import RescoreLead
 from crm_sales.domain.lead import Lead
 from crm_sales.lead_engagement import SCHEMA
-from crm_shared.auth.caller import Caller
-from crm_shared.auth.principal import Principal, Role
-from crm_shared.commands import CommandContext
 from crm_shared.domain import Gone, NotFound
-from crm_shared.events import EventMetadata
+from crm_shared.scheduling import LeaderLoop, now_utc, system_context, with_job
 
 if TYPE_CHECKING:
     from crm_sales.application import SalesApplication
@@ -44,19 +39,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LOCK = "crm-sales:rescoring-sweeper"
-SWEEPER = CommandContext(
-    Caller(
-        Principal(id="rescoring-sweeper", role=Role.ADMIN),
-        EventMetadata(actor="system:rescoring-sweeper"),
-    )
-)
+SWEEPER = system_context("rescoring-sweeper")
 
 
-def now_utc() -> datetime:
-    return datetime.now(UTC)
-
-
-class RescoringSweeper:
+class RescoringSweeper(LeaderLoop):
     def __init__(
         self,
         database_url: str,
@@ -67,13 +53,10 @@ class RescoringSweeper:
         batch: int = 200,
         clock: Callable[[], datetime] = now_utc,
     ) -> None:
-        self.database_url = database_url
+        super().__init__(database_url, lock=LOCK, poll_seconds=poll_seconds)
         self.sales = sales
-        self.poll_seconds = poll_seconds
         self.batch = batch
         self.clock = clock
-        self.leading = False
-        self._task: asyncio.Task[None] | None = None
         table = f'"{schema}".rescoring'
         self._due = (
             f"SELECT lead_id, rescore_at FROM {table}"
@@ -83,44 +66,8 @@ class RescoringSweeper:
             f"UPDATE {table} SET rescore_at = %s WHERE lead_id = %s AND rescore_at = %s"
         )
 
-    @property
-    def running(self) -> bool:
-        return self._task is not None and not self._task.done()
-
-    async def start(self) -> None:
-        if not self.running:
-            self._task = asyncio.create_task(self._run(), name="rescoring-sweeper")
-
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self.leading = False
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                async with await AsyncConnection.connect(
-                    self.database_url, autocommit=True
-                ) as conn:
-                    while True:
-                        if self.leading or await self.lead(conn):
-                            await self.sweep(conn)
-                        await asyncio.sleep(self.poll_seconds)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("rescoring sweeper tick failed; retrying")
-                self.leading = False
-                await asyncio.sleep(self.poll_seconds)
-
-    async def lead(self, conn: AsyncConnection[Any]) -> bool:
-        cursor = await conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [LOCK])
-        row = await cursor.fetchone()
-        self.leading = bool(row and row[0])
-        return self.leading
+    async def tick(self, conn: AsyncConnection[Any]) -> int:
+        return await self.sweep(conn)
 
     async def sweep(self, conn: AsyncConnection[Any]) -> int:
         """Rescores the leads due by the clock; how many it looked at."""
@@ -153,18 +100,8 @@ class RescoringSweeper:
 def with_rescoring(app: FastAPI, database_url: str) -> FastAPI:
     """``app`` with the sweeper in its lifespan (``app.state.rescoring_sweeper``), started
     once the read models are (it reads the engagement model) and stopped before them."""
-    inner = app.router.lifespan_context
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with inner(app):
-            sweeper = RescoringSweeper(database_url, app.state.use_cases)
-            app.state.rescoring_sweeper = sweeper
-            await sweeper.start()
-            try:
-                yield
-            finally:
-                await sweeper.stop()
+    async def sweeper(app: FastAPI) -> RescoringSweeper:
+        return RescoringSweeper(database_url, app.state.use_cases)
 
-    app.router.lifespan_context = lifespan
-    return app
+    return with_job(app, "rescoring_sweeper", sweeper)
