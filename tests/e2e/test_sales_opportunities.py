@@ -283,6 +283,32 @@ async def test_no_deal_opens_in_an_archived_pipeline(stack: Stack) -> None:
     assert refused.json()["errors"][0]["field"] == "body.pipeline_id"
 
 
+async def test_the_pipelines_in_sight_are_listed_by_name_without_the_archived_ones(
+    stack: Stack,
+) -> None:
+    kept, dropped = await define_pipeline(stack), await define_pipeline(stack)
+    elsewhere = await sales(stack).post(
+        "/v1/pipelines",
+        json={"name": f"emea-{uuid4().hex[:8]}", "stages": STAGES},
+        headers=manager(stack, department="emea"),
+    )
+    assert elsewhere.status_code == 201, elsewhere.text
+    await sales(stack).post(
+        f"/v1/pipelines/{dropped['id']}/archive", json={}, headers=manager(stack)
+    )
+
+    listed = await sales(stack).get("/v1/pipelines", headers=rep(stack))
+    assert listed.status_code == 200, listed.text
+    items = listed.json()["items"]
+    ids = [item["id"] for item in items]
+    assert kept["id"] in ids
+    assert dropped["id"] not in ids and elsewhere.json()["id"] not in ids
+    names = [item["name"].casefold() for item in items]
+    assert names == sorted(names)
+    (shown,) = [item for item in items if item["id"] == kept["id"]]
+    assert [stage["name"] for stage in shown["stages"]] == [s["name"] for s in STAGES]
+
+
 async def test_the_deals_events_are_cloudevents_on_the_sales_topic(stack: Stack) -> None:
     deal = await open_deal(stack, rep(stack))
     url = f"/v1/opportunities/{deal['id']}"

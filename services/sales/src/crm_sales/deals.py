@@ -21,9 +21,11 @@ from crm_sales.deal_commands import (
 )
 from crm_sales.deal_views import OpportunityView, PipelineView
 from crm_sales.domain.opportunity import Opportunity
+from crm_sales.domain.pipeline_names import REGISTER_ID, PipelineNames
 from crm_sales.domain.pipeline_record import PipelineRecord
 from crm_sales.pipeline_names import NamedPipelines
-from crm_shared.auth.policy import vet_references
+from crm_shared.auth.policy import Action, allows, vet_references
+from crm_shared.auth.principal import Principal
 from crm_shared.commands import CommandContext
 from crm_shared.eventstore.group_commit import Outcome
 from crm_shared.records.application import RecordsApplication
@@ -81,6 +83,14 @@ class DealUseCases(RecordsApplication):
         outcome = await super().handle(replace(command, values=values), context)
         self._remember_pipeline(command.record_id, pipeline_id)
         return outcome
+
+    def pipelines_in_sight(self, principal: Principal) -> list[PipelineRecord]:
+        """The pipelines not archived that the caller may read, by name: those the register
+        of names holds (a department has a few; each is loaded)."""
+        register = PipelineNames.project(None, self.events.events_of(REGISTER_ID))
+        held = sorted(register.holders.items()) if register is not None else []
+        pipelines = [self.load(PipelineRecord, pipeline_id) for _, pipeline_id in held]
+        return [p for p in pipelines if not p.archived and allows(principal, Action.READ, p.scope)]
 
     async def pipeline_id_of(self, opportunity_id: UUID) -> UUID:
         """The deal's pipeline's id. A deal never moves to another pipeline, so once known

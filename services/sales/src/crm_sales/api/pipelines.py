@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Body
+from pydantic import BaseModel
 from starlette.responses import Response
 
 from crm_sales.api import deal_schemas as schemas
@@ -15,6 +17,7 @@ from crm_sales.deal_views import PipelineView
 from crm_sales.deals import PIPELINE
 from crm_shared.http.commands import Changing
 from crm_shared.http.conditional import outcome_response
+from crm_shared.http.deps import CurrentPrincipal
 from crm_shared.records import routes
 from crm_shared.records.schemas import Archive
 
@@ -28,6 +31,21 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 router = APIRouter(prefix="/v1/pipelines", tags=["pipelines"])
+
+
+class PipelineList(BaseModel):
+    items: list[PipelineView]
+
+
+@router.get(
+    "",
+    summary="The pipelines not archived in the caller's departments, by name",
+    response_model=PipelineList,
+    operation_id="list_pipelines",
+)
+async def list_pipelines(sales: Sales, principal: CurrentPrincipal) -> PipelineList:
+    pipelines = await asyncio.to_thread(sales.pipelines_in_sight, principal)
+    return PipelineList(items=[PipelineView.of(pipeline) for pipeline in pipelines])
 
 
 def define(*, values: dict[str, Any], owner: str | None, department: str | None) -> DefinePipeline:
