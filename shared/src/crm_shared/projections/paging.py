@@ -9,14 +9,16 @@ missing ahead of the cursor. (The customer 360 pages the same way.)
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 import orjson
 import psycopg
 from psycopg import AsyncConnection
+from psycopg.rows import dict_row
 
 
 class InvalidCursor(ValueError):
@@ -64,3 +66,50 @@ def contains(text: str) -> str:
     """A ``LIKE`` pattern matching ``text`` anywhere, case-folded as search columns are."""
     escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    rows: list[dict[str, Any]]
+    total: int
+    next_cursor: str | None
+
+
+async def keyset_page(
+    conn: AsyncConnection[Any],
+    table: str,
+    id_column: str,
+    where: Sequence[str],
+    params: Sequence[Any],
+    *,
+    sort_column: str,
+    descending: bool,
+    limit: int,
+    cursor: str | None,
+    extra_columns: str = "",
+) -> Page:
+    """A page of ``table``'s rows matching ``where`` (each a condition on its alias ``t``
+    or its bare columns), ordered by ``sort_column`` then ``id_column``, after the row
+    ``cursor`` names; how many match in all; and the cursor of the next page (None on the
+    last). ``extra_columns`` (``, expr AS name``) adds computed columns to each row."""
+    where, params = [*where] or ["TRUE"], [*params]
+    count_where, count_params = " AND ".join(where), list(params)
+    if cursor:
+        key, last_id = decode_cursor(cursor)
+        where.append(f"({sort_column}, {id_column}) {'<' if descending else '>'} (%s, %s)")
+        params += [key, last_id]
+    direction = "DESC" if descending else "ASC"
+    async with conn.cursor(row_factory=dict_row) as cur, cursor_errors(conn, cursor):
+        await cur.execute(
+            f"SELECT t.*, {sort_column}::text AS sort_key{extra_columns} FROM {table} t"
+            f" WHERE {' AND '.join(where)}"
+            f" ORDER BY {sort_column} {direction}, {id_column} {direction} LIMIT %s",
+            [*params, limit + 1],
+        )
+        rows = await cur.fetchall()
+        await cur.execute(f"SELECT count(*) AS n FROM {table} t WHERE {count_where}", count_params)
+        total = (await cur.fetchone() or {"n": 0})["n"]
+    page = rows[:limit]
+    last = page[-1] if len(rows) > limit and page else None
+    next_cursor = encode_cursor(last["sort_key"], str(last[id_column])) if last else None
+    return Page(page, total, next_cursor)

@@ -8,10 +8,9 @@ from typing import Any
 from uuid import UUID
 
 from psycopg import AsyncConnection
-from psycopg.rows import dict_row
 
 from crm_sales.activity_list import SCHEMA
-from crm_shared.projections.paging import cursor_errors, decode_cursor, encode_cursor
+from crm_shared.projections.paging import keyset_page
 
 
 @dataclass(frozen=True)
@@ -73,31 +72,27 @@ async def list_activities(
     """A page of activities, soonest due first (``items``), how many match in all
     (``total``), and the cursor of the next page (``next_cursor``, None on the last)."""
     where, params = _where(filters)
-    count = (" AND ".join(where), list(params))
-    if cursor:
-        key, last_id = decode_cursor(cursor)
-        where.append("(due, activity_id) > (%s, %s)")
-        params += [key, last_id]
-    activities, reminders = f"{SCHEMA}.activities", f"{SCHEMA}.reminders"
     next_reminder = (
-        f"(SELECT min(r.fires_at) FROM {reminders} r WHERE r.activity_id = a.activity_id"
-        " AND r.fired_at IS NULL AND NOT a.done)"
+        f"(SELECT min(r.fires_at) FROM {SCHEMA}.reminders r WHERE r.activity_id = t.activity_id"
+        " AND r.fired_at IS NULL AND NOT t.done)"
     )
-    async with conn.cursor(row_factory=dict_row) as cur, cursor_errors(conn, cursor):
-        await cur.execute(
-            f"SELECT a.*, due::text AS sort_key, {next_reminder} AS next_reminder_at"
-            f" FROM {activities} a WHERE {' AND '.join(where)}"
-            " ORDER BY due, activity_id LIMIT %s",
-            [*params, limit + 1],
-        )
-        rows = await cur.fetchall()
-        await cur.execute(f"SELECT count(*) AS n FROM {activities} WHERE {count[0]}", count[1])
-        total = (await cur.fetchone() or {"n": 0})["n"]
-    page = rows[:limit]
-    more = len(rows) > limit and page
-    last = page[-1] if more else None
-    next_cursor = encode_cursor(last["sort_key"], str(last["activity_id"])) if last else None
-    return {"items": [_item(r) for r in page], "total": total, "next_cursor": next_cursor}
+    page = await keyset_page(
+        conn,
+        f"{SCHEMA}.activities",
+        "activity_id",
+        where,
+        params,
+        sort_column="due",
+        descending=False,
+        limit=limit,
+        cursor=cursor,
+        extra_columns=f", {next_reminder} AS next_reminder_at",
+    )
+    return {
+        "items": [_item(r) for r in page.rows],
+        "total": page.total,
+        "next_cursor": page.next_cursor,
+    }
 
 
 async def activities_of(

@@ -9,12 +9,11 @@ from typing import Any
 from uuid import UUID
 
 from psycopg import AsyncConnection
-from psycopg.rows import dict_row
 
 from crm_sales.deal_list import SCHEMA
 from crm_sales.domain.opportunity_states import DealStatus
 from crm_sales.domain.pipeline import ForecastCategory
-from crm_shared.projections.paging import contains, cursor_errors, decode_cursor, encode_cursor
+from crm_shared.projections.paging import contains, keyset_page
 
 
 class DealSort(StrEnum):
@@ -121,26 +120,19 @@ async def list_deals(
     """A page of deals (``items``), how many match in all (``total``), and the cursor of
     the next page (``next_cursor``, None on the last)."""
     where, params = _where(filters)
-    count = (" AND ".join(where), list(params))
-    column = SORT_COLUMNS[sort.value.lstrip("-")]
-    descending = sort.value.startswith("-")
-    if cursor:
-        key, last_id = decode_cursor(cursor)
-        where.append(f"({column}, opportunity_id) {'<' if descending else '>'} (%s, %s)")
-        params += [key, last_id]
-    direction = "DESC" if descending else "ASC"
-    deals = f"{SCHEMA}.deals"
-    async with conn.cursor(row_factory=dict_row) as cur, cursor_errors(conn, cursor):
-        await cur.execute(
-            f"SELECT *, {column}::text AS sort_key FROM {deals} WHERE {' AND '.join(where)}"
-            f" ORDER BY {column} {direction}, opportunity_id {direction} LIMIT %s",
-            [*params, limit + 1],
-        )
-        rows = await cur.fetchall()
-        await cur.execute(f"SELECT count(*) AS n FROM {deals} WHERE {count[0]}", count[1])
-        total = (await cur.fetchone() or {"n": 0})["n"]
-    page = rows[:limit]
-    more = len(rows) > limit and page
-    last = page[-1] if more else None
-    next_cursor = encode_cursor(last["sort_key"], str(last["opportunity_id"])) if last else None
-    return {"items": [_item(r) for r in page], "total": total, "next_cursor": next_cursor}
+    page = await keyset_page(
+        conn,
+        f"{SCHEMA}.deals",
+        "opportunity_id",
+        where,
+        params,
+        sort_column=SORT_COLUMNS[sort.value.lstrip("-")],
+        descending=sort.value.startswith("-"),
+        limit=limit,
+        cursor=cursor,
+    )
+    return {
+        "items": [_item(r) for r in page.rows],
+        "total": page.total,
+        "next_cursor": page.next_cursor,
+    }

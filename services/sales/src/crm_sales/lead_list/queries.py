@@ -7,11 +7,10 @@ from enum import StrEnum
 from typing import Any
 
 from psycopg import AsyncConnection
-from psycopg.rows import dict_row
 
 from crm_sales.domain.lead import LeadStatus
 from crm_sales.lead_list import SCHEMA
-from crm_shared.projections.paging import contains, cursor_errors, decode_cursor, encode_cursor
+from crm_shared.projections.paging import contains, keyset_page
 
 
 class LeadSort(StrEnum):
@@ -89,25 +88,19 @@ async def list_leads(
     """A page of leads (``items``), how many match in all (``total``), and the cursor of
     the next page (``next_cursor``, None on the last)."""
     where, params = _where(filters)
-    count = (" AND ".join(where), list(params))
-    column = SORT_COLUMNS[sort.value.lstrip("-")]
-    descending = sort.value.startswith("-")
-    if cursor:
-        key, last_id = decode_cursor(cursor)
-        where.append(f"({column}, lead_id) {'<' if descending else '>'} (%s, %s)")
-        params += [key, last_id]
-    direction = "DESC" if descending else "ASC"
-    leads = f"{SCHEMA}.leads"
-    async with conn.cursor(row_factory=dict_row) as cur, cursor_errors(conn, cursor):
-        await cur.execute(
-            f"SELECT *, {column}::text AS sort_key FROM {leads} WHERE {' AND '.join(where)}"
-            f" ORDER BY {column} {direction}, lead_id {direction} LIMIT %s",
-            [*params, limit + 1],
-        )
-        rows = await cur.fetchall()
-        await cur.execute(f"SELECT count(*) AS n FROM {leads} WHERE {count[0]}", count[1])
-        total = (await cur.fetchone() or {"n": 0})["n"]
-    page = rows[:limit]
-    more = len(rows) > limit and page
-    next_cursor = encode_cursor(page[-1]["sort_key"], str(page[-1]["lead_id"])) if more else None
-    return {"items": [_item(r) for r in page], "total": total, "next_cursor": next_cursor}
+    page = await keyset_page(
+        conn,
+        f"{SCHEMA}.leads",
+        "lead_id",
+        where,
+        params,
+        sort_column=SORT_COLUMNS[sort.value.lstrip("-")],
+        descending=sort.value.startswith("-"),
+        limit=limit,
+        cursor=cursor,
+    )
+    return {
+        "items": [_item(r) for r in page.rows],
+        "total": page.total,
+        "next_cursor": page.next_cursor,
+    }
