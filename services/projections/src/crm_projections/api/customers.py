@@ -7,12 +7,12 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
 from psycopg_pool import AsyncConnectionPool
-from pydantic import AfterValidator
 
 from crm_projections.customer360 import queries
 from crm_projections.customer360.queries import SearchFilters, Sort
 from crm_shared.auth.policy import readable_departments
 from crm_shared.http.deps import CurrentPrincipal
+from crm_shared.http.lists import QueryText
 from crm_shared.http.problems import Problem, invalid_cursor
 from crm_shared.projections.paging import InvalidCursor
 
@@ -24,14 +24,7 @@ RESPONSES: dict[int | str, dict[str, str]] = {
 }
 
 
-def _no_nul(value: str | None) -> str | None:
-    # PostgreSQL text cannot hold NUL: refused here, against the parameter that holds it.
-    if value is not None and "\x00" in value:
-        raise ValueError("must not contain the NUL character")
-    return value
-
-
-SearchText = AfterValidator(_no_nul)
+SearchText = QueryText
 
 
 def _pool(request: Request) -> AsyncConnectionPool:

@@ -7,13 +7,14 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query
-from pydantic import AfterValidator, BaseModel
+from pydantic import BaseModel
 
 from crm_sales.activity_list import queries
 from crm_sales.activity_list.queries import ActivityFilters
 from crm_shared.auth.policy import readable_departments
 from crm_shared.catalog.sales.activities import ActivityKind, RelatedTo
 from crm_shared.http.deps import CurrentPrincipal
+from crm_shared.http.lists import LIST_RESPONSES, QueryText
 from crm_shared.http.problems import invalid_cursor
 from crm_shared.projections.paging import InvalidCursor
 from crm_shared.service_app import ReadModelConnection
@@ -21,13 +22,7 @@ from crm_shared.values import Instant
 
 router = APIRouter(prefix="/v1/activities", tags=["activities"])
 
-RESPONSES: dict[int | str, dict[str, str]] = {
-    401: {"description": "Missing or invalid token"},
-    422: {
-        "description": "Invalid query parameters, or a cursor this API did not return (each"
-        " error names its parameter)"
-    },
-}
+RESPONSES = LIST_RESPONSES
 
 
 class ActivityListItem(BaseModel):
@@ -53,13 +48,6 @@ class ActivityPage(BaseModel):
     items: list[ActivityListItem]
     total: int
     next_cursor: str | None
-
-
-def _no_nul(value: str | None) -> str | None:
-    # PostgreSQL text cannot hold NUL: refused here, against the parameter that holds it.
-    if value is not None and "\x00" in value:
-        raise ValueError("must not contain the NUL character")
-    return value
 
 
 @router.get(
@@ -88,7 +76,7 @@ async def list_activities(
     assignee: Annotated[
         str | None,
         Query(max_length=128, description="User id"),
-        AfterValidator(_no_nul),
+        QueryText,
     ] = None,
     due_before: Annotated[
         Instant | None, Query(description="Due (or starting) strictly before this instant")

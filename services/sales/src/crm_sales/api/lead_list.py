@@ -7,26 +7,21 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query
-from pydantic import AfterValidator, BaseModel
+from pydantic import BaseModel
 
 from crm_sales.domain.lead import LeadStatus
 from crm_sales.lead_list import queries
 from crm_sales.lead_list.queries import LeadFilters, LeadSort
 from crm_shared.auth.policy import readable_departments
 from crm_shared.http.deps import CurrentPrincipal
+from crm_shared.http.lists import LIST_RESPONSES, QueryText
 from crm_shared.http.problems import invalid_cursor
 from crm_shared.projections.paging import InvalidCursor
 from crm_shared.service_app import ReadModelConnection
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"])
 
-RESPONSES: dict[int | str, dict[str, str]] = {
-    401: {"description": "Missing or invalid token"},
-    422: {
-        "description": "Invalid query parameters, or a cursor this API did not return (each"
-        " error names its parameter)"
-    },
-}
+RESPONSES = LIST_RESPONSES
 
 
 class LeadListItem(BaseModel):
@@ -55,14 +50,7 @@ class LeadPage(BaseModel):
     next_cursor: str | None
 
 
-def _no_nul(value: str | None) -> str | None:
-    # PostgreSQL text cannot hold NUL: refused here, against the parameter that holds it.
-    if value is not None and "\x00" in value:
-        raise ValueError("must not contain the NUL character")
-    return value
-
-
-Text = AfterValidator(_no_nul)
+Text = QueryText
 
 
 @router.get(
