@@ -18,16 +18,24 @@ from crm_sales.commands import (
     ChangeLead,
     ConvertLead,
     DisqualifyLead,
+    EraseLeadOnRequest,
     QualifyLead,
     RegisterLead,
     StartWorkingLead,
 )
-from crm_sales.domain.lead import Lead, LeadAlreadyConverted, LeadStatusRefused, ReasonRequired
+from crm_sales.domain.lead import (
+    EraseTheContact,
+    Lead,
+    LeadAlreadyConverted,
+    LeadStatusRefused,
+    ReasonRequired,
+)
 from crm_shared.auth.principal import Principal, Role
 from crm_shared.catalog.sales.leads import (
     LeadChanged,
     LeadConverted,
     LeadDisqualified,
+    LeadErased,
     LeadQualified,
     LeadReassigned,
     LeadRegistered,
@@ -339,4 +347,23 @@ async def test_a_manager_reassigns_a_lead() -> None:
             by=MANAGER,
         )
         .then(LeadReassigned(owner="rob", department="sales"))
+    )
+
+
+# --- the right to erasure, asked of the lead -------------------------------------------
+
+
+async def test_erasing_a_lead_on_request_records_its_erasure() -> None:
+    await (
+        spec.given({GRACE: [registered()]})
+        .when(EraseLeadOnRequest(record_id=GRACE), by=MANAGER)
+        .then(LeadErased())
+    )
+
+
+async def test_a_converted_leads_person_is_erased_as_the_contact_it_became() -> None:
+    await (
+        spec.given({GRACE: CONVERTED})
+        .when(EraseLeadOnRequest(record_id=GRACE), by=MANAGER)
+        .then_refused(EraseTheContact)
     )

@@ -162,3 +162,16 @@ class EraseLead(RecordCommand[Lead]):
 
     def apply(self, record: Lead) -> None:
         record.erase(contact_id=self.contact_id)
+
+
+@dataclass(frozen=True, kw_only=True)
+class EraseLeadOnRequest(RecordCommand[Lead]):
+    """Right to erasure, asked of a lead (``Lead.erase_on_request``): admins, and managers
+    of its department, as for a contact."""
+
+    action: ClassVar[Action] = Action.ERASE
+
+    record_type: type[Lead] = field(default=Lead, init=False)
+
+    def apply(self, record: Lead) -> None:
+        record.erase_on_request()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
+import orjson
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
@@ -13,6 +16,7 @@ from crm_sales.application import LEAD, SalesApplication
 from crm_sales.commands import (
     ChangeLead,
     DisqualifyLead,
+    EraseLeadOnRequest,
     QualifyLead,
     RegisterLead,
     StartWorkingLead,
@@ -23,9 +27,12 @@ from crm_sales.conversion.contacts_client import (
     ContactsUnavailable,
 )
 from crm_sales.conversion.use_case import LeadConversion
+from crm_sales.domain.lead import Lead
 from crm_sales.views import LeadView
+from crm_shared.auth.principal import Principal
 from crm_shared.http.commands import Changing
 from crm_shared.http.conditional import outcome_response
+from crm_shared.http.deps import CurrentPrincipal
 from crm_shared.http.problems import Problem
 from crm_shared.records import routes
 
@@ -126,7 +133,8 @@ async def disqualify_lead(
         "conversion interrupted between its steps and asked again, finishes the work "
         "without creating anything twice, and a converted lead answers its links again "
         "(200). A disqualified lead is refused (409). When the contacts service is "
-        "unavailable the answer is 503 and nothing is recorded."
+        "unavailable the answer is 503 and nothing is created (the conversion's plan, "
+        "`crm.sales.lead.conversion_started.v1`, is kept for the next attempt)."
     ),
     response_model=LeadView,
     responses=CONVERT_RESPONSES,
@@ -157,6 +165,52 @@ async def convert_lead(
         raise Problem(
             status, refused.code, "The contacts service refused", refused.detail
         ) from None
+    return outcome_response(outcome, 200)
+
+
+@router.get(
+    "/{lead_id}/export",
+    summary="Everything the sales service holds about a lead's person, as one JSON document"
+    " (right of access)",
+    responses=RESPONSES,
+    operation_id="export_lead",
+)
+async def export_lead(lead_id: UUID, sales: Sales, principal: CurrentPrincipal) -> Response:
+    document = await asyncio.to_thread(export_of_lead, sales, lead_id, principal)
+    return Response(
+        orjson.dumps(document),
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="lead-{lead_id}.json"'},
+    )
+
+
+def export_of_lead(sales: SalesApplication, lead_id: UUID, principal: Principal) -> dict[str, Any]:
+    """The lead as it is and every change to it: its person's details as recorded (none
+    once erased)."""
+    lead = sales.get(Lead, lead_id, principal)
+    return {
+        "format": "crm.lead.export.v1",
+        "exported_at": datetime.now(UTC).isoformat(),
+        "lead": LEAD.view_json(lead),
+        "history": sales.history(Lead, lead_id, principal),
+    }
+
+
+@router.post(
+    "/{lead_id}/erase",
+    summary="Erase a lead's person (right to erasure): admins, and managers of its department",
+    description=(
+        "Deletes the lead's data key and records `crm.sales.lead.erased.v1`, which carries no "
+        "personal data: every personal field of every earlier event of the lead becomes "
+        "unreadable, in the event store and on the topics. A converted lead's person is a "
+        "contact now: erase the contact (409 `erase_the_contact`), which erases the lead too."
+    ),
+    response_model=LeadView,
+    responses={**RESPONSES, 409: {"description": "The lead was converted: erase the contact"}},
+    operation_id="erase_lead",
+)
+async def erase_lead(lead_id: UUID, sales: Sales, context: Changing) -> Response:
+    outcome = await sales.handle(EraseLeadOnRequest(record_id=lead_id), context)
     return outcome_response(outcome, 200)
 
 

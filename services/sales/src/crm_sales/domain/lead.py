@@ -84,6 +84,13 @@ class LeadErasedError(Gone):
     code = "erased"
 
 
+class EraseTheContact(Conflict):
+    """A converted lead's person is a contact now: the right to erasure is exercised on the
+    contact, whose erasure erases the lead with it (one person, one data subject)."""
+
+    code = "erase_the_contact"
+
+
 class ReasonRequired(Invalid):
     code = "reason_required"
 
@@ -312,6 +319,15 @@ class Lead(CrmRecord):
         self.owner, self.team = e.owner, e.team
 
     # --- one data subject --------------------------------------------------------------
+
+    def erase_on_request(self) -> None:
+        """Right to erasure asked of the lead itself (a person who never became a contact)."""
+        if self.status is LeadStatus.CONVERTED and not self.erased:
+            raise EraseTheContact(
+                f"lead {self.id} became contact {self.contact_id}: erase the contact,"
+                " which erases the lead with it"
+            )
+        self.erase()
 
     def erase(self, *, contact_id: UUID | None = None) -> None:
         """Right to erasure, reaching the lead: its data key goes, and with it every
