@@ -18,6 +18,7 @@ from crm_sales.deals import PIPELINE
 from crm_shared.http.commands import Changing
 from crm_shared.http.conditional import outcome_response
 from crm_shared.http.deps import CurrentPrincipal
+from crm_shared.http.lists import LIST_RESPONSES
 from crm_shared.records import routes
 from crm_shared.records.schemas import Archive
 
@@ -41,6 +42,7 @@ class PipelineList(BaseModel):
     "",
     summary="The pipelines not archived in the caller's departments, by name",
     response_model=PipelineList,
+    responses=LIST_RESPONSES,
     operation_id="list_pipelines",
 )
 async def list_pipelines(sales: Sales, principal: CurrentPrincipal) -> PipelineList:
