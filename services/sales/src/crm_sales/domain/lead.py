@@ -306,11 +306,12 @@ class Lead(CrmRecord):
         self.contact_id, self.account_id = e.contact_id, e.account_id
         self.opportunity_id = e.opportunity_id
 
-    # --- assignment by the rules (crm_sales.domain.assignment_rules) -------------------
+    # --- assignment by the rules (crm_sales.domain.assignment_turns) -------------------
 
     def assign(self, owner: str, team: str, rule: str, territory: int | None) -> None:
         """The rules gave the lead ``owner`` of ``team`` (a manager's move is ``reassign``).
-        Recorded even when it is the same rep: the rules' turn moved for it."""
+        Recorded even when it is the same rep: the team's turn moved for it (on the team's
+        stream of turns for the day)."""
         self.check_changeable()
         self._trigger(LeadAssigned(owner=owner, team=team, rule=rule, territory=territory))
 
