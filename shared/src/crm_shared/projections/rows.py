@@ -25,3 +25,15 @@ def fold_batch(
             rows[event.aggregate_id] = row
             touched.add(event.aggregate_id)
     return touched
+
+
+def upsert_rows(table: str, columns: Iterable[str], key: str) -> str:
+    """The statement that writes a folded row of ``table`` whole: inserted, or every column
+    but its key and ``created_at`` (set once, when the row was first written) replaced."""
+    every = list(columns)
+    kept = (key, "created_at")
+    return (
+        f"INSERT INTO {table} ({', '.join(every)}) VALUES ({', '.join(['%s'] * len(every))})"
+        f" ON CONFLICT ({key}) DO UPDATE SET "
+        + ", ".join(f"{c} = excluded.{c}" for c in every if c not in kept)
+    )

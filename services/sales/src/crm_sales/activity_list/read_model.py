@@ -22,6 +22,7 @@ from crm_shared.catalog.sales.activities import ActivityKind, RelatedTo
 from crm_shared.events import EventData, ReceivedEvent
 from crm_shared.messaging.topics import events_topic
 from crm_shared.projections import ReadModel
+from crm_shared.projections.rows import upsert_rows
 
 if TYPE_CHECKING:
     from psycopg import AsyncConnection
@@ -101,14 +102,7 @@ class ActivityList(ReadModel):
             " WHERE activity_id = ANY(%s)"
         )
         every = (*COLUMNS, "related_id", "due")
-        self.upsert = (
-            f"INSERT INTO {activities} ({', '.join(every)})"
-            f" VALUES ({', '.join(['%s'] * len(every))})"
-            " ON CONFLICT (activity_id) DO UPDATE SET "
-            + ", ".join(
-                f"{c} = excluded.{c}" for c in every if c not in ("activity_id", "created_at")
-            )
-        )
+        self.upsert = upsert_rows(activities, every, "activity_id")
         self.delete_reminders = f"DELETE FROM {reminders} WHERE activity_id = ANY(%s)"
         # A mark the scheduler made before the event came back stays (the later of both).
         self.insert_reminder = (

@@ -17,6 +17,7 @@ from crm_sales.domain.opportunity_states import DealStatus
 from crm_shared.events import EventData, ReceivedEvent
 from crm_shared.messaging.topics import events_topic
 from crm_shared.projections import ReadModel
+from crm_shared.projections.rows import upsert_rows
 
 if TYPE_CHECKING:
     from psycopg import AsyncConnection
@@ -99,14 +100,7 @@ class DealList(ReadModel):
             f"SELECT {', '.join(COLUMNS)} FROM {deals} WHERE opportunity_id = ANY(%s)"
         )
         every = (*COLUMNS, "name_key", "contact_ids")
-        self.upsert = (
-            f"INSERT INTO {deals} ({', '.join(every)})"
-            f" VALUES ({', '.join(['%s'] * len(every))})"
-            " ON CONFLICT (opportunity_id) DO UPDATE SET "
-            + ", ".join(
-                f"{c} = excluded.{c}" for c in every if c not in ("opportunity_id", "created_at")
-            )
-        )
+        self.upsert = upsert_rows(deals, every, "opportunity_id")
 
     async def apply(
         self, conn: AsyncConnection[Any], events: Sequence[ReceivedEvent[EventData]]

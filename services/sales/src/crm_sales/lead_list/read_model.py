@@ -17,6 +17,7 @@ from crm_sales.lead_list.rows import LEAD_EVENTS, LeadRow, fold_all
 from crm_shared.events import EventData, ReceivedEvent
 from crm_shared.messaging.topics import events_topic
 from crm_shared.projections import ReadModel
+from crm_shared.projections.rows import upsert_rows
 
 if TYPE_CHECKING:
     from psycopg import AsyncConnection
@@ -87,12 +88,7 @@ class LeadList(ReadModel):
         )
         self.select_rows = f"SELECT {', '.join(COLUMNS)} FROM {leads} WHERE lead_id = ANY(%s)"
         every = (*COLUMNS, "name", "name_key", "search")
-        self.upsert = (
-            f"INSERT INTO {leads} ({', '.join(every)})"
-            f" VALUES ({', '.join(['%s'] * len(every))})"
-            " ON CONFLICT (lead_id) DO UPDATE SET "
-            + ", ".join(f"{c} = excluded.{c}" for c in every if c not in ("lead_id", "created_at"))
-        )
+        self.upsert = upsert_rows(leads, every, "lead_id")
 
     async def apply(
         self, conn: AsyncConnection[Any], events: Sequence[ReceivedEvent[EventData]]
