@@ -16,6 +16,7 @@ from crm_shared.infra.embedded_kafka import EmbeddedKafka
 from crm_shared.messaging.consumer import ConsumerSettings, ConsumerState, ProjectionConsumer
 from crm_shared.messaging.dead_letters import read_dead_letters, redrive, still_pending
 from crm_shared.messaging.topics import ensure_topics
+from crm_shared.privacy.key_client import KeyServiceUnavailable
 from tests.conftest import free_port
 from tests.integration.kafka_tools import read_all
 from tests.integration.test_consumer import (
@@ -101,6 +102,44 @@ async def test_a_broker_that_comes_back_with_a_shorter_log_while_the_consumer_ru
     finally:
         await consumer.stop()
     assert len(await projection.rows(fresh_database)) == 5  # and nothing twice
+
+
+async def test_a_batch_whose_data_keys_cannot_be_had_is_applied_later_and_once(
+    fresh_database: str, own_broker: EmbeddedKafka
+) -> None:
+    """Decoding (which asks the key endpoint) runs beside the log check: when it fails,
+    the check is let finish, nothing is applied and the batch is read again."""
+    settings = settings_for(fresh_database, own_broker)
+    projection = CountingProjection(TOPIC, settings.schema)
+    await produce(own_broker.bootstrap_servers, TOPIC, [event_record("a", 1)])
+    await consume_everything(projection, settings, TOPIC)  # an anchor for the check
+    await produce(own_broker.bootstrap_servers, TOPIC, [event_record("b", 1), event_record("c", 1)])
+    consumer = consumer_of(projection, settings)
+    decode = consumer.decoder.decode
+    attempts = 0
+
+    async def keys_unreachable_once(records):  # type: ignore[no-untyped-def]
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:
+            raise KeyServiceUnavailable("the key endpoint did not answer")
+        return await decode(records)
+
+    consumer.decoder.decode = keys_unreachable_once  # type: ignore[method-assign]
+    await consumer.open()
+    try:
+        with pytest.raises(KeyServiceUnavailable):
+            while not await consumer._poll_once():
+                pass
+        assert consumer.applied_through[(TOPIC, 0)] == 1
+        assert await applied(projection, fresh_database) == {("a", 1)}
+        await consumer._assign()  # what the running loop does after a failure
+        while consumer.applied_through[(TOPIC, 0)] < 3:
+            await consumer._poll_once()
+    finally:
+        await consumer.stop()
+    assert await applied(projection, fresh_database) == {("a", 1), ("b", 1), ("c", 1)}
+    assert len(await projection.rows(fresh_database)) == 3
 
 
 async def _at(consumer: ProjectionConsumer, offset: int) -> bool:

@@ -497,11 +497,31 @@ class ProjectionConsumer:
                 for tp, records in batches.items()
                 if (tp.topic, tp.partition) in self.claims
             }
-            records = await self._verified(batches) if batches else []
-            if records:
-                await self.handle(records)
+            records = await self._verified_and_decoded(batches) if batches else []
             self._observe_progress()
         return len(records)
+
+    async def _verified_and_decoded(
+        self, batches: dict[TopicPartition, list[Record]]
+    ) -> list[Record]:
+        """Applies the fetched records that continue the read model's log; returns them.
+
+        The log check is a round trip to the broker and decoding one to the key endpoint
+        (new people's data keys): both wait on another process, neither changes anything
+        the other reads, so they run at the same time. A partition the check finds
+        rewritten has its decoded events dropped, as in a catch-up (``_read_to``)."""
+        fetched = [r for partition in batches.values() for r in partition]
+        verifying = asyncio.ensure_future(self._verified(batches))
+        try:
+            decoded = await self.decoder.decode(fetched)
+        except BaseException:
+            # Not cancelled: a check half done may have moved a partition's position.
+            await asyncio.gather(verifying, return_exceptions=True)
+            raise
+        records = await verifying
+        if records:
+            await self.handle(records, _of(decoded, records))
+        return records
 
     async def _verified_patiently(
         self, batches: dict[TopicPartition, list[Record]]
