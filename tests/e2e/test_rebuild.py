@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import multiprocessing
 import uuid
 from collections.abc import AsyncIterator, Coroutine
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import pytest
@@ -104,18 +106,19 @@ async def _tagged(stack: Stack, tag: str) -> int:
     return total
 
 
+@pytest.mark.parametrize("processes", [1, 2])
 async def test_the_live_360_answers_throughout_a_rebuild_and_then_equals_a_fresh_build(
-    stack: Stack,
+    stack: Stack, processes: int
 ) -> None:
+    """Built in one process or with the partitions shared among several."""
     tag = f"live-{uuid.uuid4().hex[:8]}"
     ids = await _registered(stack, tag, 5)
     await eventually(lambda: _applied_everything(stack), within=60.0)
     before = await _the_360(stack)
 
     answers, during_build = 0, 0
-    async with _running(rebuild_projection("customer360", consumer_settings(stack.settings))) as (
-        rebuilding
-    ):
+    settings = replace(consumer_settings(stack.settings), build_processes=processes)
+    async with _running(rebuild_projection("customer360", settings)) as rebuilding:
         while not rebuilding.done():
             if await _schema_exists(stack, BUILD):
                 during_build += 1
@@ -123,9 +126,10 @@ async def test_the_live_360_answers_throughout_a_rebuild_and_then_equals_a_fresh
             assert response.status_code == 200, response.text
             assert await _tagged(stack, tag) == len(ids)
             answers += 1
-        records, _ = await rebuilding
+        rebuilt = await rebuilding
 
-    assert records > 0 and answers > 0
+    assert rebuilt.events > 0 and answers > 0
+    assert rebuilt.processes == processes
     assert during_build > 0, "no query ran while the new 360 was being built"
     assert await _the_360(stack) == before
     assert not await _schema_exists(stack, BUILD)
@@ -168,7 +172,8 @@ async def test_a_rebuild_while_writes_continue_applies_every_event_exactly_once(
 
     async with _running(write()) as writing:
         await eventually(lambda: written_at_least(2))
-        await rebuild_projection("customer360", consumer_settings(stack.settings))
+        settings = replace(consumer_settings(stack.settings), build_processes=2)
+        assert (await rebuild_projection("customer360", settings)).processes == 2
         during = len(written)
         await eventually(lambda: written_at_least(during + 2), within=30)
         stop.set()
@@ -202,14 +207,14 @@ async def test_a_cancelled_rebuild_leaves_the_live_360_as_it_was_and_no_build_be
     await _registered(stack, tag, 3)
     before = await _the_360(stack)
 
-    async with _running(rebuild_projection("customer360", consumer_settings(stack.settings))) as (
-        rebuilding
-    ):
+    settings = replace(consumer_settings(stack.settings), build_processes=2)
+    async with _running(rebuild_projection("customer360", settings)) as rebuilding:
         await eventually(lambda: _schema_exists(stack, BUILD))
         rebuilding.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await rebuilding
 
+    assert multiprocessing.active_children() == []  # the build's other process is gone too
     assert not await _schema_exists(stack, BUILD)
     assert await _the_360(stack) == before
     assert await _tagged(stack, tag) == 3
@@ -227,9 +232,9 @@ async def test_a_build_left_by_a_killed_rebuild_is_discarded_by_the_next_one(
         await conn.execute(f"CREATE SCHEMA {BUILD}")
         await conn.execute(f"CREATE TABLE {BUILD}.leftover (n int)")
 
-    records, _ = await rebuild_projection("customer360", consumer_settings(stack.settings))
+    rebuilt = await rebuild_projection("customer360", consumer_settings(stack.settings))
 
-    assert records > 0
+    assert rebuilt.events > 0
     assert not await _schema_exists(stack, BUILD)
     assert not await _rows(
         stack,

@@ -120,6 +120,9 @@ class Settings(BaseSettings):
     # Replicas of a read-model service share partitions through a Kafka consumer group;
     # off, one consumer takes every partition (one replica only).
     consumer_group: bool = True
+    # A rebuild reads its topics' partitions in this many processes at once (at most one
+    # per partition): decoding and opening personal fields is CPU-bound Python.
+    rebuild_processes: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
 
     # Personal data: sealed per person with data keys, each wrapped by the master key.
     master_key: SecretStr = Field(

@@ -8,6 +8,7 @@ import typer
 
 if TYPE_CHECKING:  # a command imports its Kafka and PostgreSQL clients when it runs
     from crm_shared.messaging.consumer import ConsumerSettings
+    from crm_shared.messaging.rebuild import Rebuilt
     from crm_shared.settings import Settings
 
 cli = typer.Typer(no_args_is_help=True, help="Operate the read models (projections).")
@@ -29,12 +30,13 @@ def consumer_settings(settings: Settings) -> ConsumerSettings:
         max_retries=settings.consumer_max_retries,
         poll_ms=settings.consumer_poll_ms,
         keys=DataKeyClient.for_consumer(settings, "projections"),
+        build_processes=settings.rebuild_processes,
     )
 
 
-async def rebuild_projection(name: str, settings: ConsumerSettings) -> tuple[int, float]:
+async def rebuild_projection(name: str, settings: ConsumerSettings) -> Rebuilt:
     """Builds the read model beside the live one from the start of its topics, then swaps
-    it in (``crm_shared.messaging.rebuild``); (records read, seconds)."""
+    it in (``crm_shared.messaging.rebuild``)."""
     from crm_projections.projections import all_projections
     from crm_shared.messaging.rebuild import CannotRebuild, rebuild
     from crm_shared.projections import ReadModel
@@ -42,8 +44,7 @@ async def rebuild_projection(name: str, settings: ConsumerSettings) -> tuple[int
     projection = all_projections()[name]
     if not isinstance(projection, ReadModel):
         raise CannotRebuild(f"{name} is not a ReadModel: it cannot be built beside itself")
-    rebuilt = await rebuild(projection, settings)
-    return rebuilt.events, rebuilt.seconds
+    return await rebuild(projection, settings)
 
 
 @cli.command()
@@ -66,16 +67,17 @@ def rebuild(name: Annotated[str, typer.Argument(help="customer360 or forecast")]
             f"unknown projection {name!r}; known: {', '.join(all_projections())}"
         )
     try:
-        records, seconds = asyncio.run(
+        rebuilt = asyncio.run(
             rebuild_projection(name, consumer_settings(command_settings("projections")))
         )
     except CannotRebuild as refused:
         typer.echo(f"crm projections rebuild: {refused}", err=True)
         raise typer.Exit(1) from None
-    rate = records / seconds if seconds else 0.0
+    rate = rebuilt.events / rebuilt.seconds if rebuilt.seconds else 0.0
     typer.echo(
-        f"rebuilt {name} and swapped it in: {records} events in {seconds:.2f} s"
-        f" ({rate:,.0f} events/s)"
+        f"rebuilt {name} and swapped it in: {rebuilt.events} events in {rebuilt.seconds:.2f} s"
+        f" ({rate:,.0f} events/s, {rebuilt.processes} process"
+        f"{'' if rebuilt.processes == 1 else 'es'})"
     )
 
 

@@ -109,6 +109,11 @@ class ConsumerSettings:
     heartbeat_interval_ms: int = 1000
     # How long a rebalance waits for a member to finish its batch and rejoin.
     rebalance_timeout_ms: int = 10000
+    # Outside a group, (index, count): take only the partitions whose number is ``index``
+    # modulo ``count`` (one of a rebuild's processes). (0, 1) takes them all.
+    share: tuple[int, int] = (0, 1)
+    # How many processes a rebuild reads the topics in (``crm_shared.messaging.rebuild``).
+    build_processes: int = 1
 
 
 class GenerationChanged(SafeMessage):
@@ -195,7 +200,8 @@ class ProjectionConsumer:
     async def catch_up(self) -> int:
         """Consumes up to the topics' ends as they are now, then stops; returns records read.
 
-        It takes every partition, in or out of a group: this is how a rebuild reads.
+        It takes every partition (its share of them, ``ConsumerSettings.share``), in or out
+        of a group: this is how a rebuild reads.
         """
         await self.open(group=False)
         assert self._consumer is not None
@@ -327,7 +333,8 @@ class ProjectionConsumer:
                 await asyncio.sleep(0.1)
             else:
                 raise RuntimeError(f"topic {topic} does not exist")
-            partitions += [TopicPartition(topic, p) for p in sorted(ids)]
+            index, count = self.settings.share
+            partitions += [TopicPartition(topic, p) for p in sorted(ids) if p % count == index]
         self._consumer.assign(partitions)
         await self._take(partitions, patient=True)
 

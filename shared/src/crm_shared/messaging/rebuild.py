@@ -28,15 +28,22 @@ rebuild is often there because the fold changed, and a leftover may come from ot
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import multiprocessing
+import pickle
 import time
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, replace
+from multiprocessing.connection import Connection
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer
 from psycopg import AsyncConnection
 
 from crm_shared.messaging.consumer import ConsumerSettings, ProjectionConsumer
 from crm_shared.messaging.consumer_state import ConsumerState
+from crm_shared.messaging.failures import describe
 from crm_shared.projections.projection import ReadModel
 
 log = logging.getLogger(__name__)
@@ -49,10 +56,15 @@ class CannotRebuild(Exception):
     """This read model cannot be rebuilt beside the live one (the message says why)."""
 
 
+class RebuildFailed(Exception):
+    """One of the build's processes failed (the message says which and how)."""
+
+
 @dataclass(frozen=True)
 class Rebuilt:
     events: int  # records read by the build, both passes
     seconds: float  # from the build's start to the swap's commit
+    processes: int  # how many read the topics in the first pass
 
 
 def build_schema(projection: ReadModel) -> str:
@@ -68,7 +80,9 @@ async def rebuild(projection: ReadModel, settings: ConsumerSettings) -> Rebuilt:
         await _drop(conn, f"{live}{OLD_SUFFIX}")
         started = time.perf_counter()
         try:
-            events = await _build(projection, replace(settings, schema=build, group=False))
+            events, processes = await _build(
+                projection, replace(settings, schema=build, group=False)
+            )
             await _swap(conn, projection.name, live, build)
         except BaseException:
             # On a connection of its own: a cancelled statement may have broken this one.
@@ -79,7 +93,7 @@ async def rebuild(projection: ReadModel, settings: ConsumerSettings) -> Rebuilt:
             raise
         seconds = time.perf_counter() - started
         await _drop(conn, f"{live}{OLD_SUFFIX}")
-    return Rebuilt(events, seconds)
+    return Rebuilt(events, seconds, processes)
 
 
 async def _one_at_a_time(conn: AsyncConnection[Any], live: str) -> None:
@@ -94,14 +108,109 @@ async def _drop(conn: AsyncConnection[Any], schema: str) -> None:
     await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
-async def _build(projection: ReadModel, settings: ConsumerSettings) -> int:
-    bulk = ProjectionConsumer(projection.in_schema(settings.schema, indexed=False), settings)
-    await bulk.setup()
+async def _build(projection: ReadModel, settings: ConsumerSettings) -> tuple[int, int]:
+    """(records read, processes that read them in the first pass)."""
+    unindexed = projection.in_schema(settings.schema, indexed=False)
+    await ProjectionConsumer(unindexed, settings).setup()
     await _check_built_beside(projection, settings)
-    events = await bulk.catch_up()
+    events, processes = await _catch_up_in_processes(unindexed, settings)
     # Its setup creates the indexes; then it reads what was written meanwhile.
     events += await ProjectionConsumer(projection.in_schema(settings.schema), settings).catch_up()
-    return events
+    return events, processes
+
+
+async def _catch_up_in_processes(
+    projection: ReadModel, settings: ConsumerSettings
+) -> tuple[int, int]:
+    """The first pass, its partitions shared among ``settings.build_processes`` processes
+    (this one and others it starts): a batch's decoding and the opening of its personal
+    fields are CPU-bound Python, which one process runs on one core. Each process claims
+    its partitions in the build's schema like a replica, so their batches never overlap.
+    The read model's writer lock still orders their transactions (folds stay serial)."""
+    count = min(settings.build_processes, await _most_partitions(settings, projection.topics))
+    if count > 1:
+        try:
+            pickle.dumps((projection, settings))
+        except Exception as error:
+            log.warning("%s: built in one process (%s)", projection.name, error)
+            count = 1
+    if count == 1:
+        return await ProjectionConsumer(projection, settings).catch_up(), 1
+    shares = [replace(settings, share=(index, count)) for index in range(count)]
+    others = [_in_another_process(projection, share) for share in shares[1:]]
+    here = ProjectionConsumer(projection, shares[0]).catch_up()
+    return sum(await _all_or_none([here, *others])), count
+
+
+async def _most_partitions(settings: ConsumerSettings, topics: Sequence[str]) -> int:
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers)
+    await consumer.start()
+    try:
+        await consumer.topics()  # fresh metadata
+        return max((len(consumer.partitions_for_topic(t) or ()) for t in topics), default=1)
+    finally:
+        await consumer.stop()
+
+
+async def _all_or_none(work: list[Coroutine[Any, Any, int]]) -> list[int]:
+    """Every share's count; when one fails, the others are stopped and it is raised."""
+    tasks = [asyncio.ensure_future(w) for w in work]
+    try:
+        return list(await asyncio.gather(*tasks))
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _in_another_process(projection: ReadModel, settings: ConsumerSettings) -> int:
+    """One share's catch-up in a process of its own (spawned: nothing of this process's
+    connections or threads is copied into it), killed if this one stops waiting."""
+    context = multiprocessing.get_context("spawn")
+    receiving, sending = context.Pipe(duplex=False)
+    process = context.Process(
+        target=_catch_up_share,
+        args=(projection, settings, sending),
+        name=f"rebuild-{projection.name}-{settings.share[0]}",
+        daemon=True,
+    )
+    process.start()
+    sending.close()
+    try:
+        outcome = await asyncio.to_thread(_outcome_of, receiving)
+    finally:
+        if process.is_alive():
+            process.kill()
+        await asyncio.to_thread(process.join)
+        receiving.close()
+    if isinstance(outcome, str):
+        raise RebuildFailed(f"partitions {settings.share[0]} of {settings.share[1]}: {outcome}")
+    return outcome
+
+
+def _outcome_of(receiving: Connection) -> int | str:
+    try:
+        outcome: int | str = receiving.recv()
+    except EOFError:
+        return "its process ended without a word"
+    return outcome
+
+
+def _catch_up_share(projection: ReadModel, settings: ConsumerSettings, sending: Connection) -> None:
+    """In the other process: the records read, or what failed (with no data in it)."""
+    try:
+        sending.send(asyncio.run(_catch_up_and_close(projection, settings)))
+    except BaseException as error:
+        sending.send(f"{type(error).__name__}: {describe(error)}")
+        raise SystemExit(1) from None
+
+
+async def _catch_up_and_close(projection: ReadModel, settings: ConsumerSettings) -> int:
+    try:
+        return await ProjectionConsumer(projection, settings).catch_up()
+    finally:
+        if settings.keys is not None:
+            await settings.keys.close()
 
 
 async def _check_built_beside(projection: ReadModel, settings: ConsumerSettings) -> None:

@@ -96,11 +96,22 @@ class DataKeyClient:
 
     @classmethod
     def for_consumer(cls, settings: Settings, consumer: str) -> DataKeyClient:
-        return cls(
+        client = cls(
             settings.url_of,
             service_credentials(settings, consumer),
             cache_seconds=settings.data_key_cache_seconds,
         )
+        client._recipe = (settings, consumer)
+        return client
+
+    _recipe: tuple[Settings, str] | None = None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Sent to another process (a rebuild's), a service's client is made again there
+        from its settings: with its own connections and an empty cache, never its keys."""
+        if self._recipe is None:
+            raise TypeError("only a client made by DataKeyClient.for_consumer can be sent")
+        return (DataKeyClient.for_consumer, self._recipe)
 
     async def close(self) -> None:
         await self._http.aclose()
