@@ -67,7 +67,7 @@ def rebuild(
             f" documents hold sealed values (first name {first_name!r})"
         )
     shares = {
-        "rebuild process": rebuild_cpu,
+        "rebuild processes": rebuild_cpu,
         "postgres (all)": sum(s for g, s in cpu.seconds.items() if g.startswith("postgres")),
         **{g: s for g, s in cpu.seconds.items() if not g.startswith(("postgres", "rebuild"))},
     }

@@ -4,6 +4,7 @@ process, the profile by stage, latency, rebuild and memory. Pure: results in, te
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -360,13 +361,23 @@ def _mb(value: float | None) -> str:
     return "n/a" if value is None else f"{value:,.0f}"
 
 
-def rebuild_limit(cpu_s: Mapping[str, float], seconds: float, other_s: float = 0.0) -> str:
-    """Which component held the rebuild back, read from CPU: a process near one full core
-    is bound by its own (single-threaded Python) CPU; else, when other jobs kept the
-    machine's cores busy, the machine; else it waited (disk, broker, the other side)."""
+def rebuild_limit(
+    cpu_s: Mapping[str, float], seconds: float, other_s: float = 0.0, cores: int | None = None
+) -> str:
+    """Which component held the rebuild back, read from CPU: the machine when its cores
+    were nearly all busy (the rebuild's processes, PostgreSQL and the rest together); else
+    a process near one full core, bound by its own (single-threaded Python) CPU; else, when
+    other jobs kept the cores busy, those jobs; else it waited (disk, broker, the other
+    side). A rebuild in several processes counts as one entry that may pass one core."""
     if seconds <= 0 or not cpu_s:
         return "unknown"
+    cores = cores or os.cpu_count() or 1
     busiest, used = max(cpu_s.items(), key=lambda kv: kv[1])
+    busy = (sum(cpu_s.values()) + other_s) / seconds
+    if busy >= 0.85 * cores:
+        return (
+            f"the machine's {cores} cores ({busy:.1f} busy; {busiest} {used / seconds:.1f} cores)"
+        )
     if used / seconds >= 0.8:
         return f"{busiest} CPU ({used / seconds:.0%} of a core)"
     if other_s / seconds >= 0.5:

@@ -132,19 +132,27 @@ def test_the_report_prints_targets_and_cpu_per_command() -> None:
 
 
 def test_a_rebuild_process_near_a_full_core_is_its_own_limit() -> None:
-    limit = rebuild_limit({"rebuild process": 9.0, "postgres (all)": 2.0}, seconds=10.0)
+    limit = rebuild_limit({"rebuild process": 9.0, "postgres (all)": 2.0}, seconds=10.0, cores=2)
 
     assert limit.startswith("rebuild process CPU")
 
 
+def test_a_rebuild_that_keeps_every_core_busy_names_the_machine() -> None:
+    limit = rebuild_limit(
+        {"rebuild process": 14.0, "postgres (all)": 3.0}, seconds=10.0, other_s=1.0, cores=2
+    )
+
+    assert limit == "the machine's 2 cores (1.8 busy; rebuild process 1.4 cores)"
+
+
 def test_a_rebuild_with_no_process_near_a_core_was_waiting() -> None:
-    limit = rebuild_limit({"rebuild process": 3.0, "postgres (all)": 2.0}, seconds=10.0)
+    limit = rebuild_limit({"rebuild process": 3.0, "postgres (all)": 2.0}, seconds=10.0, cores=2)
 
     assert limit.startswith("none at full CPU")
 
 
 def test_a_rebuild_starved_by_other_jobs_names_the_machine() -> None:
-    limit = rebuild_limit({"rebuild process": 3.0}, seconds=10.0, other_s=15.0)
+    limit = rebuild_limit({"rebuild process": 3.0}, seconds=10.0, other_s=15.0, cores=4)
 
     assert limit.startswith("other jobs on the machine (1.5 cores busy")
 
