@@ -16,6 +16,7 @@ from bench.stack import ROOT, PeakMemory, crm_command
 from crm_shared.privacy.cipher import PREFIX
 
 REPORTED = re.compile(r"(\d+) events in ([\d.]+) s")
+PROCESSES = re.compile(r"(\d+) process")
 
 
 def children_cpu() -> float:
@@ -54,6 +55,7 @@ def rebuild(
     if found is None:
         raise RuntimeError(f"crm projections rebuild said no figure:\n{output}")
     events, took = int(found[1]), float(found[2])
+    processes = int(counted[1]) if (counted := PROCESSES.search(last)) else 1
     # From the sample nearest the moment the rebuilding began to the end.
     at, before = min(samples, key=lambda sample: abs(sample[0] - (ended - took)))
     window = ended - at
@@ -81,5 +83,6 @@ def rebuild(
         "output": last,
         "documents": documents,
         "cpu_s": {g: round(s, 2) for g, s in shares.items()},
-        "limit": rebuild_limit(shares, window, cpu.other),
+        "processes": processes,
+        "limit": rebuild_limit(shares, window, cpu.other, processes=processes),
     }

@@ -362,13 +362,18 @@ def _mb(value: float | None) -> str:
 
 
 def rebuild_limit(
-    cpu_s: Mapping[str, float], seconds: float, other_s: float = 0.0, cores: int | None = None
+    cpu_s: Mapping[str, float],
+    seconds: float,
+    other_s: float = 0.0,
+    cores: int | None = None,
+    processes: int = 1,
 ) -> str:
     """Which component held the rebuild back, read from CPU: the machine when its cores
     were nearly all busy (the rebuild's processes, PostgreSQL and the rest together); else
     a process near one full core, bound by its own (single-threaded Python) CPU; else, when
     other jobs kept the cores busy, those jobs; else it waited (disk, broker, the other
-    side). A rebuild in several processes counts as one entry that may pass one core."""
+    side). The rebuild's entry (``rebuild...``) covers its ``processes``: it is at full
+    CPU only near that many cores."""
     if seconds <= 0 or not cpu_s:
         return "unknown"
     cores = cores or os.cpu_count() or 1
@@ -378,11 +383,13 @@ def rebuild_limit(
         return (
             f"the machine's {cores} cores ({busy:.1f} busy; {busiest} {used / seconds:.1f} cores)"
         )
-    if used / seconds >= 0.8:
-        return f"{busiest} CPU ({used / seconds:.0%} of a core)"
+    width = processes if busiest.startswith("rebuild") else 1
+    share = f"{used / seconds:.0%} of {'a core' if width == 1 else f'{width} cores'}"
+    if used / seconds >= 0.8 * width:
+        return f"{busiest} CPU ({share})"
     if other_s / seconds >= 0.5:
         return (
             f"other jobs on the machine ({other_s / seconds:.1f} cores busy beside it;"
-            f" busiest of ours: {busiest}, {used / seconds:.0%} of a core)"
+            f" busiest of ours: {busiest}, {share})"
         )
-    return f"none at full CPU (busiest: {busiest}, {used / seconds:.0%} of a core): waiting"
+    return f"none at full CPU (busiest: {busiest}, {share}): waiting"

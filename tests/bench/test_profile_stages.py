@@ -114,3 +114,17 @@ def test_serving_the_360s_key_lookups_is_not_sealing_a_command() -> None:
     )
 
     assert stage_of(frames, WRITE_SIDE) == "data-key endpoint"
+
+
+def test_values_the_key_client_opens_are_opening_not_the_key_lookup() -> None:
+    opening = stack(
+        "DataKeyClient.reveal (crm_shared/privacy/key_client.py:140)",
+        "open_bytes (crm_shared/privacy/cipher.py:97)",
+    )
+    lookup = stack(
+        "DataKeyClient.reveal (crm_shared/privacy/key_client.py:130)",
+        "AsyncClient.post (httpx/_client.py:1859)",
+    )
+
+    assert stage_of(opening, READ_SIDE) == "open sealed fields"
+    assert stage_of(lookup, READ_SIDE) == "data keys over HTTP"

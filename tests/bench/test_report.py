@@ -145,6 +145,14 @@ def test_a_rebuild_that_keeps_every_core_busy_names_the_machine() -> None:
     assert limit == "the machine's 2 cores (1.8 busy; rebuild process 1.4 cores)"
 
 
+def test_a_rebuild_in_two_processes_is_at_full_cpu_only_near_two_cores() -> None:
+    waiting = rebuild_limit({"rebuild processes": 10.3}, seconds=10.0, cores=4, processes=2)
+    bound = rebuild_limit({"rebuild processes": 17.0}, seconds=10.0, cores=4, processes=2)
+
+    assert waiting == "none at full CPU (busiest: rebuild processes, 103% of 2 cores): waiting"
+    assert bound == "rebuild processes CPU (170% of 2 cores)"
+
+
 def test_a_rebuild_with_no_process_near_a_core_was_waiting() -> None:
     limit = rebuild_limit({"rebuild process": 3.0, "postgres (all)": 2.0}, seconds=10.0, cores=2)
 

@@ -4,13 +4,19 @@ nothing of the build, and none of its processes, outlives it."""
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import os
+import signal
+import sys
+import time
 import uuid
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Self
 
 import orjson
+import psutil
 import pytest
 from psycopg import AsyncConnection
 
@@ -39,10 +45,12 @@ class Registrations(ReadModel):
         indexed: bool = True,
         topic: str = "",
         dies_elsewhere: int | None = None,
+        pause: float = 0.0,
     ) -> None:
         super().__init__(schema, indexed=indexed)
         self.topic = topic
         self.dies_elsewhere = dies_elsewhere
+        self.pause = pause  # seconds per batch: a slow fold
         self.ddl = (f'CREATE TABLE IF NOT EXISTS "{self.schema}".registered (id uuid PRIMARY KEY)',)
 
     @property
@@ -51,7 +59,11 @@ class Registrations(ReadModel):
 
     def in_schema(self, schema: str, *, indexed: bool = True) -> Self:
         return type(self)(
-            schema, indexed=indexed, topic=self.topic, dies_elsewhere=self.dies_elsewhere
+            schema,
+            indexed=indexed,
+            topic=self.topic,
+            dies_elsewhere=self.dies_elsewhere,
+            pause=self.pause,
         )
 
     async def apply(
@@ -59,6 +71,7 @@ class Registrations(ReadModel):
     ) -> None:
         if self.dies_elsewhere is not None and os.getpid() != self.dies_elsewhere:
             os._exit(3)
+        await asyncio.sleep(self.pause)
         async with conn.cursor() as cur:
             await cur.executemany(
                 f'INSERT INTO "{self.schema}".registered VALUES (%s)',
@@ -145,3 +158,62 @@ async def test_a_build_process_that_dies_fails_the_rebuild_and_leaves_the_live_m
     assert await _registered(fresh_database, "registrations") == {registrations[0]}
     assert "registrations_build" not in await _schemas(fresh_database)
     assert multiprocessing.active_children() == []
+
+
+# A rebuild run by a process of its own, which the test kills: in it, the model folds slowly
+# (half a second per batch of one), so its other process is mid-build when it dies.
+REBUILD_IN_A_PROCESS = """
+import asyncio, sys
+from crm_shared.messaging.consumer import ConsumerSettings
+from crm_shared.messaging.rebuild import rebuild
+from tests.integration.test_rebuild_processes import Registrations
+bootstrap, database_url, topic = sys.argv[1:]
+settings = ConsumerSettings(
+    bootstrap, database_url, schema="registrations", batch_size=1, build_processes=2
+)
+asyncio.run(rebuild(Registrations(topic=topic, pause=0.5), settings))
+"""
+
+
+async def test_when_the_rebuilds_process_is_killed_its_other_process_stops_and_a_new_rebuild_is_whole(
+    fresh_database: str, kafka: EmbeddedKafka, fresh_topic: str, registrations: list[uuid.UUID]
+) -> None:
+    rebuilding = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        REBUILD_IN_A_PROCESS,
+        kafka.bootstrap_servers,
+        fresh_database,
+        fresh_topic,
+        cwd=Path(__file__).parents[2],
+    )
+    try:
+        other = await _other_process_applying(rebuilding.pid, fresh_database)
+        rebuilding.send_signal(signal.SIGKILL)
+        await rebuilding.wait()
+        # Left alone it would fold for seconds more; psutil.TimeoutExpired if it does.
+        await asyncio.to_thread(other.wait, 3)
+    finally:
+        if rebuilding.returncode is None:
+            rebuilding.kill()
+            await rebuilding.wait()
+
+    rebuilt = await rebuild(Registrations(topic=fresh_topic), _settings(fresh_database, kafka, 2))
+
+    assert rebuilt.events == len(registrations)
+    assert await _registered(fresh_database, "registrations") == set(registrations)
+
+
+async def _other_process_applying(pid: int, database_url: str) -> psutil.Process:
+    """The rebuild's other process, once the two have applied something to the build."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        children = psutil.Process(pid).children()
+        if (
+            children
+            and "registrations_build" in await _schemas(database_url)
+            and len(await _registered(database_url, "registrations_build")) >= 4
+        ):
+            return children[0]
+        await asyncio.sleep(0.1)
+    raise AssertionError("the rebuild did not start applying in two processes")

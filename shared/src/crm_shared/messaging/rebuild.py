@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 import pickle
 import time
 from collections.abc import Coroutine, Sequence
@@ -170,7 +171,7 @@ async def _in_another_process(projection: ReadModel, settings: ConsumerSettings)
     receiving, sending = context.Pipe(duplex=False)
     process = context.Process(
         target=_catch_up_share,
-        args=(projection, settings, sending),
+        args=(projection, settings, sending, os.getpid()),
         name=f"rebuild-{projection.name}-{settings.share[0]}",
         daemon=True,
     )
@@ -196,21 +197,40 @@ def _outcome_of(receiving: Connection) -> int | str:
     return outcome
 
 
-def _catch_up_share(projection: ReadModel, settings: ConsumerSettings, sending: Connection) -> None:
+def _catch_up_share(
+    projection: ReadModel, settings: ConsumerSettings, sending: Connection, parent: int
+) -> None:
     """In the other process: the records read, or what failed (with no data in it)."""
     try:
-        sending.send(asyncio.run(_catch_up_and_close(projection, settings)))
+        sending.send(asyncio.run(_catch_up_and_close(projection, settings, parent)))
     except BaseException as error:
         sending.send(f"{type(error).__name__}: {describe(error)}")
         raise SystemExit(1) from None
 
 
-async def _catch_up_and_close(projection: ReadModel, settings: ConsumerSettings) -> int:
+async def _catch_up_and_close(
+    projection: ReadModel, settings: ConsumerSettings, parent: int
+) -> int:
+    watching = asyncio.create_task(_end_with(parent))
     try:
         return await ProjectionConsumer(projection, settings).catch_up()
     finally:
+        watching.cancel()
         if settings.keys is not None:
             await settings.keys.close()
+
+
+async def _end_with(parent: int) -> None:
+    """Ends this process as soon as the rebuild's own is gone (killed: it had no time to
+    stop us). Left running, it could write into the build of the next rebuild, whose
+    claims start again from 1 like ours; ending now rolls its open batch back."""
+    # Polled: no event tells a process that its parent died (the pipe's end is ours).
+    while True:
+        await asyncio.sleep(0.1)
+        if os.getppid() != parent:
+            break
+    log.error("the rebuild's process %d is gone: this share of it stops", parent)
+    os._exit(1)
 
 
 async def _check_built_beside(projection: ReadModel, settings: ConsumerSettings) -> None:
