@@ -524,6 +524,68 @@ def test_projections_can_authenticate_to_the_key_endpoint(overlay: str) -> None:
     assert "CRM_PII_API_KEY" not in visible_variables(manifests, contacts)
 
 
+def _rebuild_jobs(manifests: list[Manifest]) -> dict[str, Manifest]:
+    return {
+        job["metadata"]["name"]: job
+        for job in of_kind(manifests, "CronJob")
+        if job["metadata"]["name"].startswith("crm-rebuild-")
+    }
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_read_model_has_a_rebuild_job_to_start_and_none_runs_by_itself(overlay: str) -> None:
+    manifests = render(overlay)
+    jobs = _rebuild_jobs(manifests)
+    expected = {
+        f"crm-rebuild-{model}": definition.name
+        for definition in installed_services().values()
+        for model in definition.rebuilds
+    }
+    assert set(jobs) == set(expected) and jobs
+    for name, job in jobs.items():
+        assert job["spec"]["suspend"] is True, name
+        assert job["spec"]["concurrencyPolicy"] == "Forbid", name
+        pod = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        assert pod["restartPolicy"] == "Never", name
+        assert pod["securityContext"]["runAsNonRoot"] is True, name
+        assert pod["enableServiceLinks"] is False, name
+        (container,) = pod["containers"]
+        service, model = expected[name], name.removeprefix("crm-rebuild-")
+        assert container["args"] == ["crm", service, "rebuild", model], name
+        security = container["securityContext"]
+        assert security["readOnlyRootFilesystem"] is True, name
+        assert security["allowPrivilegeEscalation"] is False, name
+        assert {m["mountPath"] for m in container["volumeMounts"]} == {"/tmp"}, name
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_a_rebuild_job_requests_a_core_and_memory_for_each_of_its_processes(overlay: str) -> None:
+    for name, job in _rebuild_jobs(render(overlay)).items():
+        (container,) = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+        processes = int(env_value(container, "CRM_REBUILD_PROCESSES")["value"])  # type: ignore[index]
+        resources = container["resources"]
+        assert processes >= 2, name
+        assert resources["requests"]["cpu"] == str(processes), name
+        # About 150 MB a process measured (bench/RESULTS.md), and the command's own.
+        limit = int(resources["limits"]["memory"].removesuffix("Mi"))
+        assert limit >= 150 * (processes + 1), name
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_a_rebuild_job_has_what_its_service_reads_data_and_keys_with(overlay: str) -> None:
+    manifests = render(overlay)
+    service = _container(manifests, "projections")
+    for name, job in _rebuild_jobs(manifests).items():
+        (container,) = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+        assert container["envFrom"] == service["envFrom"], name
+        assert env_value(container, "CRM_DATABASE_URL") == env_value(service, "CRM_DATABASE_URL")
+        assert secret_key_ref(container, "CRM_PII_API_KEY") == secret_key_ref(
+            service, "CRM_PII_API_KEY"
+        ), name
+        for variable in container["env"]:
+            assert variable["name"] in SETTINGS_VARIABLES, variable["name"]
+
+
 # ---------------------------------------------------------------------------
 # Compose
 # ---------------------------------------------------------------------------

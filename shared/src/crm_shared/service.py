@@ -54,6 +54,9 @@ class ServiceDefinition:
     # Its pods in deploy/k8s/base (an overlay may scale them); more than one also gets a
     # PodDisruptionBudget there. Only for a service whose work is safe to share.
     replicas: int = 1
+    # The read models `crm <name> rebuild MODEL` builds again beside the live ones; the
+    # deploy manifests carry a suspended CronJob for each, to start as a Job of its own.
+    rebuilds: tuple[str, ...] = ()
 
     @property
     def topic(self) -> str:

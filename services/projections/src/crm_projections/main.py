@@ -32,6 +32,7 @@ SERVICE = ServiceDefinition(
     # (a consumer group, docs/architecture.md "Replicas").
     max_workers=1,
     replicas=2,
+    rebuilds=tuple(CONSUMERS),
 )
 
 

@@ -134,6 +134,94 @@ spec:
             sizeLimit: 64Mi
 """
 
+# A rebuild runs in a pod of its own: its processes (one per core it requests) each hold
+# a batch's records and documents, which the service's own pod has no memory for.
+REBUILD_JOB = """\
+# `crm {name} rebuild {model}` as a Job of its own (never on a schedule: the CronJob
+# is only its template). Start one with
+#   kubectl -n crm create job --from=cronjob/crm-rebuild-{model} rebuild-{model}-$(date +%s)
+# It builds the read model beside the live one, which keeps answering, then swaps them
+# (docs/architecture.md, "Replicas"); a second rebuild of it is refused while one runs.
+apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: crm-rebuild-{model}
+  labels:
+    app.kubernetes.io/name: crm-rebuild-{model}
+    app.kubernetes.io/component: {name}
+spec:
+  suspend: true
+  schedule: "0 0 30 2 *"  # February 30th: never
+  concurrencyPolicy: Forbid
+  jobTemplate:
+    spec:
+      # A failed rebuild drops its build and leaves the live model as it was: whether to
+      # try again is the operator's call.
+      backoffLimit: 0
+      ttlSecondsAfterFinished: 86400
+      template:
+        metadata:
+          labels:
+            app.kubernetes.io/name: crm-rebuild-{model}
+            app.kubernetes.io/component: {name}
+        spec:
+          restartPolicy: Never
+          enableServiceLinks: false
+          automountServiceAccountToken: false
+          securityContext:
+            runAsNonRoot: true
+            runAsUser: 10001
+            runAsGroup: 10001
+            fsGroup: 10001
+            seccompProfile:
+              type: RuntimeDefault
+          containers:
+            - name: rebuild
+              image: crm
+              imagePullPolicy: IfNotPresent
+              args: ["crm", "{name}", "rebuild", "{model}"]
+              envFrom:
+                - configMapRef:
+                    name: crm-config
+                - secretRef:
+                    name: crm-secrets
+              env:
+                - name: CRM_DATABASE_URL
+                  valueFrom:
+                    secretKeyRef:
+                      name: crm-db-app
+                      key: uri
+                # As many processes as the cores requested below.
+                - name: CRM_REBUILD_PROCESSES
+                  value: "{processes}"
+              resources:
+                requests:
+                  cpu: "{processes}"
+                  memory: {memory_request}
+                limits:
+                  memory: {memory_limit}
+              securityContext:
+                runAsNonRoot: true
+                runAsUser: 10001
+                runAsGroup: 10001
+                allowPrivilegeEscalation: false
+                readOnlyRootFilesystem: true
+                capabilities:
+                  drop: ["ALL"]
+                seccompProfile:
+                  type: RuntimeDefault
+              volumeMounts:
+                - name: tmp
+                  mountPath: /tmp
+          volumes:
+            - name: tmp
+              emptyDir:
+                sizeLimit: 64Mi
+"""
+REBUILD_PROCESSES = 2
+# Measured (bench/RESULTS.md): a rebuild process peaks near 150 MB, the command's own too.
+REBUILD_MB_PER_PROCESS = 200
+
 SERVICE = """\
 apiVersion: v1
 kind: Service
@@ -217,7 +305,19 @@ def service_manifest(definition: ServiceDefinition) -> str:
     documents = [DEPLOYMENT.format(master_key=master_key, **fields), SERVICE.format(**fields)]
     if definition.replicas > 1:
         documents.append(DISRUPTION_BUDGET.format(**fields))
+    documents += [rebuild_job(definition, model) for model in definition.rebuilds]
     return _header(definition) + "---\n".join(documents)
+
+
+def rebuild_job(definition: ServiceDefinition, model: str) -> str:
+    memory = REBUILD_PROCESSES * REBUILD_MB_PER_PROCESS
+    return REBUILD_JOB.format(
+        name=definition.name,
+        model=model,
+        processes=REBUILD_PROCESSES,
+        memory_request=f"{memory}Mi",
+        memory_limit=f"{memory + REBUILD_MB_PER_PROCESS}Mi",
+    )
 
 
 def kustomization_blocks(services: Iterable[ServiceDefinition]) -> dict[str, str]:
