@@ -24,6 +24,61 @@ MASTER_KEY = """\
                   key: CRM_MASTER_KEY
 """
 
+# What every pod of ours runs with, placed into the templates below at their indentation.
+POD_SECURITY = """\
+securityContext:
+  runAsNonRoot: true
+  runAsUser: 10001
+  runAsGroup: 10001
+  fsGroup: 10001
+  seccompProfile:
+    type: RuntimeDefault
+"""
+
+SETTINGS = """\
+envFrom:
+  - configMapRef:
+      name: crm-config
+  - secretRef:
+      name: crm-secrets
+env:
+  # Written by CloudNativePG for the database owner of the crm-db Cluster.
+  - name: CRM_DATABASE_URL
+    valueFrom:
+      secretKeyRef:
+        name: crm-db-app
+        key: uri
+"""
+
+# Only /tmp is writable.
+CONTAINER_SECURITY = """\
+securityContext:
+  runAsNonRoot: true
+  runAsUser: 10001
+  runAsGroup: 10001
+  allowPrivilegeEscalation: false
+  readOnlyRootFilesystem: true
+  capabilities:
+    drop: ["ALL"]
+  seccompProfile:
+    type: RuntimeDefault
+volumeMounts:
+  - name: tmp
+    mountPath: /tmp
+"""
+
+TMP_VOLUME = """\
+volumes:
+  - name: tmp
+    emptyDir:
+      sizeLimit: 64Mi
+"""
+
+
+def _at(indent: int, fragment: str) -> str:
+    return textwrap.indent(fragment, " " * indent)
+
+
 DEPLOYMENT = """\
 apiVersion: apps/v1
 kind: Deployment
@@ -59,13 +114,7 @@ spec:
       enableServiceLinks: false
       automountServiceAccountToken: false
       terminationGracePeriodSeconds: 30
-      securityContext:
-        runAsNonRoot: true
-        runAsUser: 10001
-        runAsGroup: 10001
-        fsGroup: 10001
-        seccompProfile:
-          type: RuntimeDefault
+{pod_security}\
       containers:
         - name: {name}
           image: crm
@@ -75,18 +124,7 @@ spec:
             - name: http
               containerPort: {port}
               protocol: TCP
-          envFrom:
-            - configMapRef:
-                name: crm-config
-            - secretRef:
-                name: crm-secrets
-          env:
-            # Written by CloudNativePG for the database owner of the crm-db Cluster.
-            - name: CRM_DATABASE_URL
-              valueFrom:
-                secretKeyRef:
-                  name: crm-db-app
-                  key: uri
+{settings}\
 {master_key}\
           startupProbe:
             httpGet:
@@ -115,23 +153,8 @@ spec:
               memory: 200Mi
             limits:
               memory: 256Mi
-          securityContext:
-            runAsNonRoot: true
-            runAsUser: 10001
-            runAsGroup: 10001
-            allowPrivilegeEscalation: false
-            readOnlyRootFilesystem: true
-            capabilities:
-              drop: ["ALL"]
-            seccompProfile:
-              type: RuntimeDefault
-          volumeMounts:
-            - name: tmp
-              mountPath: /tmp
-      volumes:
-        - name: tmp
-          emptyDir:
-            sizeLimit: 64Mi
+{container_security}\
+{volumes}\
 """
 
 # A rebuild runs in a pod of its own: its processes (one per core it requests) each hold
@@ -168,29 +191,13 @@ spec:
           restartPolicy: Never
           enableServiceLinks: false
           automountServiceAccountToken: false
-          securityContext:
-            runAsNonRoot: true
-            runAsUser: 10001
-            runAsGroup: 10001
-            fsGroup: 10001
-            seccompProfile:
-              type: RuntimeDefault
+{pod_security}\
           containers:
             - name: rebuild
               image: crm
               imagePullPolicy: IfNotPresent
               args: ["crm", "{name}", "rebuild", "{model}"]
-              envFrom:
-                - configMapRef:
-                    name: crm-config
-                - secretRef:
-                    name: crm-secrets
-              env:
-                - name: CRM_DATABASE_URL
-                  valueFrom:
-                    secretKeyRef:
-                      name: crm-db-app
-                      key: uri
+{settings}\
                 # As many processes as the cores requested below.
                 - name: CRM_REBUILD_PROCESSES
                   value: "{processes}"
@@ -200,23 +207,8 @@ spec:
                   memory: {memory_request}
                 limits:
                   memory: {memory_limit}
-              securityContext:
-                runAsNonRoot: true
-                runAsUser: 10001
-                runAsGroup: 10001
-                allowPrivilegeEscalation: false
-                readOnlyRootFilesystem: true
-                capabilities:
-                  drop: ["ALL"]
-                seccompProfile:
-                  type: RuntimeDefault
-              volumeMounts:
-                - name: tmp
-                  mountPath: /tmp
-          volumes:
-            - name: tmp
-              emptyDir:
-                sizeLimit: 64Mi
+{container_security}\
+{volumes}\
 """
 REBUILD_PROCESSES = 2
 # Measured (bench/RESULTS.md): a rebuild process peaks near 150 MB, the command's own too.
@@ -302,7 +294,16 @@ def service_manifest(definition: ServiceDefinition) -> str:
         "replicas": definition.replicas,
     }
     master_key = MASTER_KEY.format(**fields) if is_event_writer(definition) else ""
-    documents = [DEPLOYMENT.format(master_key=master_key, **fields), SERVICE.format(**fields)]
+    pod = {
+        "pod_security": _at(6, POD_SECURITY),
+        "settings": _at(10, SETTINGS),
+        "container_security": _at(10, CONTAINER_SECURITY),
+        "volumes": _at(6, TMP_VOLUME),
+    }
+    documents = [
+        DEPLOYMENT.format(master_key=master_key, **pod, **fields),
+        SERVICE.format(**fields),
+    ]
     if definition.replicas > 1:
         documents.append(DISRUPTION_BUDGET.format(**fields))
     documents += [rebuild_job(definition, model) for model in definition.rebuilds]
@@ -312,6 +313,10 @@ def service_manifest(definition: ServiceDefinition) -> str:
 def rebuild_job(definition: ServiceDefinition, model: str) -> str:
     memory = REBUILD_PROCESSES * REBUILD_MB_PER_PROCESS
     return REBUILD_JOB.format(
+        pod_security=_at(10, POD_SECURITY),
+        settings=_at(14, SETTINGS),
+        container_security=_at(14, CONTAINER_SECURITY),
+        volumes=_at(10, TMP_VOLUME),
         name=definition.name,
         model=model,
         processes=REBUILD_PROCESSES,
