@@ -54,7 +54,8 @@ def rebuild(name: Annotated[str, typer.Argument(help="customer360 or forecast")]
     The live model keeps answering while the new one is built in <schema>_build; the
     other read models are not touched (each has its own schema and positions).
     One transaction then swaps them; the running consumers apply what was written
-    meanwhile, from the new model's offsets.
+    meanwhile, from the new model's offsets. The topics' partitions are shared among
+    CRM_REBUILD_PROCESSES processes (default: one per core, at most one per partition).
     """
     import asyncio
 
