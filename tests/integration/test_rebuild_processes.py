@@ -25,6 +25,7 @@ from crm_shared.events import EventData, ReceivedEvent
 from crm_shared.infra.embedded_kafka import EmbeddedKafka
 from crm_shared.messaging.consumer import ConsumerSettings
 from crm_shared.messaging.rebuild import RebuildFailed, rebuild
+from crm_shared.privacy.key_client import DataKeyClient
 from crm_shared.projections import ReadModel
 from tests.integration.test_consumer import produce
 
@@ -141,6 +142,24 @@ async def test_no_more_processes_than_partitions_are_started(
 
     assert rebuilt.processes == 4
     assert await _registered(fresh_database, "registrations") == set(registrations)
+
+
+async def test_settings_that_cannot_be_sent_to_another_process_build_in_one(
+    fresh_database: str,
+    kafka: EmbeddedKafka,
+    fresh_topic: str,
+    registrations: list[uuid.UUID],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings = _settings(fresh_database, kafka, 2)
+    settings.keys = DataKeyClient(lambda service: "http://127.0.0.1:1", lambda: {})
+
+    rebuilt = await rebuild(Registrations(topic=fresh_topic), settings)
+
+    assert rebuilt.processes == 1
+    assert "built in one process" in caplog.text
+    assert await _registered(fresh_database, "registrations") == set(registrations)
+    await settings.keys.close()
 
 
 async def test_a_build_process_that_dies_fails_the_rebuild_and_leaves_the_live_model_alone(
