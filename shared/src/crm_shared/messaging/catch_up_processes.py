@@ -81,8 +81,11 @@ async def _all_or_none(work: list[Coroutine[Any, Any, int]]) -> list[int]:
 
 
 async def _in_another_process(projection: ReadModel, settings: ConsumerSettings) -> int:
-    """One share's catch-up in a process of its own (spawned: nothing of this process's
-    connections or threads is copied into it), killed if this one stops waiting."""
+    """One share's catch-up in a process of its own, killed if this one stops waiting.
+
+    Spawned, not forked, though importing the code again costs it 1.5-2 s: a forked copy
+    holds this process's PostgreSQL connections, and the first one it garbage-collects
+    tells the server to end that session (the rebuild's lock with it)."""
     context = multiprocessing.get_context("spawn")
     receiving, sending = context.Pipe(duplex=False)
     process = context.Process(
