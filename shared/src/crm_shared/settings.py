@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from crm_shared.cores import available_cores
 from crm_shared.master_key import MasterKey
 
 # Published, obviously not secret: `make up` works out of the box. Only the embedded stack
@@ -121,8 +122,9 @@ class Settings(BaseSettings):
     # off, one consumer takes every partition (one replica only).
     consumer_group: bool = True
     # A rebuild reads its topics' partitions in this many processes at once (at most one
-    # per partition): decoding and opening personal fields is CPU-bound Python.
-    rebuild_processes: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    # per partition): decoding and opening personal fields is CPU-bound Python. By default
+    # one per core this process may use (its CPU affinity and its container's CPU quota).
+    rebuild_processes: int = Field(default_factory=available_cores, ge=1)
 
     # Personal data: sealed per person with data keys, each wrapped by the master key.
     master_key: SecretStr = Field(
