@@ -303,7 +303,8 @@ def _extras(results: Mapping[str, Any]) -> list[str]:
         out += _section(
             "Customer-360 rebuild",
             f"**{rebuild['events_per_s']:,.0f} events/s** over {rebuild['events']:,} events"
-            f" ({rebuild['seconds']:.1f} s rebuilding, the process ran"
+            f" in {_processes(rebuild.get('processes', 1))}"
+            f" ({rebuild['seconds']:.1f} s rebuilding, the command ran"
             f" {rebuild.get('process_seconds', rebuild['seconds']):.1f} s;"
             f" {rebuild['documents']:,} documents, none sealed). CPU while rebuilding, in"
             f" cores: {shares}; the rest of the machine {rebuild.get('other_cpu_s', 0) / window:.0%}."
@@ -359,6 +360,10 @@ def stage_changes_table(points: Mapping[str, Any], http: Mapping[str, Any]) -> s
 
 def _mb(value: float | None) -> str:
     return "n/a" if value is None else f"{value:,.0f}"
+
+
+def _processes(count: int) -> str:
+    return "one process" if count == 1 else f"{count} processes"
 
 
 def rebuild_limit(

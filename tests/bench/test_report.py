@@ -177,3 +177,22 @@ def test_the_report_shows_stage_changes_when_measured() -> None:
     text = render(results(stage_changes={"deals": 2000, "points": {"32": point(800)}}))
 
     assert "Stage changes per second over HTTP" in text and "2,000 deals" in text
+
+
+def test_the_report_says_how_many_processes_the_rebuild_ran_in() -> None:
+    rebuild = {
+        "events_per_s": 14_000.0,
+        "events": 100_000,
+        "seconds": 7.1,
+        "process_seconds": 9.0,
+        "documents": 25_000,
+        "cpu_window_s": 7.0,
+        "cpu_s": {"rebuild processes": 10.0, "postgres (all)": 2.0},
+        "other_cpu_s": 0.1,
+        "processes": 2,
+        "limit": "none at full CPU (busiest: rebuild processes, 71% of 2 cores): waiting",
+    }
+
+    text = render(results(rebuild=rebuild))
+
+    assert "**14,000 events/s** over 100,000 events in 2 processes (7.1 s rebuilding" in text
