@@ -9,7 +9,7 @@ missing ahead of the cursor. (The customer 360 pages the same way.)
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -74,6 +74,14 @@ class Page:
     total: int
     next_cursor: str | None
 
+    def body(self, item: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
+        """What a list route answers: each row as ``item`` makes it, the total, the cursor."""
+        return {
+            "items": [item(row) for row in self.rows],
+            "total": self.total,
+            "next_cursor": self.next_cursor,
+        }
+
 
 async def keyset_page(
     conn: AsyncConnection[Any],
@@ -87,12 +95,18 @@ async def keyset_page(
     limit: int,
     cursor: str | None,
     extra_columns: str = "",
+    alias: str = "t",
+    joins: str = "",
+    columns: str | None = None,
 ) -> Page:
-    """A page of ``table``'s rows matching ``where`` (each a condition on its alias ``t``
+    """A page of ``table``'s rows matching ``where`` (each a condition on its ``alias``
     or its bare columns), ordered by ``sort_column`` then ``id_column``, after the row
     ``cursor`` names; how many match in all; and the cursor of the next page (None on the
-    last). ``extra_columns`` (``, expr AS name``) adds computed columns to each row."""
+    last). ``extra_columns`` (``, expr AS name``) adds computed columns to each row;
+    ``joins`` other tables (matched and counted with it), and ``columns`` what a row
+    holds (all of the table's, by default)."""
     where, params = [*where] or ["TRUE"], [*params]
+    source = f"{table} {alias} {joins}".rstrip()
     count_where, count_params = " AND ".join(where), list(params)
     if cursor:
         key, last_id = decode_cursor(cursor)
@@ -101,15 +115,16 @@ async def keyset_page(
     direction = "DESC" if descending else "ASC"
     async with conn.cursor(row_factory=dict_row) as cur, cursor_errors(conn, cursor):
         await cur.execute(
-            f"SELECT t.*, {sort_column}::text AS sort_key{extra_columns} FROM {table} t"
-            f" WHERE {' AND '.join(where)}"
+            f"SELECT {columns or f'{alias}.*'}, {sort_column}::text AS sort_key{extra_columns}"
+            f" FROM {source} WHERE {' AND '.join(where)}"
             f" ORDER BY {sort_column} {direction}, {id_column} {direction} LIMIT %s",
             [*params, limit + 1],
         )
         rows = await cur.fetchall()
-        await cur.execute(f"SELECT count(*) AS n FROM {table} t WHERE {count_where}", count_params)
+        await cur.execute(f"SELECT count(*) AS n FROM {source} WHERE {count_where}", count_params)
         total = (await cur.fetchone() or {"n": 0})["n"]
     page = rows[:limit]
     last = page[-1] if len(rows) > limit and page else None
-    next_cursor = encode_cursor(last["sort_key"], str(last[id_column])) if last else None
+    id_key = id_column.rsplit(".", 1)[-1]  # a row's key for ``c.contact_id`` is contact_id
+    next_cursor = encode_cursor(last["sort_key"], str(last[id_key])) if last else None
     return Page(page, total, next_cursor)

@@ -14,9 +14,11 @@ from psycopg.rows import dict_row
 from crm_projections.customer360.projection import SCHEMA
 from crm_projections.customer360.sales_queries import sales_of
 from crm_shared.projections.paging import (
+    contains,
     cursor_errors,
     decode_cursor,
     encode_cursor,
+    keyset_page,
 )
 
 TIMELINE_PREVIEW = 20
@@ -97,11 +99,7 @@ async def search(
         where.append("NOT c.archived")
     where.append("NOT c.erased")  # an erased person is nobody to search for
     if filters.q:
-        pattern = (
-            "%"
-            + filters.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            + "%"
-        )
+        pattern = contains(filters.q)
         # The account's name finds the contact only for a caller who may see the account.
         account_reach, reach_params = _reach(filters.departments, "a")
         where.append(f"(c.search LIKE %s OR (lower(a.name) LIKE %s{account_reach}))")
@@ -115,32 +113,21 @@ async def search(
     if filters.account_id:
         where.append("c.account_id = %s")
         params.append(filters.account_id)
-    column = SORT_COLUMNS[sort.value.lstrip("-")]
-    descending = sort.value.startswith("-")
-    base_where = " AND ".join(where)
-    count_params = list(params)
-    if cursor:
-        key, last_id = decode_cursor(cursor)
-        where.append(f"(c.{column}, c.contact_id) {'<' if descending else '>'} (%s, %s)")
-        params += [key, last_id]
-    direction = "DESC" if descending else "ASC"
-    join = f"FROM {SCHEMA}.customers c LEFT JOIN {SCHEMA}.accounts a ON a.account_id = c.account_id"
-    async with conn.cursor(row_factory=dict_row) as cur, cursor_errors(conn, cursor):
-        await cur.execute(
-            f"SELECT c.doc, c.display_name, c.{column}::text AS sort_key, c.contact_id::text AS cid,"
-            f" a.doc AS account_doc {join} WHERE {' AND '.join(where)}"
-            f" ORDER BY c.{column} {direction}, c.contact_id {direction} LIMIT %s",
-            [*params, limit + 1],
-        )
-        rows = await cur.fetchall()
-        await cur.execute(f"SELECT count(*) AS n {join} WHERE {base_where}", count_params)
-        total = (await cur.fetchone() or {"n": 0})["n"]
-    page = rows[:limit]
-    next_cursor = (
-        encode_cursor(page[-1]["sort_key"], page[-1]["cid"]) if len(rows) > limit and page else None
+    page = await keyset_page(
+        conn,
+        f"{SCHEMA}.customers",
+        "c.contact_id",
+        where,
+        params,
+        sort_column=f"c.{SORT_COLUMNS[sort.value.lstrip('-')]}",
+        descending=sort.value.startswith("-"),
+        limit=limit,
+        cursor=cursor,
+        alias="c",
+        joins=f"LEFT JOIN {SCHEMA}.accounts a ON a.account_id = c.account_id",
+        columns="c.doc, c.display_name, c.contact_id, a.doc AS account_doc",
     )
-    items = [_summary(r, filters.departments) for r in page]
-    return {"items": items, "total": total, "next_cursor": next_cursor}
+    return page.body(lambda row: _summary(row, filters.departments))
 
 
 def _reach(departments: tuple[str, ...] | None, table: str = "c") -> tuple[str, list[Any]]:

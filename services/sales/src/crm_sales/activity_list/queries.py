@@ -88,11 +88,7 @@ async def list_activities(
         cursor=cursor,
         extra_columns=f", {next_reminder} AS next_reminder_at",
     )
-    return {
-        "items": [_item(r) for r in page.rows],
-        "total": page.total,
-        "next_cursor": page.next_cursor,
-    }
+    return page.body(_item)
 
 
 async def activities_of(

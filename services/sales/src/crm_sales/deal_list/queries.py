@@ -131,8 +131,4 @@ async def list_deals(
         limit=limit,
         cursor=cursor,
     )
-    return {
-        "items": [_item(r) for r in page.rows],
-        "total": page.total,
-        "next_cursor": page.next_cursor,
-    }
+    return page.body(_item)
