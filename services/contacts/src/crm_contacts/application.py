@@ -4,7 +4,6 @@ export (right of access)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -42,10 +41,4 @@ class ContactsApplication(RecordsApplication):
     def export(self, contact_id: UUID, principal: Principal) -> dict[str, Any]:
         """Right of access and portability: the profile, consents, interactions and every
         change, in one document."""
-        contact = self.get(Contact, contact_id, principal)
-        return {
-            "format": "crm.contact.export.v1",
-            "exported_at": datetime.now(UTC).isoformat(),
-            "contact": CONTACT.view_json(contact),
-            "history": self.history(Contact, contact_id, principal),
-        }
+        return self.export_of(Contact, contact_id, principal)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
@@ -103,6 +104,19 @@ class RecordsApplication:
         authorize(principal, Action.READ, record.scope, cls.noun())
         view = self.kind(cls).view_json
         return history(cls, events, view, appended=frozenset({"interactions"}))
+
+    def export_of(
+        self, cls: type[CrmRecord], record_id: UUID, principal: Principal
+    ) -> dict[str, Any]:
+        """Right of access and portability: the record as the API shows it and every change
+        to it, in one document (``crm.<noun>.export.v1``)."""
+        record = self.get(cls, record_id, principal)
+        return {
+            "format": f"crm.{cls.noun()}.export.v1",
+            "exported_at": datetime.now(UTC).isoformat(),
+            cls.noun(): self.kind(cls).view_json(record),
+            "history": self.history(cls, record_id, principal),
+        }
 
     # --- commands ----------------------------------------------------------------------
 

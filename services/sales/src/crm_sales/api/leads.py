@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -29,7 +28,6 @@ from crm_sales.conversion.contacts_client import (
 from crm_sales.conversion.use_case import LeadConversion
 from crm_sales.domain.lead import Lead
 from crm_sales.views import LeadView
-from crm_shared.auth.principal import Principal
 from crm_shared.http.commands import Changing
 from crm_shared.http.conditional import outcome_response
 from crm_shared.http.deps import CurrentPrincipal
@@ -176,24 +174,12 @@ async def convert_lead(
     operation_id="export_lead",
 )
 async def export_lead(lead_id: UUID, sales: Sales, principal: CurrentPrincipal) -> Response:
-    document = await asyncio.to_thread(export_of_lead, sales, lead_id, principal)
+    document = await asyncio.to_thread(sales.export_of, Lead, lead_id, principal)
     return Response(
         orjson.dumps(document),
         media_type="application/json",
         headers={"Content-Disposition": f'attachment; filename="lead-{lead_id}.json"'},
     )
-
-
-def export_of_lead(sales: SalesApplication, lead_id: UUID, principal: Principal) -> dict[str, Any]:
-    """The lead as it is and every change to it: its person's details as recorded (none
-    once erased)."""
-    lead = sales.get(Lead, lead_id, principal)
-    return {
-        "format": "crm.lead.export.v1",
-        "exported_at": datetime.now(UTC).isoformat(),
-        "lead": LEAD.view_json(lead),
-        "history": sales.history(Lead, lead_id, principal),
-    }
 
 
 @router.post(
