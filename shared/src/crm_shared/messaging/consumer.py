@@ -50,7 +50,7 @@ from psycopg.types.json import set_json_loads
 from crm_shared.catalog import CATALOG
 from crm_shared.events import Catalog, Envelope, EventData, ReceivedEvent
 from crm_shared.events.catalog import stream_kind
-from crm_shared.messaging.consumer_state import ConsumerState, Fenced, StoredPosition
+from crm_shared.messaging.consumer_state import ConsumerState, Fenced, StoredPosition, setup_lock
 from crm_shared.messaging.decoding import Decoded, EventDecoder
 from crm_shared.messaging.failures import SafeMessage, describe, frames
 from crm_shared.messaging.heap import settle_for_batches
@@ -135,7 +135,7 @@ class ProjectionConsumer:
         # An event of another kind of stream concerns no aggregate it keeps, so it is not
         # even counted in its aggregate's order (a list of leads skips every deal's event).
         self.streams = frozenset(stream_kind(t.type_name) for t in projection.handles)
-        self.state = ConsumerState(settings.schema, projection.name)
+        self.state = ConsumerState(settings.schema, projection.name, projection.topics)
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
         self._verifier = LogVerifier(settings.bootstrap_servers)
@@ -185,9 +185,12 @@ class ProjectionConsumer:
         return {"status": "ok" if ready else "catching_up", "events_behind": behind}
 
     async def setup(self) -> None:
-        async with await AsyncConnection.connect(
-            self.settings.database_url, autocommit=True
-        ) as conn:
+        async with (
+            await AsyncConnection.connect(self.settings.database_url, autocommit=True) as conn,
+            conn.transaction(),
+        ):
+            # Replicas started together: "IF NOT EXISTS" is no guard against each other.
+            await setup_lock(conn, self.settings.schema)
             await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.settings.schema}"')
             await self.state.setup(conn)
             await self.projection.setup(conn)

@@ -6,7 +6,8 @@ neither lose nor double-apply a batch:
 - per partition, the next offset to read and the fingerprint of the last record read
   there (the anchor that proves the broker's log is still the one we read, see
   ``log_check``);
-- per aggregate, the last version applied. An event is applied only when it is the next
+- per aggregate (of a topic: two services may each have an aggregate with the same id,
+  and one read model may read both), the last version applied. An event is applied only when it is the next
   version of its aggregate: a lower or equal version is a duplicate (a re-publish), a
   higher one means an earlier event of that aggregate has not been applied (it failed
   and was dead-lettered, or it is still to come after a re-publish), so the event is
@@ -56,9 +57,22 @@ class Sorted(Generic[E]):
     parked: list[E] = field(default_factory=list)
 
 
+AggregateKey = tuple[str, str]  # (topic, aggregate id)
+
+
+async def setup_lock(conn: AsyncConnection[Any], schema: str) -> None:
+    """Serialises the set-up of a schema's read-model tables until the transaction ends:
+    two replicas creating the same table "IF NOT EXISTS" at once, one of them fails."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"crm-setup:{schema}",))
+
+
 class ConsumerState:
-    def __init__(self, schema: str, consumer: str) -> None:
+    def __init__(self, schema: str, consumer: str, topics: Sequence[str] = ()) -> None:
         self.consumer = consumer
+        # What the consumer reads: versions kept before they were kept per topic are
+        # carried over to each of them (``_key_versions_by_topic``).
+        self.topics = list(topics)
+        self.schema = schema
         self.offsets = f'"{schema}".consumer_offsets'
         self.versions = f'"{schema}".applied_versions'
         self.generations = f'"{schema}".consumer_generations'
@@ -67,6 +81,12 @@ class ConsumerState:
         self.lock_key = f"{schema}/{consumer}"
 
     async def setup(self, conn: AsyncConnection[Any]) -> None:
+        async with conn.transaction():
+            await setup_lock(conn, self.schema)
+            await self._create_tables(conn)
+            await self._key_versions_by_topic(conn)
+
+    async def _create_tables(self, conn: AsyncConnection[Any]) -> None:
         await conn.execute(
             f"CREATE TABLE IF NOT EXISTS {self.offsets} ("
             " consumer text, topic text, partition int, next_offset bigint NOT NULL,"
@@ -78,8 +98,8 @@ class ConsumerState:
         )
         await conn.execute(
             f"CREATE TABLE IF NOT EXISTS {self.versions} ("
-            " consumer text, aggregate_id text, version bigint NOT NULL,"
-            " PRIMARY KEY (consumer, aggregate_id))"
+            " consumer text, topic text NOT NULL DEFAULT '', aggregate_id text,"
+            " version bigint NOT NULL, PRIMARY KEY (consumer, topic, aggregate_id))"
         )
         await conn.execute(
             f"CREATE TABLE IF NOT EXISTS {self.generations} ("
@@ -89,6 +109,55 @@ class ConsumerState:
             f"INSERT INTO {self.generations} VALUES (%s, 1) ON CONFLICT DO NOTHING",
             (self.consumer,),
         )
+
+    async def _key_versions_by_topic(self, conn: AsyncConnection[Any]) -> None:
+        """Upgrades a table that kept versions per aggregate id alone: an aggregate of
+        another topic with the same id looked applied already and its events were dropped.
+
+        A row from before is copied to each topic this consumer reads, so every aggregate
+        it had applied stays applied (as before, whichever topic it was on)."""
+        if await self._primary_key(conn) == ("consumer", "aggregate_id"):
+            await conn.execute(
+                f"ALTER TABLE {self.versions} ADD COLUMN IF NOT EXISTS topic text NOT NULL"
+                " DEFAULT ''"
+            )
+            old_key = await self._primary_key_name(conn)
+            await conn.execute(
+                f'ALTER TABLE {self.versions} DROP CONSTRAINT "{old_key}",'
+                " ADD PRIMARY KEY (consumer, topic, aggregate_id)"
+            )
+        if self.topics:
+            await conn.execute(
+                f"INSERT INTO {self.versions} (consumer, topic, aggregate_id, version)"
+                " SELECT v.consumer, t, v.aggregate_id, v.version"
+                f" FROM {self.versions} v, unnest(%s::text[]) AS t"
+                " WHERE v.consumer = %s AND v.topic = ''"
+                " ON CONFLICT (consumer, topic, aggregate_id) DO NOTHING",
+                (self.topics, self.consumer),
+            )
+            await conn.execute(
+                f"DELETE FROM {self.versions} WHERE consumer = %s AND topic = ''",
+                (self.consumer,),
+            )
+
+    async def _primary_key(self, conn: AsyncConnection[Any]) -> tuple[str, ...]:
+        cur = await conn.execute(
+            "SELECT a.attname FROM pg_index i"
+            " JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)"
+            " WHERE i.indrelid = %s::regclass AND i.indisprimary"
+            " ORDER BY array_position(i.indkey::int2[], a.attnum)",
+            (self.versions,),
+        )
+        return tuple(name for (name,) in await cur.fetchall())
+
+    async def _primary_key_name(self, conn: AsyncConnection[Any]) -> str:
+        cur = await conn.execute(
+            "SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'p'",
+            (self.versions,),
+        )
+        row = await cur.fetchone()
+        assert row is not None
+        return str(row[0])
 
     async def lock(self, conn: AsyncConnection[Any]) -> int:
         """Serialises writers of this read model for the transaction; returns its generation."""
@@ -136,14 +205,16 @@ class ConsumerState:
         return {tp: p.next_offset for tp, p in (await self.load_positions(conn)).items()}
 
     async def applied_versions(
-        self, conn: AsyncConnection[Any], aggregate_ids: list[str]
-    ) -> dict[str, int]:
+        self, conn: AsyncConnection[Any], aggregates: list[AggregateKey]
+    ) -> dict[AggregateKey, int]:
+        """The last version applied of each (topic, aggregate id) that has one."""
         cur = await conn.execute(
-            f"SELECT aggregate_id, version FROM {self.versions}"
-            " WHERE consumer = %s AND aggregate_id = ANY(%s)",
-            (self.consumer, aggregate_ids),
+            f"SELECT v.topic, v.aggregate_id, v.version FROM {self.versions} v"
+            " JOIN unnest(%s::text[], %s::text[]) AS k(topic, aggregate_id)"
+            " USING (topic, aggregate_id) WHERE v.consumer = %s",
+            ([t for t, _ in aggregates], [a for _, a in aggregates], self.consumer),
         )
-        return {a: v for a, v in await cur.fetchall()}
+        return {(t, a): v for t, a, v in await cur.fetchall()}
 
     async def sort(
         self, conn: AsyncConnection[Any], events: Sequence[E], failed: Sequence[Envelope]
@@ -156,11 +227,11 @@ class ConsumerState:
         """
         if not events:
             return Sorted()
-        aggregates = [str(e.aggregate_id) for e in events]
+        aggregates = [(e.topic, str(e.aggregate_id)) for e in events]
         applied = await self.applied_versions(conn, list(set(aggregates)))
         failed_ids = {id(e) for e in failed}
         result: Sorted[E] = Sorted()
-        changed: dict[str, int] = {}
+        changed: dict[AggregateKey, int] = {}
         for aggregate, event in zip(aggregates, events, strict=True):
             last = applied.get(aggregate, 0)
             if event.version <= last:
@@ -172,10 +243,16 @@ class ConsumerState:
                 result.parked.append(event)
         if changed:
             await conn.execute(
-                f"INSERT INTO {self.versions} (consumer, aggregate_id, version)"
-                " SELECT %s, * FROM unnest(%b::text[], %b::bigint[])"
-                " ON CONFLICT (consumer, aggregate_id) DO UPDATE SET version = excluded.version",
-                (self.consumer, list(changed), list(changed.values())),
+                f"INSERT INTO {self.versions} (consumer, topic, aggregate_id, version)"
+                " SELECT %s, * FROM unnest(%b::text[], %b::text[], %b::bigint[])"
+                " ON CONFLICT (consumer, topic, aggregate_id)"
+                " DO UPDATE SET version = excluded.version",
+                (
+                    self.consumer,
+                    [t for t, _ in changed],
+                    [a for _, a in changed],
+                    list(changed.values()),
+                ),
             )
         return result
 

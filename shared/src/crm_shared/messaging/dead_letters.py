@@ -93,22 +93,22 @@ async def still_pending(
     by_consumer: dict[str, list[DeadLetter]] = defaultdict(list)
     for letter in dead_letters:
         by_consumer[letter.consumer].append(letter)
-    applied: dict[tuple[str, str], int] = {}
+    applied: dict[tuple[str, str, str], int] = {}
     async with await AsyncConnection.connect(database_url) as conn:
         for consumer, letters in by_consumer.items():
             state = ConsumerState(schema, consumer)
-            ids = [d.aggregate_id for d in letters if d.aggregate_id]
+            keys = [(d.topic, d.aggregate_id) for d in letters if d.aggregate_id]
             try:
-                versions = await state.applied_versions(conn, ids)
+                versions = await state.applied_versions(conn, keys)
             except Exception:
                 await conn.rollback()  # no such read model (any more)
                 versions = {}
-            applied |= {(consumer, a): v for a, v in versions.items()}
+            applied |= {(consumer, *key): v for key, v in versions.items()}
     return [
         (
             d,
             not d.redrivable
-            or applied.get((d.consumer, d.aggregate_id or ""), 0) < (d.version or 0),
+            or applied.get((d.consumer, d.topic, d.aggregate_id or ""), 0) < (d.version or 0),
         )
         for d in dead_letters
     ]

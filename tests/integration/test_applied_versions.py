@@ -1,0 +1,157 @@
+"""A read model keeps the last version it applied of each aggregate *of a topic*: two
+services may each have an aggregate with the same id, and one read model may read both."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+
+import pytest
+from psycopg import AsyncConnection
+
+from crm_shared.infra.embedded_kafka import EmbeddedKafka
+from crm_shared.messaging.consumer import ConsumerSettings, ConsumerState
+from crm_shared.messaging.topics import ensure_topics
+from tests.integration.kafka_tools import read_all
+from tests.integration.test_consumer import (
+    CountingProjection,
+    aggregate,
+    consumer_of,
+    event_record,
+    produce,
+    until,
+)
+
+
+@pytest.fixture
+def settings(fresh_database: str, kafka: EmbeddedKafka) -> ConsumerSettings:
+    return ConsumerSettings(
+        bootstrap_servers=kafka.bootstrap_servers,
+        database_url=fresh_database,
+        schema="readmodel",
+        poll_ms=20,
+        retry_backoff_seconds=0.01,
+    )
+
+
+async def another_topic(kafka: EmbeddedKafka) -> str:
+    topic = f"test.{uuid.uuid4().hex[:12]}.events"
+    await ensure_topics(kafka.bootstrap_servers, 4, [topic, f"{topic}.dlq"])
+    return topic
+
+
+def reading(topics: Sequence[str], schema: str) -> CountingProjection:
+    projection = CountingProjection(topics[0], schema)
+    projection.topics = tuple(topics)
+    return projection
+
+
+async def consume_all_of(projection: CountingProjection, settings: ConsumerSettings) -> None:
+    consumer = consumer_of(projection, settings)
+    await consumer.start()
+
+    async def everything_applied() -> bool:
+        for topic in projection.topics:
+            total = len(await read_all(settings.bootstrap_servers, topic, timeout_ms=50))
+            if sum(o for (t, _), o in consumer.applied_through.items() if t == topic) < total:
+                return False
+        return True
+
+    try:
+        await until(everything_applied)
+    finally:
+        await consumer.stop()
+
+
+async def test_aggregates_with_the_same_id_on_two_topics_are_each_applied(
+    settings: ConsumerSettings,
+    fresh_topic: str,
+    kafka: EmbeddedKafka,
+) -> None:
+    contacts, marketing = fresh_topic, await another_topic(kafka)
+    # A marketing record kept under its contact's id: both are version 1, then 2.
+    await produce(kafka.bootstrap_servers, contacts, [event_record("ann", 1)])
+    await produce(
+        kafka.bootstrap_servers, marketing, [event_record("ann", 1), event_record("ann", 2)]
+    )
+    projection = reading([contacts, marketing], settings.schema)
+
+    await consume_all_of(projection, settings)
+
+    applied = sorted((e.topic, e.version) for e in projection.received)
+    assert applied == sorted([(contacts, 1), (marketing, 1), (marketing, 2)])
+
+
+async def old_versions_table(
+    database_url: str, schema: str, rows: list[tuple[str, str, int]]
+) -> None:
+    """The table as versions before this change kept it: per aggregate id alone."""
+    async with await AsyncConnection.connect(database_url, autocommit=True) as conn:
+        await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        await conn.execute(
+            f'CREATE TABLE "{schema}".applied_versions ('
+            " consumer text, aggregate_id text, version bigint NOT NULL,"
+            " PRIMARY KEY (consumer, aggregate_id))"
+        )
+        async with conn.cursor() as cur:
+            await cur.executemany(
+                f'INSERT INTO "{schema}".applied_versions VALUES (%s, %s, %s)', rows
+            )
+
+
+async def test_versions_applied_before_they_were_kept_per_topic_still_count(
+    settings: ConsumerSettings,
+    fresh_topic: str,
+    kafka: EmbeddedKafka,
+) -> None:
+    other = await another_topic(kafka)
+    projection = reading([fresh_topic, other], settings.schema)
+    await old_versions_table(
+        settings.database_url, settings.schema, [(projection.name, aggregate("bob"), 2)]
+    )
+    # Versions 1 and 2 were applied before the upgrade (a re-publish brings them again).
+    await produce(
+        kafka.bootstrap_servers,
+        fresh_topic,
+        [event_record("bob", 1), event_record("bob", 2), event_record("bob", 3)],
+    )
+
+    await consume_all_of(projection, settings)
+
+    assert [(e.topic, e.version) for e in projection.received] == [(fresh_topic, 3)]
+    async with await AsyncConnection.connect(settings.database_url) as conn:
+        cur = await conn.execute(
+            f'SELECT topic, version FROM "{settings.schema}".applied_versions'
+            " WHERE consumer = %s ORDER BY topic",
+            (projection.name,),
+        )
+        # Carried over to each topic the read model reads; nothing left unqualified.
+        assert await cur.fetchall() == sorted([(fresh_topic, 3), (other, 2)])
+
+
+async def test_replicas_upgrading_the_versions_table_at_once_both_start(
+    settings: ConsumerSettings,
+    fresh_topic: str,
+) -> None:
+    await old_versions_table(
+        settings.database_url,
+        settings.schema,
+        [("model", aggregate("cy"), 4), ("another model", aggregate("cy"), 1)],
+    )
+    replicas = [ConsumerState(settings.schema, "model", [fresh_topic]) for _ in range(3)]
+    connections = [
+        await AsyncConnection.connect(settings.database_url, autocommit=True) for _ in replicas
+    ]
+    try:
+        await asyncio.gather(*(r.setup(c) for r, c in zip(replicas, connections, strict=True)))
+        key = (fresh_topic, aggregate("cy"))
+        assert await replicas[0].applied_versions(connections[0], [key]) == {key: 4}
+        cur = await connections[0].execute(
+            f'SELECT consumer, topic FROM "{settings.schema}".applied_versions ORDER BY consumer'
+        )
+        # Another read model's versions wait for its own consumer to say what it reads.
+        assert await cur.fetchall() == [("another model", ""), ("model", fresh_topic)]
+    finally:
+        for conn in connections:
+            await conn.close()
