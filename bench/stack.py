@@ -258,7 +258,7 @@ def projection_caught_up(database_url: str) -> bool:
     with psycopg.connect(database_url) as conn:
         row = conn.execute(
             "SELECT (SELECT count(*) FROM contacts.contacts_events WHERE topic LIKE 'crm.contacts.contact.%%'),"
-            " (SELECT coalesce(sum(version), 0) FROM projections.applied_versions WHERE consumer = 'customer360'"
+            " (SELECT coalesce(sum(version), 0) FROM projections.applied_versions_by_topic WHERE consumer = 'customer360'"
             "  AND aggregate_id IN (SELECT contact_id::text FROM projections.customers))"
         ).fetchone()
     assert row is not None

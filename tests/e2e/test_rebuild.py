@@ -49,7 +49,7 @@ async def _the_360(stack: Stack) -> dict[str, list[tuple[Any, ...]]]:
         "timeline": await _rows(stack, f"SELECT event_id, entry FROM {SCHEMA}.timeline ORDER BY 1"),
         "versions": await _rows(
             stack,
-            f"SELECT aggregate_id, version FROM {SCHEMA}.applied_versions"
+            f"SELECT aggregate_id, version FROM {SCHEMA}.applied_versions_by_topic"
             " WHERE consumer = 'customer360' ORDER BY 1",
         ),
     }
@@ -192,7 +192,7 @@ async def test_a_rebuild_while_writes_continue_applies_every_event_exactly_once(
     )
     applied = await _rows(
         stack,
-        f"SELECT aggregate_id, version FROM {SCHEMA}.applied_versions"
+        f"SELECT aggregate_id, version FROM {SCHEMA}.applied_versions_by_topic"
         " WHERE consumer = 'customer360' AND aggregate_id = ANY(%s) ORDER BY 1",
         (written,),
     )

@@ -135,7 +135,7 @@ class ProjectionConsumer:
         # An event of another kind of stream concerns no aggregate it keeps, so it is not
         # even counted in its aggregate's order (a list of leads skips every deal's event).
         self.streams = frozenset(stream_kind(t.type_name) for t in projection.handles)
-        self.state = ConsumerState(settings.schema, projection.name, projection.topics)
+        self.state = ConsumerState(settings.schema, projection.name)
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
         self._verifier = LogVerifier(settings.bootstrap_servers)
@@ -187,10 +187,8 @@ class ProjectionConsumer:
     async def setup(self) -> None:
         async with (
             await AsyncConnection.connect(self.settings.database_url, autocommit=True) as conn,
-            conn.transaction(),
+            setup_lock(conn, self.settings.schema),
         ):
-            # Replicas started together: "IF NOT EXISTS" is no guard against each other.
-            await setup_lock(conn, self.settings.schema)
             await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.settings.schema}"')
             await self.state.setup(conn)
             await self.projection.setup(conn)

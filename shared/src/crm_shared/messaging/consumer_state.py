@@ -6,12 +6,12 @@ neither lose nor double-apply a batch:
 - per partition, the next offset to read and the fingerprint of the last record read
   there (the anchor that proves the broker's log is still the one we read, see
   ``log_check``);
-- per aggregate (of a topic: two services may each have an aggregate with the same id,
-  and one read model may read both), the last version applied. An event is applied only when it is the next
-  version of its aggregate: a lower or equal version is a duplicate (a re-publish), a
-  higher one means an earlier event of that aggregate has not been applied (it failed
-  and was dead-lettered, or it is still to come after a re-publish), so the event is
-  held back (*parked*) rather than applied out of order. A fold over an aggregate's
+- per aggregate of a topic (two services may each have an aggregate with the same id,
+  and one read model may read both), the last version applied. An event is applied only
+  when it is the next version of its aggregate: a lower or equal version is a duplicate
+  (a re-publish), a higher one means an earlier event of that aggregate has not been
+  applied (it failed and was dead-lettered, or it is still to come after a re-publish),
+  so the event is held back (*parked*) rather than applied out of order. A fold over an aggregate's
   events is only right when it sees all of them, in order.
 - a generation, bumped when the read model is reset or dead letters are redriven, which
   tells running consumers to reposition from the stored offsets;
@@ -24,7 +24,8 @@ neither lose nor double-apply a batch:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -58,111 +59,83 @@ class Sorted(Generic[E]):
 
 
 AggregateKey = tuple[str, str]  # (topic, aggregate id)
+# Where versions were kept per aggregate id alone, before: read beside the table kept now
+# (``applied_versions``), never written, so replicas of the earlier code still running
+# during a rolling update keep theirs there and neither side applies an event twice.
+LEGACY_VERSIONS = "applied_versions"
 
 
-async def setup_lock(conn: AsyncConnection[Any], schema: str) -> None:
-    """Serialises the set-up of a schema's read-model tables until the transaction ends:
-    two replicas creating the same table "IF NOT EXISTS" at once, one of them fails."""
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"crm-setup:{schema}",))
+@asynccontextmanager
+async def setup_lock(conn: AsyncConnection[Any], schema: str) -> AsyncIterator[None]:
+    """Serialises the set-up of a schema's read-model tables between processes (two
+    creating the same table "IF NOT EXISTS" at once, one fails). A session lock, not a
+    transaction's: each statement commits on its own, so a set-up never holds a table's
+    lock while it waits for another (a batch applying meanwhile)."""
+    key = f"crm-setup:{schema}"
+    await conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (key,))
+    try:
+        yield
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (key,))
 
 
 class ConsumerState:
-    def __init__(self, schema: str, consumer: str, topics: Sequence[str] = ()) -> None:
+    def __init__(self, schema: str, consumer: str) -> None:
         self.consumer = consumer
-        # What the consumer reads: versions kept before they were kept per topic are
-        # carried over to each of them (``_key_versions_by_topic``).
-        self.topics = list(topics)
         self.schema = schema
         self.offsets = f'"{schema}".consumer_offsets'
-        self.versions = f'"{schema}".applied_versions'
+        self.versions = f'"{schema}".applied_versions_by_topic'
+        self.legacy_versions = f'"{schema}".{LEGACY_VERSIONS}'
+        self._has_legacy_versions: bool | None = None
+        self._generation_seen = 0
         self.generations = f'"{schema}".consumer_generations'
         # Per schema: a read model being rebuilt beside the live one (another schema) does
         # not wait for the live one's batches.
         self.lock_key = f"{schema}/{consumer}"
 
     async def setup(self, conn: AsyncConnection[Any]) -> None:
-        async with conn.transaction():
-            await setup_lock(conn, self.schema)
-            await self._create_tables(conn)
-            await self._key_versions_by_topic(conn)
-
-    async def _create_tables(self, conn: AsyncConnection[Any]) -> None:
-        await conn.execute(
-            f"CREATE TABLE IF NOT EXISTS {self.offsets} ("
-            " consumer text, topic text, partition int, next_offset bigint NOT NULL,"
-            " PRIMARY KEY (consumer, topic, partition))"
-        )
-        await conn.execute(f"ALTER TABLE {self.offsets} ADD COLUMN IF NOT EXISTS anchor bytea")
-        await conn.execute(
-            f"ALTER TABLE {self.offsets} ADD COLUMN IF NOT EXISTS claim bigint NOT NULL DEFAULT 0"
-        )
-        await conn.execute(
-            f"CREATE TABLE IF NOT EXISTS {self.versions} ("
-            " consumer text, topic text NOT NULL DEFAULT '', aggregate_id text,"
-            " version bigint NOT NULL, PRIMARY KEY (consumer, topic, aggregate_id))"
-        )
-        await conn.execute(
-            f"CREATE TABLE IF NOT EXISTS {self.generations} ("
-            " consumer text PRIMARY KEY, generation int NOT NULL)"
-        )
-        await conn.execute(
-            f"INSERT INTO {self.generations} VALUES (%s, 1) ON CONFLICT DO NOTHING",
-            (self.consumer,),
-        )
-
-    async def _key_versions_by_topic(self, conn: AsyncConnection[Any]) -> None:
-        """Upgrades a table that kept versions per aggregate id alone: an aggregate of
-        another topic with the same id looked applied already and its events were dropped.
-
-        A row from before is copied to each topic this consumer reads, so every aggregate
-        it had applied stays applied (as before, whichever topic it was on)."""
-        if await self._primary_key(conn) == ("consumer", "aggregate_id"):
+        async with setup_lock(conn, self.schema):
             await conn.execute(
-                f"ALTER TABLE {self.versions} ADD COLUMN IF NOT EXISTS topic text NOT NULL"
-                " DEFAULT ''"
+                f"CREATE TABLE IF NOT EXISTS {self.offsets} ("
+                " consumer text, topic text, partition int, next_offset bigint NOT NULL,"
+                " PRIMARY KEY (consumer, topic, partition))"
             )
-            old_key = await self._primary_key_name(conn)
+            await conn.execute(f"ALTER TABLE {self.offsets} ADD COLUMN IF NOT EXISTS anchor bytea")
             await conn.execute(
-                f'ALTER TABLE {self.versions} DROP CONSTRAINT "{old_key}",'
-                " ADD PRIMARY KEY (consumer, topic, aggregate_id)"
-            )
-        if self.topics:
-            await conn.execute(
-                f"INSERT INTO {self.versions} (consumer, topic, aggregate_id, version)"
-                " SELECT v.consumer, t, v.aggregate_id, v.version"
-                f" FROM {self.versions} v, unnest(%s::text[]) AS t"
-                " WHERE v.consumer = %s AND v.topic = ''"
-                " ON CONFLICT (consumer, topic, aggregate_id) DO NOTHING",
-                (self.topics, self.consumer),
+                f"ALTER TABLE {self.offsets} ADD COLUMN IF NOT EXISTS claim bigint NOT NULL"
+                " DEFAULT 0"
             )
             await conn.execute(
-                f"DELETE FROM {self.versions} WHERE consumer = %s AND topic = ''",
+                f"CREATE TABLE IF NOT EXISTS {self.versions} ("
+                " consumer text, topic text, aggregate_id text, version bigint NOT NULL,"
+                " PRIMARY KEY (consumer, topic, aggregate_id))"
+            )
+            await conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {self.generations} ("
+                " consumer text PRIMARY KEY, generation int NOT NULL)"
+            )
+            await conn.execute(
+                f"INSERT INTO {self.generations} VALUES (%s, 1) ON CONFLICT DO NOTHING",
                 (self.consumer,),
             )
 
-    async def _primary_key(self, conn: AsyncConnection[Any]) -> tuple[str, ...]:
-        cur = await conn.execute(
-            "SELECT a.attname FROM pg_index i"
-            " JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)"
-            " WHERE i.indrelid = %s::regclass AND i.indisprimary"
-            " ORDER BY array_position(i.indkey::int2[], a.attnum)",
-            (self.versions,),
-        )
-        return tuple(name for (name,) in await cur.fetchall())
-
-    async def _primary_key_name(self, conn: AsyncConnection[Any]) -> str:
-        cur = await conn.execute(
-            "SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'p'",
-            (self.versions,),
-        )
-        row = await cur.fetchone()
-        assert row is not None
-        return str(row[0])
+    async def _legacy_versions_kept(self, conn: AsyncConnection[Any]) -> bool:
+        """Does this read model predate versions kept per topic? (A rebuild's does not.)"""
+        if self._has_legacy_versions is None:
+            cur = await conn.execute("SELECT to_regclass(%s) IS NOT NULL", (self.legacy_versions,))
+            row = await cur.fetchone()
+            self._has_legacy_versions = bool(row and row[0])
+        return self._has_legacy_versions
 
     async def lock(self, conn: AsyncConnection[Any]) -> int:
         """Serialises writers of this read model for the transaction; returns its generation."""
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.lock_key,))
-        return await self.generation(conn)
+        generation = await self.generation(conn)
+        if generation != self._generation_seen:
+            # A rebuild swapped in another model (or this one was reset): look again.
+            self._has_legacy_versions = None
+            self._generation_seen = generation
+        return generation
 
     async def generation(self, conn: AsyncConnection[Any]) -> int:
         cur = await conn.execute(
@@ -182,6 +155,10 @@ class ConsumerState:
         await self.lock(conn)
         await conn.execute(f"DELETE FROM {self.offsets} WHERE consumer = %s", (self.consumer,))
         await conn.execute(f"DELETE FROM {self.versions} WHERE consumer = %s", (self.consumer,))
+        if await self._legacy_versions_kept(conn):
+            await conn.execute(
+                f"DELETE FROM {self.legacy_versions} WHERE consumer = %s", (self.consumer,)
+            )
         await self.bump_generation(conn)
 
     async def rewind(self, conn: AsyncConnection[Any], topic: str, partition: int, to: int) -> None:
@@ -208,12 +185,26 @@ class ConsumerState:
         self, conn: AsyncConnection[Any], aggregates: list[AggregateKey]
     ) -> dict[AggregateKey, int]:
         """The last version applied of each (topic, aggregate id) that has one."""
-        cur = await conn.execute(
-            f"SELECT v.topic, v.aggregate_id, v.version FROM {self.versions} v"
-            " JOIN unnest(%s::text[], %s::text[]) AS k(topic, aggregate_id)"
-            " USING (topic, aggregate_id) WHERE v.consumer = %s",
-            ([t for t, _ in aggregates], [a for _, a in aggregates], self.consumer),
-        )
+        topics, ids = [t for t, _ in aggregates], [a for _, a in aggregates]
+        if await self._legacy_versions_kept(conn):
+            # An earlier replica's version of the id counts too (GREATEST skips NULLs).
+            cur = await conn.execute(
+                "SELECT k.topic, k.aggregate_id, GREATEST(v.version, l.version)"
+                " FROM unnest(%s::text[], %s::text[]) AS k(topic, aggregate_id)"
+                f" LEFT JOIN {self.versions} v ON v.consumer = %s"
+                "  AND v.topic = k.topic AND v.aggregate_id = k.aggregate_id"
+                f" LEFT JOIN {self.legacy_versions} l ON l.consumer = %s"
+                "  AND l.aggregate_id = k.aggregate_id"
+                " WHERE v.version IS NOT NULL OR l.version IS NOT NULL",
+                (topics, ids, self.consumer, self.consumer),
+            )
+        else:
+            cur = await conn.execute(
+                f"SELECT v.topic, v.aggregate_id, v.version FROM {self.versions} v"
+                " JOIN unnest(%s::text[], %s::text[]) AS k(topic, aggregate_id)"
+                " USING (topic, aggregate_id) WHERE v.consumer = %s",
+                (topics, ids, self.consumer),
+            )
         return {(t, a): v for t, a, v in await cur.fetchall()}
 
     async def sort(
