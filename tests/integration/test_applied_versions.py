@@ -26,13 +26,7 @@ from tests.integration.test_consumer import (
 
 @pytest.fixture
 def settings(fresh_database: str, kafka: EmbeddedKafka) -> ConsumerSettings:
-    return ConsumerSettings(
-        bootstrap_servers=kafka.bootstrap_servers,
-        database_url=fresh_database,
-        schema="readmodel",
-        poll_ms=20,
-        retry_backoff_seconds=0.01,
-    )
+    return ConsumerSettings(kafka.bootstrap_servers, fresh_database, "readmodel", poll_ms=20)
 
 
 async def another_topic(kafka: EmbeddedKafka) -> str:
