@@ -31,7 +31,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, TypeAlias, TypeVar
@@ -168,15 +168,16 @@ class ProjectionConsumer:
         return None if status["status"] == "ok" else status
 
     def status(self) -> dict[str, Any]:
-        """``ok`` once every partition has been read to its end; ``catching_up`` before."""
-        behind = 0
+        """``ok`` once every partition has been read to its end; ``catching_up`` before,
+        with how many events are left (None until the broker has said where the ends are)."""
         assert self._consumer is not None or not self.positions
+        ends: dict[Position, int | None] = {}
         if self._consumer is not None:
-            for tp in self._consumer.assignment():
-                highwater = self._consumer.highwater(tp)
-                if highwater is not None:
-                    position = self.positions.get((tp.topic, tp.partition))
-                    behind += max(highwater - (position.next_offset if position else 0), 0)
+            ends = {
+                (tp.topic, tp.partition): self._consumer.highwater(tp)
+                for tp in self._consumer.assignment()
+            }
+        behind = events_behind(ends, self.applied_through)
         if self._group:
             # A replica that the group gave no partition to is ready once it has joined.
             ready = self._assigned and all(self._caught_up.values())
@@ -740,6 +741,16 @@ class ProjectionConsumer:
             if behind <= 0:
                 self._caught_up[key] = True
             CONSUMER_LAG_EVENTS.labels(self.projection.name, tp.topic).set(max(behind, 0))
+
+
+def events_behind(
+    ends: Mapping[Position, int | None], applied: Mapping[Position, int]
+) -> int | None:
+    """Events between what was applied and each partition's end; None while an end is not
+    known (before the broker's first answer about that partition)."""
+    if any(end is None for end in ends.values()):
+        return None
+    return sum(max((end or 0) - applied.get(position, 0), 0) for position, end in ends.items())
 
 
 def _of(decoded: Decoded, records: list[Record]) -> Decoded:
