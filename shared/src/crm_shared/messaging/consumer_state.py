@@ -11,8 +11,8 @@ neither lose nor double-apply a batch:
   when it is the next version of its aggregate: a lower or equal version is a duplicate
   (a re-publish), a higher one means an earlier event of that aggregate has not been
   applied (it failed and was dead-lettered, or it is still to come after a re-publish),
-  so the event is held back (*parked*) rather than applied out of order. A fold over an aggregate's
-  events is only right when it sees all of them, in order.
+  so the event is held back (*parked*) rather than applied out of order. A fold over an
+  aggregate's events is only right when it sees all of them, in order.
 - a generation, bumped when the read model is reset or dead letters are redriven, which
   tells running consumers to reposition from the stored offsets;
 - per partition, a *claim*: a number bumped by each consumer that takes the partition
@@ -194,8 +194,7 @@ class ConsumerState:
             " WHERE consumer = %s AND topic = ANY(%s) AND aggregate_id = ANY(%s)"
         )
         params: tuple[Any, ...] = (self.consumer, topics, ids)
-        legacy = await self._legacy_versions_kept(conn)
-        if legacy:
+        if await self._legacy_versions_kept(conn):
             query += (
                 f" UNION ALL SELECT NULL, aggregate_id, version FROM {self.legacy_versions}"
                 " WHERE consumer = %s AND aggregate_id = ANY(%s)"
