@@ -731,16 +731,16 @@ class ProjectionConsumer:
 
     def _observe_progress(self) -> None:
         assert self._consumer is not None
+        applied = self.applied_through
         for tp in self._consumer.assignment():
             highwater = self._consumer.highwater(tp)
             key = (tp.topic, tp.partition)
             if highwater is None or key not in self.claims:
                 continue
-            position = self.positions.get(key)
-            behind = highwater - (position.next_offset if position else 0)
-            if behind <= 0:
+            behind = events_behind({key: highwater}, applied) or 0
+            if behind == 0:
                 self._caught_up[key] = True
-            CONSUMER_LAG_EVENTS.labels(self.projection.name, tp.topic).set(max(behind, 0))
+            CONSUMER_LAG_EVENTS.labels(self.projection.name, tp.topic).set(behind)
 
 
 def events_behind(

@@ -82,7 +82,6 @@ async def setup_lock(conn: AsyncConnection[Any], schema: str) -> AsyncIterator[N
 class ConsumerState:
     def __init__(self, schema: str, consumer: str) -> None:
         self.consumer = consumer
-        self.schema = schema
         self.offsets = f'"{schema}".consumer_offsets'
         self.versions = f'"{schema}".applied_versions_by_topic'
         self.legacy_versions = f'"{schema}".{LEGACY_VERSIONS}'
@@ -94,30 +93,29 @@ class ConsumerState:
         self.lock_key = f"{schema}/{consumer}"
 
     async def setup(self, conn: AsyncConnection[Any]) -> None:
-        async with setup_lock(conn, self.schema):
-            await conn.execute(
-                f"CREATE TABLE IF NOT EXISTS {self.offsets} ("
-                " consumer text, topic text, partition int, next_offset bigint NOT NULL,"
-                " PRIMARY KEY (consumer, topic, partition))"
-            )
-            await conn.execute(f"ALTER TABLE {self.offsets} ADD COLUMN IF NOT EXISTS anchor bytea")
-            await conn.execute(
-                f"ALTER TABLE {self.offsets} ADD COLUMN IF NOT EXISTS claim bigint NOT NULL"
-                " DEFAULT 0"
-            )
-            await conn.execute(
-                f"CREATE TABLE IF NOT EXISTS {self.versions} ("
-                " consumer text, topic text, aggregate_id text, version bigint NOT NULL,"
-                " PRIMARY KEY (consumer, topic, aggregate_id))"
-            )
-            await conn.execute(
-                f"CREATE TABLE IF NOT EXISTS {self.generations} ("
-                " consumer text PRIMARY KEY, generation int NOT NULL)"
-            )
-            await conn.execute(
-                f"INSERT INTO {self.generations} VALUES (%s, 1) ON CONFLICT DO NOTHING",
-                (self.consumer,),
-            )
+        """Creates the tables; the caller holds the schema's ``setup_lock``."""
+        await conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.offsets} ("
+            " consumer text, topic text, partition int, next_offset bigint NOT NULL,"
+            " PRIMARY KEY (consumer, topic, partition))"
+        )
+        await conn.execute(f"ALTER TABLE {self.offsets} ADD COLUMN IF NOT EXISTS anchor bytea")
+        await conn.execute(
+            f"ALTER TABLE {self.offsets} ADD COLUMN IF NOT EXISTS claim bigint NOT NULL DEFAULT 0"
+        )
+        await conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.versions} ("
+            " consumer text, topic text, aggregate_id text, version bigint NOT NULL,"
+            " PRIMARY KEY (consumer, topic, aggregate_id))"
+        )
+        await conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.generations} ("
+            " consumer text PRIMARY KEY, generation int NOT NULL)"
+        )
+        await conn.execute(
+            f"INSERT INTO {self.generations} VALUES (%s, 1) ON CONFLICT DO NOTHING",
+            (self.consumer,),
+        )
 
     async def _legacy_versions_kept(self, conn: AsyncConnection[Any]) -> bool:
         """Does this read model predate versions kept per topic? (A rebuild's does not.)"""

@@ -38,7 +38,7 @@ from psycopg import AsyncConnection
 
 from crm_shared.messaging.catch_up_processes import RebuildFailed, catch_up_in_processes
 from crm_shared.messaging.consumer import ConsumerSettings, ProjectionConsumer
-from crm_shared.messaging.consumer_state import ConsumerState
+from crm_shared.messaging.consumer_state import ConsumerState, setup_lock
 from crm_shared.projections.projection import ReadModel
 
 __all__ = ["CannotRebuild", "RebuildFailed", "Rebuilt", "build_schema", "rebuild"]
@@ -131,8 +131,9 @@ async def _check_built_beside(projection: ReadModel, settings: ConsumerSettings)
 async def _swap(conn: AsyncConnection[Any], name: str, live: str, build: str) -> None:
     live_state = ConsumerState(live, name)
     # A first build has no live model yet: give the swap one to take the place of.
-    await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{live}"')
-    await live_state.setup(conn)
+    async with setup_lock(conn, live):
+        await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{live}"')
+        await live_state.setup(conn)
     async with conn.transaction():
         generation = await live_state.lock(conn)
         await conn.execute(
